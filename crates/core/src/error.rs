@@ -1,0 +1,40 @@
+use std::path::PathBuf;
+
+/// Errors of the shared plumbing. Each displays as one line that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("cannot read config {path}: {source}")]
+    ConfigRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {origin} is not valid TOML: {message}")]
+    ConfigSyntax { origin: String, message: String },
+    #[error("config {origin}: key `{key}`: {message}")]
+    ConfigKey {
+        origin: String,
+        key: String,
+        message: String,
+    },
+    #[error("override `{0}` is not of the form key=value")]
+    OverrideSyntax(String),
+    #[error("bad device `{0}`: expected auto, cpu or cuda:N")]
+    DeviceSyntax(String),
+    #[error("device cuda:{0} requested but libtorch sees no CUDA GPU (use --device cpu or auto)")]
+    CudaUnavailable(usize),
+    #[error("device cuda:{index} requested but libtorch sees only {count} CUDA device(s)")]
+    CudaIndex { index: usize, count: usize },
+    #[error(
+        "run directory {0} already exists: pick another --run-name (runs are never overwritten)"
+    )]
+    RunExists(PathBuf),
+    #[error("bad run name `{0}`: use letters, digits, '-', '_' and '.' only")]
+    RunName(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot serialize {what}: {message}")]
+    Serialize { what: String, message: String },
+}

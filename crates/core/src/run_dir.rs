@@ -1,0 +1,133 @@
+//! `results/<stage>/<run-name>/`: one directory per run, never overwritten. The resolved config
+//! is written first (`config.toml`), `summary.json` last.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::CoreError;
+use crate::config::to_toml;
+use crate::summary::RunSummary;
+
+/// The directory of one run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+    stage: String,
+    name: String,
+}
+
+impl RunDir {
+    /// Creates `results_root/stage/name`. Fails if it already exists.
+    pub fn create(results_root: &Path, stage: &str, name: &str) -> Result<Self, CoreError> {
+        let valid_name = !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid_name {
+            return Err(CoreError::RunName(name.to_string()));
+        }
+        let stage_dir = results_root.join(stage);
+        std::fs::create_dir_all(&stage_dir).map_err(|source| CoreError::Write {
+            path: stage_dir.clone(),
+            source,
+        })?;
+        let path = stage_dir.join(name);
+        std::fs::create_dir(&path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => CoreError::RunExists(path.clone()),
+            _ => CoreError::Write {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        tracing::info!(run = %path.display(), "run directory created");
+        Ok(Self {
+            path,
+            stage: stage.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn stage(&self) -> &str {
+        &self.stage
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Writes the resolved config as `config.toml`.
+    pub fn write_config<T: Serialize>(&self, config: &T) -> Result<PathBuf, CoreError> {
+        self.write_text("config.toml", &to_toml(config)?)
+    }
+
+    /// Writes `value` as pretty JSON into `file_name`.
+    pub fn write_json<T: Serialize>(&self, file_name: &str, value: &T) -> Result<PathBuf, CoreError> {
+        let text = serde_json::to_string_pretty(value).map_err(|error| CoreError::Serialize {
+            what: file_name.to_string(),
+            message: error.to_string(),
+        })?;
+        self.write_text(file_name, &(text + "\n"))
+    }
+
+    /// Writes `summary.json`; the last file of a finished run.
+    pub fn write_summary(&self, summary: &RunSummary) -> Result<PathBuf, CoreError> {
+        self.write_json(RunSummary::FILE_NAME, summary)
+    }
+
+    fn write_text(&self, file_name: &str, text: &str) -> Result<PathBuf, CoreError> {
+        let path = self.path.join(file_name);
+        std::fs::write(&path, text).map_err(|source| CoreError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    }
+}
+
+/// A run name from the current UTC time, e.g. `20261127T184012Z`.
+pub fn timestamp_run_name() -> String {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    stamp.replace(['-', ':'], "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_directory_is_never_overwritten() {
+        let root = tempfile::tempdir().unwrap();
+        let run = RunDir::create(root.path(), "data", "first").unwrap();
+        run.write_config(&serde_json::json!({"a": 1})).unwrap();
+        assert!(run.path().join("config.toml").exists());
+        let error = RunDir::create(root.path(), "data", "first").unwrap_err();
+        assert!(matches!(error, CoreError::RunExists(_)), "{error}");
+        assert!(error.to_string().contains("already exists"));
+        assert!(run.path().join("config.toml").exists());
+    }
+
+    #[test]
+    fn run_names_cannot_escape_the_stage_directory() {
+        let root = tempfile::tempdir().unwrap();
+        for bad in ["", "../x", "a/b", ".hidden", "with space"] {
+            assert!(matches!(
+                RunDir::create(root.path(), "data", bad),
+                Err(CoreError::RunName(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn timestamp_names_are_valid_run_names() {
+        let name = timestamp_run_name();
+        assert_eq!(name.len(), "20261127T184012Z".len(), "{name}");
+        let root = tempfile::tempdir().unwrap();
+        RunDir::create(root.path(), "data", &name).unwrap();
+    }
+}

@@ -1,0 +1,43 @@
+use std::path::PathBuf;
+
+/// Errors of the data stage. Each displays as one line that says what is wrong and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("data path {0} does not exist: check the path (or run the matching `just fetch-*` recipe)")]
+    Missing(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid {format} file: {message}")]
+    Corrupt {
+        path: PathBuf,
+        format: &'static str,
+        message: String,
+    },
+    #[error("{path} is not the expected IMDb pickle (sequences, labels, i2w, w2i): {message}")]
+    PickleStructure { path: PathBuf, message: String },
+    #[error("{path}, line {line}: {message}")]
+    Csv {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{0} holds no text: give a non-empty corpus")]
+    Empty(PathBuf),
+    #[error("{path} is not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 { path: PathBuf, offset: usize },
+    #[error(
+        "{what} has {tokens} tokens, fewer than one context window of {needed} (context + 1): use a longer text or a shorter context"
+    )]
+    TooShort {
+        what: String,
+        tokens: usize,
+        needed: usize,
+    },
+    #[error("bad split: {0}")]
+    Split(String),
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+}

@@ -1,0 +1,80 @@
+//! Stage 1, the data stage: load what a config names and compute its statistics.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lm_batch::ContiguousWindows;
+use crate::source::{DataSource, load_labelled, load_language_corpus};
+use crate::stats::{DataStats, SplitStats};
+use crate::tokenizer::{TextTokenizer, TokenizerConfig};
+use crate::DataError;
+
+/// The data stage's config (`configs/data.toml`); defaults are the embedded Alice corpus with
+/// GPT-2 BPE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataStageConfig {
+    pub source: DataSource,
+    pub tokenizer: TokenizerConfig,
+    /// Language-model context: every split must hold at least one window of `context + 1` tokens.
+    pub context: usize,
+    /// Classification: longest sequence a batch keeps (longer ones are truncated).
+    pub max_length: usize,
+    /// Seed of every random split.
+    pub seed: u64,
+}
+
+impl Default for DataStageConfig {
+    fn default() -> Self {
+        Self {
+            source: DataSource::default(),
+            tokenizer: TokenizerConfig::default(),
+            context: 256,
+            max_length: 512,
+            seed: 0,
+        }
+    }
+}
+
+/// Loads the configured data and computes its statistics. `progress` is told each phase.
+pub fn describe_data(config: &DataStageConfig, progress: &dyn Fn(&str)) -> Result<DataStats, DataError> {
+    if config.source.is_labelled() {
+        progress("reading and tokenizing labelled examples");
+        let data = load_labelled(&config.source, &config.tokenizer, config.seed)?;
+        let splits = data
+            .splits
+            .named()
+            .iter()
+            .enumerate()
+            .map(|(index, (name, examples))| {
+                SplitStats::labelled(name, examples, data.split_bytes.map(|bytes| bytes[index]), config.max_length)
+            })
+            .collect();
+        return Ok(DataStats {
+            source: config.source.describe(),
+            tokenizer: data.vocabulary.name().to_string(),
+            vocab_size: data.vocabulary.size(),
+            splits,
+        });
+    }
+    progress("reading corpus");
+    let corpus = load_language_corpus(&config.source)?;
+    progress("building tokenizer");
+    // Only a word-level vocabulary reads the training text (a line at a time).
+    let train_text = String::from_utf8_lossy(&corpus.train);
+    let tokenizer = TextTokenizer::from_config(&config.tokenizer, train_text.lines())?;
+    let mut splits = Vec::new();
+    for (name, bytes) in corpus.named() {
+        progress(&format!("tokenizing {name} ({} bytes)", bytes.len()));
+        let tokens = Arc::new(tokenizer.encode_corpus(bytes)?);
+        ContiguousWindows::new(&format!("{} {name} split", config.source.describe()), tokens.clone(), config.context)?;
+        splits.push(SplitStats::running_text(name, bytes.len(), tokens.len(), config.context));
+    }
+    Ok(DataStats {
+        source: config.source.describe(),
+        tokenizer: tokenizer.name().to_string(),
+        vocab_size: tokenizer.vocab_size(),
+        splits,
+    })
+}

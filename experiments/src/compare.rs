@@ -1,0 +1,157 @@
+//! The comparison across stages: every `results/<stage>/<run>/summary.json` in one markdown table.
+
+use std::path::{Path, PathBuf};
+
+use retrofit_core::summary::RunSummary;
+
+/// The stages in the thesis's order; others sort after them by name.
+const STAGE_ORDER: [&str; 5] =
+    ["data", "attention-classifier", "transformer-classifier", "generator", "recurrent-generator"];
+
+/// Metrics shown first when a summary has them (the rest follow by name), at most [`MAX_METRICS`].
+const KEY_METRICS: [&str; 6] = ["valid_accuracy", "valid_bits_per_byte", "valid_perplexity", "valid_loss", "vocab_size", "train_tokens"];
+const MAX_METRICS: usize = 4;
+
+/// Reads every summary under `results_root`, sorted by stage then run. Unreadable summaries are
+/// reported and skipped.
+pub fn read_summaries(results_root: &Path) -> Vec<RunSummary> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for stage in sorted_dirs(results_root) {
+        for run in sorted_dirs(&stage) {
+            let file = run.join(RunSummary::FILE_NAME);
+            if file.is_file() {
+                files.push(file);
+            }
+        }
+    }
+    let mut summaries: Vec<RunSummary> = files
+        .iter()
+        .filter_map(|file| {
+            RunSummary::read(file)
+                .inspect_err(|error| tracing::warn!(file = %file.display(), %error, "skipping unreadable summary"))
+                .ok()
+        })
+        .collect();
+    let rank = |stage: &str| STAGE_ORDER.iter().position(|&known| known == stage).unwrap_or(STAGE_ORDER.len());
+    summaries.sort_by(|a, b| (rank(&a.stage), &a.stage, &a.run).cmp(&(rank(&b.stage), &b.stage, &b.run)));
+    summaries
+}
+
+fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// One markdown table, a row per run.
+pub fn markdown_table(summaries: &[RunSummary]) -> String {
+    let mut table = String::from(
+        "| stage | run | data | device | params trainable / total | wall time | throughput | peak memory | metrics |\n\
+         |---|---|---|---|---:|---:|---:|---:|---|\n",
+    );
+    for summary in summaries {
+        let throughput = summary
+            .throughput
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |t| format!("{} {}", significant(t.value), t.unit));
+        let memory = summary
+            .peak_memory_bytes
+            .map_or_else(|| "-".to_string(), |bytes| format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0)));
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {} / {} | {:.1} s | {} | {} | {} |\n",
+            summary.stage,
+            summary.run,
+            summary.data.replace('|', "/"),
+            summary.device,
+            summary.parameters.trainable,
+            summary.parameters.total,
+            summary.wall_time_s,
+            throughput,
+            memory,
+            metrics_cell(summary),
+        ));
+    }
+    table
+}
+
+fn metrics_cell(summary: &RunSummary) -> String {
+    let mut names: Vec<&String> = summary.final_metrics.keys().collect();
+    let key_rank = |name: &str| KEY_METRICS.iter().position(|&key| key == name).unwrap_or(KEY_METRICS.len());
+    names.sort_by_key(|name| (key_rank(name), name.as_str()));
+    names
+        .into_iter()
+        .take(MAX_METRICS)
+        .map(|name| format!("{name} {}", significant(summary.final_metrics[name])))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A number with about four significant digits, integers as integers.
+fn significant(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else if value.abs() >= 100.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.4}")
+    }
+}
+
+/// The `results/README.md` text around the table.
+pub fn results_readme(table: &str) -> String {
+    format!(
+        "# Results\n\nWritten by `just compare` from every `results/<stage>/<run>/summary.json`; \
+         each run directory also holds its resolved `config.toml`.\n\n{table}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use retrofit_core::run_dir::RunDir;
+    use retrofit_core::summary::{ParameterCounts, Throughput};
+
+    fn summary(stage: &str, run: &str) -> RunSummary {
+        RunSummary {
+            stage: stage.into(),
+            run: run.into(),
+            git_commit: None,
+            device: "cpu".into(),
+            seed: 0,
+            data: "text data/alice29.txt (gpt2-bpe)".into(),
+            parameters: ParameterCounts { total: 10, trainable: 4 },
+            wall_time_s: 1.25,
+            throughput: Some(Throughput { value: 1234.5678, unit: "tokens/s".into() }),
+            peak_memory_bytes: Some(64 << 20),
+            final_metrics: [("train_tokens".to_string(), 100.0), ("valid_loss".to_string(), 2.5)].into(),
+            best_metrics: Default::default(),
+            config: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn table_lists_runs_in_stage_order_and_skips_broken_summaries() {
+        let root = tempfile::tempdir().unwrap();
+        for (stage, run) in [("generator", "g1"), ("data", "d2"), ("data", "d1")] {
+            let dir = RunDir::create(root.path(), stage, run).unwrap();
+            dir.write_summary(&summary(stage, run)).unwrap();
+        }
+        let broken = RunDir::create(root.path(), "data", "broken").unwrap();
+        std::fs::write(broken.path().join("summary.json"), "{").unwrap();
+
+        let summaries = read_summaries(root.path());
+        let order: Vec<(&str, &str)> = summaries.iter().map(|s| (s.stage.as_str(), s.run.as_str())).collect();
+        assert_eq!(order, [("data", "d1"), ("data", "d2"), ("generator", "g1")]);
+
+        let table = markdown_table(&summaries);
+        assert_eq!(table.lines().count(), 2 + 3);
+        let row = table.lines().nth(2).unwrap();
+        assert!(row.starts_with("| data | d1 | text data/alice29.txt (gpt2-bpe) | cpu | 4 / 10 | 1.2 s | 1234.6 tokens/s | 64 MiB |"), "{row}");
+        assert!(row.contains("valid_loss 2.5000, train_tokens 100"), "{row}");
+    }
+}

@@ -1,0 +1,81 @@
+//! The binaries as a user meets them: a run writes config, stats and summary; bad input is one
+//! line on stderr and a non-zero exit.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn load_data(results: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_load-data"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .arg("--results")
+        .arg(results)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn single_error_line(output: &Output) -> String {
+    assert!(!output.status.success(), "expected failure");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    lines[0].to_string()
+}
+
+#[test]
+fn a_run_writes_config_stats_and_summary_then_compare_lists_it() {
+    let results = tempfile::tempdir().unwrap();
+    let output = load_data(results.path(), &["--run-name", "bytes", "--set", "tokenizer.kind=\"bytes\""]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run = results.path().join("data/bytes");
+    for file in ["config.toml", "stats.json", "summary.json"] {
+        assert!(run.join(file).is_file(), "{file}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["stage"], "data");
+    assert_eq!(summary["final_metrics"]["vocab_size"], 256.0);
+    assert_eq!(summary["config"]["tokenizer"]["kind"], "bytes");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("| train |"), "{stdout}");
+
+    let compare = Command::new(env!("CARGO_BIN_EXE_compare")).arg("--results").arg(results.path()).output().unwrap();
+    assert!(compare.status.success());
+    let table = String::from_utf8_lossy(&compare.stdout);
+    assert!(table.contains("| data | bytes | text data/alice29.txt (bytes) |"), "{table}");
+    assert!(results.path().join("README.md").is_file());
+}
+
+#[test]
+fn an_existing_run_directory_is_refused() {
+    let results = tempfile::tempdir().unwrap();
+    assert!(load_data(results.path(), &["--run-name", "same"]).status.success());
+    let line = single_error_line(&load_data(results.path(), &["--run-name", "same"]));
+    assert!(line.contains("already exists"), "{line}");
+}
+
+#[test]
+fn unknown_key_and_wrong_type_name_the_key() {
+    let results = tempfile::tempdir().unwrap();
+    let line = single_error_line(&load_data(results.path(), &["--set", "tokenizer.max_vocabb=3"]));
+    assert!(line.contains("max_vocabb"), "{line}");
+    let line = single_error_line(&load_data(results.path(), &["--set", "context=\"long\""]));
+    assert!(line.contains("`context`"), "{line}");
+    let config = results.path().join("bad.toml");
+    std::fs::write(&config, "seed = 1\n[source]\nkind = \"text\"\npath = \"data/alice29.txt\"\nfractionn = 0.5\n").unwrap();
+    let line = single_error_line(&load_data(results.path(), &["--config", config.to_str().unwrap()]));
+    assert!(line.contains("source.fractionn"), "{line}");
+}
+
+#[test]
+fn missing_data_is_one_line_and_leaves_no_run_directory() {
+    let results = tempfile::tempdir().unwrap();
+    let line = single_error_line(&load_data(results.path(), &["--run-name", "r", "--set", "source.path=no/such.txt"]));
+    assert!(line.contains("no/such.txt does not exist"), "{line}");
+    assert!(!results.path().join("data/r").exists());
+}

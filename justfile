@@ -1,0 +1,95 @@
+# retrofit: one recipe per stage. `just --list` shows them all.
+#
+# libtorch comes from a pip-installed PyTorch (the version the pinned `tch` expects) in a venv
+# under ${RETROFIT_CACHE:-$HOME/.cache/retrofit}, created once by `just setup` and reused.
+# If LIBTORCH or LIBTORCH_USE_PYTORCH is already set, your own libtorch is used instead.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+torch_version := "2.9.0"
+cache := env("RETROFIT_CACHE", env("HOME") / ".cache/retrofit")
+venv := cache / "torch-venv"
+own_libtorch := if env("LIBTORCH", "") != "" { "yes" } else if env("LIBTORCH_USE_PYTORCH", "") != "" { "yes" } else { "no" }
+# Prefix for every cargo call: points torch-sys at the venv's PyTorch unless you brought your own.
+torch_env := if own_libtorch == "yes" { "" } else { "env VIRTUAL_ENV=" + venv + " LIBTORCH_USE_PYTORCH=1 PATH=" + venv + "/bin:$PATH" }
+cargo := torch_env + " cargo"
+release := "--release --locked"
+
+# Show the recipes.
+default:
+    @just --list
+
+# Create (once) the PyTorch venv that provides libtorch; reused afterwards.
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ "{{own_libtorch}}" = yes ]; then
+        echo "setup: using your libtorch (LIBTORCH=${LIBTORCH:-} LIBTORCH_USE_PYTORCH=${LIBTORCH_USE_PYTORCH:-})"
+        exit 0
+    fi
+    stamp="{{venv}}/.retrofit-torch-{{torch_version}}"
+    [ -f "$stamp" ] && exit 0
+    command -v python3 >/dev/null || { echo "error: python3 not found: install Python 3 with venv and pip (Debian: apt-get install python3 python3-venv python3-pip)" >&2; exit 1; }
+    mkdir -p "{{cache}}"
+    if [ ! -x "{{venv}}/bin/pip" ]; then
+        python3 -m venv "{{venv}}" >/dev/null 2>&1 || { rm -rf "{{venv}}"; echo "error: python3 cannot create a venv: install the venv module and pip (Debian: apt-get install python3-venv python3-pip)" >&2; exit 1; }
+    fi
+    [ -x "{{venv}}/bin/pip" ] || { echo "error: the venv has no pip: install pip for python3 (Debian: apt-get install python3-pip python3-venv)" >&2; exit 1; }
+    echo "setup: installing torch=={{torch_version}} into {{venv}} (about 4 GB, once)"
+    "{{venv}}/bin/pip" install --quiet --disable-pip-version-check "torch=={{torch_version}}" \
+        || { echo "error: pip could not install torch=={{torch_version}} (no network to PyPI?); or set LIBTORCH to a libtorch {{torch_version}} directory" >&2; exit 1; }
+    "{{venv}}/bin/python" -c "import torch; assert torch.__version__.split('+')[0] == '{{torch_version}}', torch.__version__"
+    touch "$stamp"
+
+# Build every binary (release).
+build: setup
+    {{cargo}} build {{release}} --workspace --bins
+
+# Run the whole test suite, offline.
+test: setup
+    {{cargo}} test {{release}} --workspace
+
+# Run every stage that has landed on the embedded defaults, then print the comparison table.
+demo: build
+    {{cargo}} run {{release}} -q --bin load-data
+    {{cargo}} run {{release}} -q --bin compare
+
+# Stage 1: load a data set and write its statistics (`just data --config configs/data.toml --set key=value`).
+data *ARGS: build
+    {{cargo}} run {{release}} -q --bin load-data -- {{ARGS}}
+
+# Print the table of every run under results/ and write it to results/README.md.
+compare *ARGS: build
+    {{cargo}} run {{release}} -q --bin compare -- {{ARGS}}
+
+# Download IMDb (Stanford aclImdb) into data/ where the network allows.
+fetch-imdb:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dest=data/aclImdb
+    [ -d "$dest" ] && { echo "fetch-imdb: $dest already present"; exit 0; }
+    url=https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz
+    if curl -fsSL --connect-timeout 10 "$url" -o data/aclImdb_v1.tar.gz; then
+        tar -xzf data/aclImdb_v1.tar.gz -C data && rm data/aclImdb_v1.tar.gz
+        echo "fetch-imdb: IMDb is in $dest"
+    else
+        rm -f data/aclImdb_v1.tar.gz
+        echo "error: cannot download IMDb (offline?): fetch $url elsewhere and unpack it so that $dest/train/pos exists" >&2
+        exit 1
+    fi
+
+# Download enwik8 into data/ where the network allows.
+fetch-enwik8:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dest=data/enwik8.zip
+    [ -f "$dest" ] && { echo "fetch-enwik8: $dest already present"; exit 0; }
+    url=http://mattmahoney.net/dc/enwik8.zip
+    if curl -fsSL --connect-timeout 10 "$url" -o "$dest.part"; then
+        mv "$dest.part" "$dest"
+        echo "fetch-enwik8: enwik8 is in $dest"
+    else
+        rm -f "$dest.part"
+        echo "error: cannot download enwik8 (offline?): fetch $url elsewhere and put it at $dest (raw, .zip or .gz all load)" >&2
+        exit 1
+    fi
