@@ -52,11 +52,44 @@ test: setup
 # Run every stage that has landed on the embedded defaults, then print the comparison table.
 demo: build
     {{cargo}} run {{release}} -q --bin load-data
+    {{cargo}} run {{release}} -q --bin attention-classifier -- --config configs/smoke/attention-classifier.toml
+    {{cargo}} run {{release}} -q --bin attention-classifier -- --config configs/smoke/attention-classifier.toml --set model.attention=simple
+    {{cargo}} run {{release}} -q --bin transformer-classifier -- --config configs/smoke/transformer-classifier.toml
     {{cargo}} run {{release}} -q --bin compare
 
 # Stage 1: load a data set and write its statistics (`just data --config configs/data.toml --set key=value`).
 data *ARGS: build
     {{cargo}} run {{release}} -q --bin load-data -- {{ARGS}}
+
+# Stage 2: train the attention classifier (`just attention-classifier --config configs/attention-classifier.toml`).
+attention-classifier *ARGS: build
+    {{cargo}} run {{release}} -q --bin attention-classifier -- {{ARGS}}
+
+# Stage 4: train the transformer classifier (`just transformer-classifier --config configs/transformer-classifier.toml`).
+transformer-classifier *ARGS: build
+    {{cargo}} run {{release}} -q --bin transformer-classifier -- {{ARGS}}
+
+# Race our benchmark workloads against the PyTorch eager reference on this machine (`just bench --steps 5 --threads 2`).
+bench *ARGS: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    reference="${RETROFIT_BENCH_REFERENCE:-../shared/bench/reference.py}"
+    python="{{venv}}/bin/python"
+    [ "{{own_libtorch}}" = yes ] && python=python3
+    for workload in attention-classifier transformer-classifier; do
+        ours=$({{cargo}} run {{release}} -q --bin bench -- --workload "$workload" {{ARGS}} | tail -n 1)
+        echo "$ours"
+        if [ -f "$reference" ]; then
+            theirs=$("$python" "$reference" --workload "$workload" {{ARGS}} | tail -n 1)
+            echo "$theirs"
+            awk -v ours="$ours" -v theirs="$theirs" -v w="$workload" 'BEGIN {
+                match(ours, /median_step_s=[0-9.]+/); o = substr(ours, RSTART + 14, RLENGTH - 14);
+                match(theirs, /median_step_s=[0-9.]+/); t = substr(theirs, RSTART + 14, RLENGTH - 14);
+                printf "RATIO %s pytorch/burn = %.2f (above 1: ours is faster)\n", w, t / o }'
+        else
+            echo "bench: no PyTorch reference at $reference (set RETROFIT_BENCH_REFERENCE)"
+        fi
+    done
 
 # Print the table of every run under results/ and write it to results/README.md.
 compare *ARGS: build

@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use retrofit_core::config::load_config;
+use retrofit_core::device::{DeviceChoice, ResolvedDevice};
+use retrofit_core::summary::RunSummary;
 use retrofit_core::run_dir::{RunDir, timestamp_run_name};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub mod bench;
 pub mod compare;
 
 /// Options of every stage binary.
@@ -36,6 +39,34 @@ impl StageArgs {
         let run_dir = RunDir::create(&self.results, stage, &name)?;
         run_dir.write_config(&config)?;
         Ok((config, run_dir))
+    }
+}
+
+/// Options of every training stage: the common ones and the device.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// auto (CUDA 0 when libtorch sees a GPU, else CPU), cpu, or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+}
+
+impl TrainArgs {
+    /// Reads the config, picks the device, creates the run directory, runs `body`, writes the
+    /// summary it returns and prints the run's line of the comparison table.
+    pub fn run_stage<T, F>(&self, stage: &str, body: F) -> anyhow::Result<RunSummary>
+    where
+        T: DeserializeOwned + Serialize + Default,
+        F: FnOnce(&T, &RunDir, &ResolvedDevice) -> Result<RunSummary, retrofit_core::CoreError>,
+    {
+        let device = self.device.resolve()?;
+        let (config, run_dir) = self.stage.start_run::<T>(stage)?;
+        let summary = body(&config, &run_dir, &device).inspect_err(|_| discard_if_empty(&run_dir))?;
+        run_dir.write_summary(&summary)?;
+        print!("{}", compare::markdown_table(std::slice::from_ref(&summary)));
+        println!("run: {}", run_dir.path().display());
+        Ok(summary)
     }
 }
 

@@ -14,3 +14,22 @@ fn data_config_is_the_embedded_default() {
     let parsed: DataStageConfig = load_config(Some(&config("data.toml")), &[]).unwrap();
     assert_eq!(parsed, DataStageConfig::default());
 }
+
+#[test]
+fn classifier_configs_parse() {
+    use retrofit_attention_classifier::AttentionClassifierConfig;
+    use retrofit_transformer_classifier::TransformerClassifierConfig;
+    for file in ["attention-classifier.toml", "smoke/attention-classifier.toml"] {
+        load_config::<AttentionClassifierConfig>(Some(&config(file)), &[]).unwrap();
+    }
+    for file in ["transformer-classifier.toml", "smoke/transformer-classifier.toml"] {
+        load_config::<TransformerClassifierConfig>(Some(&config(file)), &[]).unwrap();
+    }
+    // The full configs are the defaults but for the data they read.
+    let full: AttentionClassifierConfig = load_config(Some(&config("attention-classifier.toml")), &[]).unwrap();
+    let defaults = AttentionClassifierConfig::default();
+    assert_eq!((full.model, full.training), (defaults.model, defaults.training));
+    let full: TransformerClassifierConfig = load_config(Some(&config("transformer-classifier.toml")), &[]).unwrap();
+    let defaults = TransformerClassifierConfig::default();
+    assert_eq!((full.model, full.training), (defaults.model, defaults.training));
+}

@@ -13,6 +13,18 @@ pub fn libtorch_cpu() -> Device {
     Device::libtorch()
 }
 
+/// Sets libtorch's intra-op CPU threads (as `torch.set_num_threads`) and returns the number now
+/// in use.
+pub fn set_cpu_threads(threads: usize) -> usize {
+    tch::set_num_threads(threads as i32);
+    tch::get_num_threads().max(0) as usize
+}
+
+/// libtorch's intra-op CPU threads.
+pub fn cpu_threads() -> usize {
+    tch::get_num_threads().max(0) as usize
+}
+
 /// The user's device request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {

@@ -35,6 +35,12 @@ pub enum CoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Data(#[from] retrofit_data::DataError),
+    #[error("model: {0}")]
+    Model(String),
+    #[error("training: {0}")]
+    Training(String),
     #[error("cannot serialize {what}: {message}")]
     Serialize { what: String, message: String },
 }

@@ -1,12 +1,17 @@
 //! Shared plumbing and model building blocks for every retrofit stage: device choice,
 //! configuration, run directories, run summaries, logging.
 
+pub mod attention;
+pub mod block;
+pub mod classification;
 pub mod config;
 pub mod device;
 pub mod error;
 pub mod memory;
+pub mod pooling;
 pub mod run_dir;
 pub mod summary;
 pub mod telemetry;
+pub mod training;
 
 pub use error::CoreError;

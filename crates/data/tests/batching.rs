@@ -4,10 +4,16 @@ use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use retrofit_core::device::libtorch_cpu;
+use burn::tensor::Device;
 use retrofit_data::classification_batch::{ClassificationBatcher, length_bucketed_order};
 use retrofit_data::labelled::LabelledIds;
 use retrofit_data::lm_batch::{ContiguousWindows, LmBatcher, RandomWindows};
+
+/// burn 0.22 marks its libtorch backend deprecated; the project uses it on purpose.
+#[allow(deprecated)]
+fn libtorch_cpu() -> Device {
+    Device::libtorch()
+}
 
 fn example(ids: &[u32], label: usize) -> LabelledIds {
     LabelledIds { ids: ids.to_vec(), label }

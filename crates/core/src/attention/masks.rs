@@ -1,0 +1,34 @@
+use burn::tensor::{Bool, Device, Tensor};
+
+/// `true` strictly above the diagonal: the future keys that position `i` must not see.
+///
+/// # Shapes
+/// output: `[1, 1, seq, seq]`
+pub fn causal_mask(seq: usize, device: &Device) -> Tensor<4, Bool> {
+    Tensor::<2, Bool>::tril_mask([seq, seq], 0, device).unsqueeze::<4>()
+}
+
+/// Turns a padding mask into a key mask for attention scores.
+///
+/// # Shapes
+/// - `padding_mask`: `[batch, seq]`, `true` at padded positions
+/// - output: `[batch, 1, 1, seq]`
+pub fn key_padding_mask(padding_mask: Tensor<2, Bool>) -> Tensor<4, Bool> {
+    let [batch, seq] = padding_mask.dims();
+    padding_mask.reshape([batch, 1, 1, seq])
+}
+
+/// Either mask, or both (`true` wherever one of them is).
+pub(crate) fn combine(
+    causal: Option<Tensor<4, Bool>>,
+    padding: Option<Tensor<4, Bool>>,
+) -> Option<Tensor<4, Bool>> {
+    match (causal, padding) {
+        (Some(causal), Some(padding)) => {
+            let [b, _, _, k] = padding.dims();
+            let [_, _, q, _] = causal.dims();
+            Some(causal.expand([b, 1, q, k]).bool_or(padding.expand([b, 1, q, k])))
+        }
+        (mask, None) | (None, mask) => mask,
+    }
+}

@@ -1,0 +1,110 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Bool, Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::masks::combine;
+use super::{attend, causal_mask, key_padding_mask};
+use crate::CoreError;
+
+/// How heads share the embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeadForm {
+    /// The embedding is split across heads: each head has `d_model / heads` dimensions.
+    #[default]
+    Narrow,
+    /// Every head works at full width `d_model` (heads x the projection parameters).
+    Wide,
+}
+
+/// Multi-head self-attention.
+#[derive(Config, Debug)]
+pub struct MultiHeadSelfAttentionConfig {
+    /// Embedding width.
+    pub d_model: usize,
+    /// Number of heads.
+    pub heads: usize,
+    /// Narrow or wide heads.
+    #[config(default = "HeadForm::Narrow")]
+    pub form: HeadForm,
+    /// Mask future positions (language modelling).
+    #[config(default = false)]
+    pub causal: bool,
+}
+
+/// Multi-head self-attention with bias-free query/key/value projections and a unifying
+/// projection with bias, scores scaled by `1 / sqrt(head_dim)`.
+#[derive(Module, Debug)]
+pub struct MultiHeadSelfAttention {
+    pub queries: Linear,
+    pub keys: Linear,
+    pub values: Linear,
+    pub unify_heads: Linear,
+    pub heads: usize,
+    pub head_dim: usize,
+    pub causal: bool,
+}
+
+impl MultiHeadSelfAttentionConfig {
+    /// Checks the sizes: a narrow form needs `heads` to divide `d_model`.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if self.heads == 0 || self.d_model == 0 {
+            return Err(CoreError::Model(format!(
+                "attention needs d_model > 0 and heads > 0 (got d_model {}, heads {})",
+                self.d_model, self.heads
+            )));
+        }
+        if self.form == HeadForm::Narrow && self.d_model % self.heads != 0 {
+            return Err(CoreError::Model(format!(
+                "narrow attention splits the embedding across heads: {} heads do not divide d_model {} (use a divisor or form = \"wide\")",
+                self.heads, self.d_model
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn init(&self, device: &Device) -> Result<MultiHeadSelfAttention, CoreError> {
+        self.validate()?;
+        let head_dim = match self.form {
+            HeadForm::Narrow => self.d_model / self.heads,
+            HeadForm::Wide => self.d_model,
+        };
+        let inner = head_dim * self.heads;
+        let projection = || LinearConfig::new(self.d_model, inner).with_bias(false).init(device);
+        Ok(MultiHeadSelfAttention {
+            queries: projection(),
+            keys: projection(),
+            values: projection(),
+            unify_heads: LinearConfig::new(inner, self.d_model).init(device),
+            heads: self.heads,
+            head_dim,
+            causal: self.causal,
+        })
+    }
+}
+
+impl MultiHeadSelfAttention {
+    /// # Shapes
+    /// - `x`: `[batch, seq, d_model]`
+    /// - `padding_mask`: `[batch, seq]`, `true` at padded positions
+    /// - output: `[batch, seq, d_model]`
+    pub fn forward(&self, x: Tensor<3>, padding_mask: Option<Tensor<2, Bool>>) -> Tensor<3> {
+        let [batch, seq, _] = x.dims();
+        let split = |t: Tensor<3>| t.reshape([batch, seq, self.heads, self.head_dim]).swap_dims(1, 2);
+        // Scale queries and keys by head_dim^-1/4 each (as former): the scores are scaled by
+        // head_dim^-1/2 without a pass over the [seq, seq] score tensor.
+        let scale = (self.head_dim as f64).powf(-0.25);
+        let queries = split(self.queries.forward(x.clone()).mul_scalar(scale)); // [batch, heads, seq, head_dim]
+        let keys = split(self.keys.forward(x.clone()).mul_scalar(scale));
+        let values = split(self.values.forward(x));
+        let scores = queries.matmul(keys.swap_dims(2, 3)); // [batch, heads, seq, seq]
+        let causal = self.causal.then(|| causal_mask(seq, &scores.device()));
+        let mask = combine(causal, padding_mask.map(key_padding_mask));
+        let context = attend(scores, mask, values) // [batch, heads, seq, head_dim]
+            .swap_dims(1, 2)
+            .reshape([batch, seq, self.heads * self.head_dim]);
+        self.unify_heads.forward(context)
+    }
+}

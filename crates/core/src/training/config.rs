@@ -1,0 +1,51 @@
+use serde::{Deserialize, Serialize};
+
+/// Which optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// Adam (β = 0.9, 0.999; ε = 1e-8, as PyTorch), no weight decay.
+    #[default]
+    Adam,
+    /// AdamW with decoupled `weight_decay`.
+    Adamw,
+}
+
+/// The training settings every stage shares (`[training]` in a stage config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainingConfig {
+    pub optimizer: OptimizerKind,
+    /// Peak learning rate, reached after the warm-up.
+    pub learning_rate: f64,
+    /// AdamW's decoupled weight decay (ignored by Adam).
+    pub weight_decay: f64,
+    /// Optimizer steps of linear warm-up from `learning_rate / warmup_steps` to `learning_rate`.
+    pub warmup_steps: usize,
+    /// Passes over the training loader.
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Clip the global gradient norm (all parameters together, as PyTorch's `clip_grad_norm_`)
+    /// to this value; 0 turns clipping off. The norm before clipping is logged either way.
+    pub clip_grad_norm: f64,
+    /// Seed of parameter initialisation and data order.
+    pub seed: u64,
+    /// Data-loading threads.
+    pub workers: usize,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 1e-4,
+            weight_decay: 0.0,
+            warmup_steps: 0,
+            epochs: 1,
+            batch_size: 32,
+            clip_grad_norm: 1.0,
+            seed: 0,
+            workers: 1,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The training harness every stage uses: a stage supplies its model (a [`TaskModel`]), data
+//! loaders and metrics; the harness builds the optimizer, warm-up schedule and global gradient
+//! clipping, runs burn's Learner, and reads the metric history back for the run summary.
+
+mod config;
+mod grad_norm;
+mod harness;
+mod parameters;
+mod quiet_renderer;
+mod task;
+
+pub use config::{OptimizerKind, TrainingConfig};
+pub use grad_norm::{GradNormInput, GradNormMetric, clip_by_global_norm};
+pub use harness::{MetricHistory, TrainingReport, train};
+pub use parameters::count_parameters;
+pub use quiet_renderer::QuietRenderer;
+pub use task::{TaskModel, TrainItem, Trainable};
