@@ -76,7 +76,12 @@ bench *ARGS: build
     reference="${RETROFIT_BENCH_REFERENCE:-../shared/bench/reference.py}"
     python="{{venv}}/bin/python"
     [ "{{own_libtorch}}" = yes ] && python=python3
-    for workload in attention-classifier transformer-classifier; do
+    # The gpt2-generate reference runs Hugging Face transformers' generate.
+    if [ -f "$reference" ] && ! "$python" -c "import transformers" 2>/dev/null; then
+        "$python" -m pip install --quiet --disable-pip-version-check "transformers==5.24.0" \
+            || echo "bench: cannot install transformers; the gpt2-generate reference will fail"
+    fi
+    for workload in attention-classifier transformer-classifier gpt2-generate; do
         ours=$({{cargo}} run {{release}} -q --bin bench -- --workload "$workload" {{ARGS}} | tail -n 1)
         echo "$ours"
         if [ -f "$reference" ]; then
@@ -90,6 +95,28 @@ bench *ARGS: build
             echo "bench: no PyTorch reference at $reference (set RETROFIT_BENCH_REFERENCE)"
         fi
     done
+
+# GPT-2: `just gpt2 generate --model data/distilgpt2 --prompt "Alice was"` or `just gpt2 eval --model DIR --text FILE`.
+gpt2 *ARGS: build
+    {{cargo}} run {{release}} -q --bin gpt2 -- {{ARGS}}
+
+# Download DistilGPT-2 (config, safetensors weights, tokenizer) into data/distilgpt2 where the network allows.
+fetch-distilgpt2:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dest=data/distilgpt2
+    [ -f "$dest/model.safetensors" ] && { echo "fetch-distilgpt2: $dest already present"; exit 0; }
+    mkdir -p "$dest"
+    base=https://huggingface.co/distilbert/distilgpt2/resolve/main
+    for file in config.json model.safetensors vocab.json merges.txt; do
+        if ! curl -fsSL --connect-timeout 10 "$base/$file" -o "$dest/$file.part"; then
+            rm -f "$dest"/*.part
+            echo "error: cannot download DistilGPT-2 (offline?): put config.json, model.safetensors, vocab.json and merges.txt of distilgpt2 into $dest" >&2
+            exit 1
+        fi
+        mv "$dest/$file.part" "$dest/$file"
+    done
+    echo "fetch-distilgpt2: DistilGPT-2 is in $dest"
 
 # Print the table of every run under results/ and write it to results/README.md.
 compare *ARGS: build

@@ -21,9 +21,9 @@ pub fn load_config<T: DeserializeOwned + Serialize + Default>(
 ) -> Result<T, CoreError> {
     let (origin, text) = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| CoreError::ConfigRead {
+            let text = std::fs::read_to_string(path).map_err(|cause| CoreError::ConfigRead {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })?;
             (path.display().to_string(), text)
         }

@@ -3,10 +3,10 @@ use std::path::PathBuf;
 /// Errors of the shared plumbing. Each displays as one line that says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}: {cause}")]
     ConfigRead {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("config {origin} is not valid TOML: {message}")]
     ConfigSyntax { origin: String, message: String },
@@ -30,10 +30,10 @@ pub enum CoreError {
     RunExists(PathBuf),
     #[error("bad run name `{0}`: use letters, digits, '-', '_' and '.' only")]
     RunName(String),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(transparent)]
     Data(#[from] retrofit_data::DataError),

@@ -6,6 +6,7 @@ pub mod block;
 pub mod classification;
 pub mod config;
 pub mod device;
+pub mod gpt2;
 pub mod error;
 pub mod memory;
 pub mod pooling;

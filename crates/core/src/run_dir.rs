@@ -29,16 +29,16 @@ impl RunDir {
             return Err(CoreError::RunName(name.to_string()));
         }
         let stage_dir = results_root.join(stage);
-        std::fs::create_dir_all(&stage_dir).map_err(|source| CoreError::Write {
+        std::fs::create_dir_all(&stage_dir).map_err(|cause| CoreError::Write {
             path: stage_dir.clone(),
-            source,
+            cause,
         })?;
         let path = stage_dir.join(name);
-        std::fs::create_dir(&path).map_err(|source| match source.kind() {
+        std::fs::create_dir(&path).map_err(|cause| match cause.kind() {
             std::io::ErrorKind::AlreadyExists => CoreError::RunExists(path.clone()),
             _ => CoreError::Write {
                 path: path.clone(),
-                source,
+                cause,
             },
         })?;
         tracing::info!(run = %path.display(), "run directory created");
@@ -82,9 +82,9 @@ impl RunDir {
 
     fn write_text(&self, file_name: &str, text: &str) -> Result<PathBuf, CoreError> {
         let path = self.path.join(file_name);
-        std::fs::write(&path, text).map_err(|source| CoreError::Write {
+        std::fs::write(&path, text).map_err(|cause| CoreError::Write {
             path: path.clone(),
-            source,
+            cause,
         })?;
         Ok(path)
     }

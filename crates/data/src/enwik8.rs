@@ -26,9 +26,9 @@ impl Default for Enwik8Split {
 
 /// Reads the raw bytes, unpacking `.zip` (the single member) or `.gz` by the file's magic bytes.
 pub fn read_enwik8(path: &Path) -> Result<Vec<u8>, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+    let bytes = std::fs::read(path).map_err(|cause| match cause.kind() {
         std::io::ErrorKind::NotFound => DataError::Missing(path.to_path_buf()),
-        _ => DataError::Read { path: path.to_path_buf(), source },
+        _ => DataError::Read { path: path.to_path_buf(), cause },
     })?;
     let corrupt = |format: &'static str, message: String| DataError::Corrupt {
         path: path.to_path_buf(),

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 pub enum DataError {
     #[error("data path {0} does not exist: check the path (or run the matching `just fetch-*` recipe)")]
     Missing(PathBuf),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not a valid {format} file: {message}")]
     Corrupt {

@@ -90,7 +90,7 @@ fn sorted_files(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, DataError> 
         return Err(DataError::Missing(dir.to_path_buf()));
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| DataError::Read { path: dir.to_path_buf(), source })?
+        .map_err(|cause| DataError::Read { path: dir.to_path_buf(), cause })?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|file| file.extension().is_some_and(|ext| ext == extension))
         .collect();
@@ -159,9 +159,9 @@ pub struct ImdbPickle {
 /// Reads the pickle; validation is a seeded `valid_fraction` of the training sequences.
 pub fn read_imdb_pickle(path: &Path, valid_fraction: f64, seed: u64) -> Result<ImdbPickle, DataError> {
     check_fractions(valid_fraction, 0.0)?;
-    let compressed = std::fs::read(path).map_err(|source| match source.kind() {
+    let compressed = std::fs::read(path).map_err(|cause| match cause.kind() {
         std::io::ErrorKind::NotFound => DataError::Missing(path.to_path_buf()),
-        _ => DataError::Read { path: path.to_path_buf(), source },
+        _ => DataError::Read { path: path.to_path_buf(), cause },
     })?;
     let mut raw = Vec::new();
     flate2::read::GzDecoder::new(compressed.as_slice())

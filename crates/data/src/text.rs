@@ -27,7 +27,7 @@ pub fn read_text_corpus(path: &Path) -> Result<TextCorpus, DataError> {
     }
     let files = if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|source| DataError::Read { path: path.to_path_buf(), source })?
+            .map_err(|cause| DataError::Read { path: path.to_path_buf(), cause })?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
             .filter(|file| file.is_file())
             .collect();
@@ -49,9 +49,9 @@ pub fn read_text_corpus(path: &Path) -> Result<TextCorpus, DataError> {
 
 /// Reads one file as UTF-8 (a leading byte-order mark is dropped).
 pub fn read_utf8(path: &Path) -> Result<String, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+    let bytes = std::fs::read(path).map_err(|cause| match cause.kind() {
         std::io::ErrorKind::NotFound => DataError::Missing(path.to_path_buf()),
-        _ => DataError::Read { path: path.to_path_buf(), source },
+        _ => DataError::Read { path: path.to_path_buf(), cause },
     })?;
     let text = String::from_utf8(bytes).map_err(|error| DataError::NotUtf8 {
         path: path.to_path_buf(),

@@ -6,7 +6,10 @@ use anyhow::bail;
 use burn::module::Module;
 use clap::Parser;
 use retrofit_attention_classifier::AttentionClassifierModelConfig;
+use std::time::Instant;
+
 use retrofit_core::device::{libtorch_cpu, set_cpu_threads};
+use retrofit_core::gpt2::{GenerationConfig, Gpt2Config, generate};
 use retrofit_experiments::bench::{cross_entropy, median, random_ids, time_training};
 use retrofit_experiments::run_main;
 use retrofit_transformer_classifier::TransformerClassifierModelConfig;
@@ -15,12 +18,12 @@ use retrofit_transformer_classifier::TransformerClassifierModelConfig;
 #[derive(Debug, Parser)]
 #[command(name = "bench")]
 struct Cli {
-    /// attention-classifier | transformer-classifier
+    /// attention-classifier | transformer-classifier | gpt2-generate (one warm-up generation; --steps timed)
     #[arg(long)]
     workload: String,
-    /// Timed steps.
-    #[arg(long, default_value_t = 5)]
-    steps: usize,
+    /// Timed steps (default 5; gpt2-generate: 3 generations).
+    #[arg(long)]
+    steps: Option<usize>,
     /// Untimed warm-up steps.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
@@ -32,6 +35,7 @@ struct Cli {
 fn main() -> ExitCode {
     run_main(|| {
         let cli = Cli::parse();
+        let steps = cli.steps.unwrap_or(if cli.workload == "gpt2-generate" { 3 } else { 5 });
         let threads = set_cpu_threads(cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())));
         let device = libtorch_cpu().autodiff();
         device.seed(0);
@@ -42,7 +46,7 @@ fn main() -> ExitCode {
                 println!("INFO parameters {}", model.num_params());
                 let inputs = random_ids([batch, seq], 50_000, &device);
                 let targets = random_ids([batch], 2, &device);
-                let (times, losses) = time_training(model, cli.warmup, cli.steps, |model| {
+                let (times, losses) = time_training(model, cli.warmup, steps, |model| {
                     cross_entropy(model.forward(inputs.clone(), None), targets.clone())
                 });
                 (times, losses, batch * seq)
@@ -52,18 +56,37 @@ fn main() -> ExitCode {
                 println!("INFO parameters {}", model.num_params());
                 let inputs = random_ids([batch, seq], 50_000, &device);
                 let targets = random_ids([batch], 2, &device);
-                let (times, losses) = time_training(model, cli.warmup, cli.steps, |model| {
+                let (times, losses) = time_training(model, cli.warmup, steps, |model| {
                     cross_entropy(model.forward(inputs.clone(), None), targets.clone())
                 });
                 (times, losses, batch * seq)
             }
-            other => bail!("unknown workload `{other}`: use attention-classifier or transformer-classifier"),
+            "gpt2-generate" => {
+                // DistilGPT-2's shape, random weights; greedy, KV cache, 128 new tokens after 32.
+                let device = libtorch_cpu();
+                let model = Gpt2Config::distilgpt2().init(&device);
+                println!("INFO parameters {}", model.num_params());
+                let prompt: Vec<u32> = random_ids([32], 50_257, &device).try_into_vec_as::<i64>()?.into_iter().map(|id| id as u32).collect();
+                let config = GenerationConfig { max_new_tokens: 128, ..GenerationConfig::default() };
+                let mut times = Vec::new();
+                // One untimed warm-up generation, as the reference.
+                let first = generate(&model, std::slice::from_ref(&prompt), &config, &device)?;
+                for _ in 0..steps {
+                    let start = Instant::now();
+                    let again = generate(&model, std::slice::from_ref(&prompt), &config, &device)?;
+                    times.push(start.elapsed().as_secs_f64());
+                    anyhow::ensure!(again == first, "greedy generation is not deterministic");
+                }
+                (times, Vec::new(), 128)
+            }
+            other => bail!("unknown workload `{other}`: use attention-classifier, transformer-classifier or gpt2-generate"),
         };
         println!("INFO losses {losses:?}");
         println!("INFO step times {times:?}");
         let median_s = median(&times);
+        let unit = if cli.workload == "gpt2-generate" { "generated_tokens/s" } else { "tokens/s" };
         println!(
-            "BENCH {} backend=burn-tch threads={threads} median_step_s={median_s:.4} throughput={:.0} tokens/s",
+            "BENCH {} backend=burn-tch threads={threads} median_step_s={median_s:.4} throughput={:.1} {unit}",
             cli.workload,
             tokens_per_step as f64 / median_s
         );

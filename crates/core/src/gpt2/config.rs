@@ -1,0 +1,108 @@
+use std::path::Path;
+
+use burn::nn::{EmbeddingConfig, LayerNormConfig, LinearConfig};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::loader::Gpt2Error;
+use super::model::{Gpt2, Gpt2Attention, Gpt2Block, Gpt2Mlp};
+
+fn default_epsilon() -> f64 {
+    1e-5
+}
+
+fn default_activation() -> String {
+    "gelu_new".to_string()
+}
+
+/// The fields of a Hugging Face GPT-2 `config.json` that define the architecture (the file's
+/// other fields are ignored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gpt2Config {
+    pub vocab_size: usize,
+    pub n_positions: usize,
+    pub n_embd: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    /// Feed-forward width; `None` means `4 * n_embd`.
+    #[serde(default)]
+    pub n_inner: Option<usize>,
+    #[serde(default = "default_epsilon")]
+    pub layer_norm_epsilon: f64,
+    /// Only the tanh approximation (`gelu_new`, also spelled `gelu_pytorch_tanh`) is supported.
+    #[serde(default = "default_activation")]
+    pub activation_function: String,
+}
+
+impl Gpt2Config {
+    /// DistilGPT-2's shape: 6 layers of 768 with 12 heads, vocabulary 50,257, context 1,024.
+    pub fn distilgpt2() -> Self {
+        Self {
+            vocab_size: 50_257,
+            n_positions: 1024,
+            n_embd: 768,
+            n_layer: 6,
+            n_head: 12,
+            n_inner: None,
+            layer_norm_epsilon: 1e-5,
+            activation_function: default_activation(),
+        }
+    }
+
+    /// Reads `dir/config.json`.
+    pub fn from_dir(dir: &Path) -> Result<Self, Gpt2Error> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|cause| Gpt2Error::Missing { path: path.clone(), cause })?;
+        let config: Self = serde_json::from_str(&text).map_err(|error| Gpt2Error::Config { path, message: error.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the architecture needs.
+    pub fn validate(&self) -> Result<(), Gpt2Error> {
+        let invalid = |message: String| Gpt2Error::Invalid(message);
+        if self.n_head == 0 || self.n_embd % self.n_head != 0 {
+            return Err(invalid(format!("n_head {} must divide n_embd {}", self.n_head, self.n_embd)));
+        }
+        if self.n_layer == 0 || self.vocab_size == 0 || self.n_positions == 0 {
+            return Err(invalid("n_layer, vocab_size and n_positions must be positive".to_string()));
+        }
+        if !matches!(self.activation_function.as_str(), "gelu_new" | "gelu_pytorch_tanh") {
+            return Err(invalid(format!(
+                "activation_function `{}` is not supported (GPT-2 uses gelu_new)",
+                self.activation_function
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.n_embd / self.n_head
+    }
+
+    /// A randomly initialised model of this shape.
+    pub fn init(&self, device: &Device) -> Gpt2 {
+        let layer_norm = || LayerNormConfig::new(self.n_embd).with_epsilon(self.layer_norm_epsilon).init(device);
+        let inner = self.n_inner.unwrap_or(4 * self.n_embd);
+        let block = || Gpt2Block {
+            ln_1: layer_norm(),
+            attn: Gpt2Attention {
+                c_attn: LinearConfig::new(self.n_embd, 3 * self.n_embd).init(device),
+                c_proj: LinearConfig::new(self.n_embd, self.n_embd).init(device),
+                n_head: self.n_head,
+            },
+            ln_2: layer_norm(),
+            mlp: Gpt2Mlp {
+                c_fc: LinearConfig::new(self.n_embd, inner).init(device),
+                c_proj: LinearConfig::new(inner, self.n_embd).init(device),
+            },
+        };
+        Gpt2 {
+            wte: EmbeddingConfig::new(self.vocab_size, self.n_embd).init(device),
+            wpe: EmbeddingConfig::new(self.n_positions, self.n_embd).init(device),
+            h: (0..self.n_layer).map(|_| block()).collect(),
+            ln_f: layer_norm(),
+            n_positions: self.n_positions,
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! A pre-trained GPT-2 (any Hugging Face GPT-2-family directory): generate text, or evaluate it
+//! zero-shot on a text file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use retrofit_core::device::DeviceChoice;
+use retrofit_core::gpt2::{GenerationConfig, SamplingConfig, evaluate_text, generate, load_gpt2, load_tokenizer};
+use retrofit_core::memory::peak_host_memory_bytes;
+use retrofit_core::run_dir::{RunDir, timestamp_run_name};
+use retrofit_core::summary::{RunClock, RunSummary, Throughput, git_commit};
+use retrofit_core::training::count_parameters;
+use retrofit_data::text::read_utf8;
+use retrofit_experiments::run_main;
+
+#[derive(Debug, Parser)]
+#[command(name = "gpt2")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Continue a prompt (greedy unless --temperature > 0).
+    Generate {
+        /// Model directory: config.json, model.safetensors, tokenizer files (`just fetch-distilgpt2`).
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        prompt: String,
+        /// New tokens to generate.
+        #[arg(long, default_value_t = 50)]
+        tokens: usize,
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f64,
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+    },
+    /// Perplexity and bits per byte of a text (sliding window), written to results/gpt2-eval/.
+    Eval {
+        #[arg(long)]
+        model: PathBuf,
+        /// UTF-8 text file.
+        #[arg(long)]
+        text: PathBuf,
+        /// Window length in tokens (at most the model's n_positions).
+        #[arg(long, default_value_t = 1024)]
+        context: usize,
+        /// New tokens scored per window.
+        #[arg(long, default_value_t = 512)]
+        stride: usize,
+        #[arg(long)]
+        run_name: Option<String>,
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+    },
+}
+
+fn main() -> ExitCode {
+    run_main(|| match Cli::parse().command {
+        Command::Generate { model, prompt, tokens, temperature, top_k, top_p, seed, device } => {
+            let device = device.resolve()?;
+            let (gpt2, config) = load_gpt2(&model, &device.device)?;
+            let tokenizer = load_tokenizer(&model, &config)?;
+            let prompt_ids = tokenizer.encode(&prompt)?;
+            let generation = GenerationConfig {
+                max_new_tokens: tokens,
+                sampling: SamplingConfig { temperature, top_k, top_p, seed },
+                ..GenerationConfig::default()
+            };
+            let clock = RunClock::start();
+            let new_tokens = generate(&gpt2, &[prompt_ids], &generation, &device.device)?.remove(0);
+            let seconds = clock.elapsed_s();
+            println!("{prompt}{}", tokenizer.decode(&new_tokens)?);
+            eprintln!("{} tokens in {seconds:.2} s ({:.1} tokens/s) on {}", new_tokens.len(), new_tokens.len() as f64 / seconds, device.name);
+            Ok(())
+        }
+        Command::Eval { model, text, context, stride, run_name, results, device } => {
+            let clock = RunClock::start();
+            let device = device.resolve()?;
+            let (gpt2, config) = load_gpt2(&model, &device.device)?;
+            let tokenizer = load_tokenizer(&model, &config)?;
+            let content = read_utf8(&text)?;
+            let ids = tokenizer.encode_corpus(content.as_bytes())?;
+            let run_dir = RunDir::create(&results, "gpt2-eval", &run_name.unwrap_or_else(timestamp_run_name))?;
+            let settings = serde_json::json!({ "model": model, "text": text, "context": context, "stride": stride, "gpt2": config });
+            run_dir.write_config(&settings)?;
+            let eval_clock = RunClock::start();
+            let evaluation = evaluate_text(&gpt2, &ids, content.len(), context, stride, &device.device)?;
+            let eval_s = eval_clock.elapsed_s();
+            let metrics: std::collections::BTreeMap<String, f64> = [
+                ("eval_perplexity".to_string(), evaluation.perplexity),
+                ("eval_bits_per_byte".to_string(), evaluation.bits_per_byte),
+                ("eval_tokens".to_string(), ids.len() as f64),
+            ]
+            .into();
+            let summary = RunSummary {
+                stage: run_dir.stage().to_string(),
+                run: run_dir.name().to_string(),
+                git_commit: git_commit(),
+                device: device.name.clone(),
+                seed: 0,
+                data: format!("text {} (gpt2-bpe)", text.display()),
+                parameters: count_parameters(&gpt2),
+                wall_time_s: clock.elapsed_s(),
+                throughput: Some(Throughput { value: ids.len() as f64 / eval_s.max(1e-9), unit: "tokens/s".to_string() }),
+                peak_memory_bytes: peak_host_memory_bytes(),
+                best_metrics: metrics.clone(),
+                final_metrics: metrics,
+                config: settings,
+            };
+            run_dir.write_summary(&summary).context("writing the summary")?;
+            println!(
+                "{}: perplexity {:.3}, bits per byte {:.4} over {} tokens / {} bytes (context {context}, stride {stride})",
+                text.display(),
+                evaluation.perplexity,
+                evaluation.bits_per_byte,
+                ids.len(),
+                content.len()
+            );
+            println!("run: {}", run_dir.path().display());
+            Ok(())
+        }
+    })
+}
