@@ -23,7 +23,7 @@ pub struct StageArgs {
     /// Override one config key, e.g. `--set source.path=data/kjv.txt` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
-    /// Name of the run directory (default: the UTC time, e.g. 20261127T184012Z).
+    /// Name of the run directory (default: the UTC time, e.g. 20261127T184012.345Z).
     #[arg(long)]
     pub run_name: Option<String>,
     /// Where run directories go: RESULTS/<stage>/<run-name>/.

@@ -90,9 +90,10 @@ impl RunDir {
     }
 }
 
-/// A run name from the current UTC time, e.g. `20261127T184012Z`.
+/// A run name from the current UTC time to the millisecond, e.g. `20261127T184012.345Z` (runs
+/// started within one second still get their own directories).
 pub fn timestamp_run_name() -> String {
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let stamp = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
     stamp.replace(['-', ':'], "")
 }
 
@@ -126,7 +127,7 @@ mod tests {
     #[test]
     fn timestamp_names_are_valid_run_names() {
         let name = timestamp_run_name();
-        assert_eq!(name.len(), "20261127T184012Z".len(), "{name}");
+        assert_eq!(name.len(), "20261127T184012.345Z".len(), "{name}");
         let root = tempfile::tempdir().unwrap();
         RunDir::create(root.path(), "data", &name).unwrap();
     }
