@@ -79,3 +79,22 @@ fn missing_data_is_one_line_and_leaves_no_run_directory() {
     assert!(line.contains("no/such.txt does not exist"), "{line}");
     assert!(!results.path().join("data/r").exists());
 }
+
+fn gpt2(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gpt2"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn gpt2_bad_model_directories_are_one_line_errors() {
+    let empty = tempfile::tempdir().unwrap();
+    let line = single_error_line(&gpt2(&["generate", "--model", empty.path().to_str().unwrap(), "--prompt", "Hi", "--device", "cpu"]));
+    assert!(line.contains("config.json is missing"), "{line}");
+    // The tiny parity fixture has a 1,000-token vocabulary and no tokenizer: GPT-2's does not fit.
+    let line = single_error_line(&gpt2(&["generate", "--model", "crates/core/tests/fixtures/gpt2-tiny", "--prompt", "Hi", "--device", "cpu"]));
+    assert!(line.contains("differs from the model's vocab_size (1000)"), "{line}");
+}

@@ -139,16 +139,21 @@ fn a_prompt_longer_than_the_context_is_an_error() {
 }
 
 /// DistilGPT-2 itself, or any GPT-2 directory with an `expected.json` made by
-/// `fixtures/gpt2-tiny/make_distilgpt2_shaped.py`: run by hand with
+/// `fixtures/gpt2-tiny/make_distilgpt2_shaped.py` (random weights at DistilGPT-2's shape, or
+/// `--pretrained data/distilgpt2` after `just fetch-distilgpt2` for the real ones): run by hand with
 /// `RETROFIT_GPT2_PARITY_DIR=/tmp/distilgpt2-random cargo test --release -p retrofit-core --test gpt2_parity -- --ignored`.
 #[test]
 #[ignore = "needs a GPT-2 directory with expected.json (RETROFIT_GPT2_PARITY_DIR)"]
 fn full_size_logits_match_transformers() {
     let dir = PathBuf::from(std::env::var("RETROFIT_GPT2_PARITY_DIR").expect("set RETROFIT_GPT2_PARITY_DIR"));
     let (model, config) = load_gpt2(&dir, &libtorch_cpu()).unwrap();
-    let error = max_logit_error(&model, &expected(&dir));
+    let expected = expected(&dir);
+    let error = max_logit_error(&model, &expected);
     println!("{} layers x {}, {} heads: max |logit difference| {error}", config.n_layer, config.n_embd, config.n_head);
     assert!(error < 1e-3, "max |logit difference| {error}");
+    let generation = GenerationConfig { max_new_tokens: ids(&expected["greedy"]["new_tokens"]).len(), pad_id: 0, ..Default::default() };
+    let greedy = generate(&model, &[ids(&expected["greedy"]["prompt"])], &generation, &libtorch_cpu()).unwrap();
+    assert_eq!(greedy[0], ids(&expected["greedy"]["new_tokens"]));
 }
 
 #[test]
