@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use retrofit_attention_classifier::{AttentionClassifierConfig, AttentionClassifierModelConfig, AttentionKind, run};
@@ -13,6 +12,7 @@ use retrofit_core::config::load_config;
 use retrofit_core::device::{DeviceChoice, libtorch_cpu};
 use retrofit_core::pooling::Pooling;
 use retrofit_core::run_dir::RunDir;
+use retrofit_core::training::parameters_with_gradient;
 
 fn tokens(ids: &[i64], device: &burn::tensor::Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(ids.to_vec(), [1, ids.len()]), device)
@@ -60,23 +60,6 @@ fn simple_attention_without_positions_is_permutation_equivariant() {
     assert!(diff < 1e-5, "{diff}");
 }
 
-struct GradientCoverage<'a> {
-    grads: &'a GradientsParams,
-    with_gradient: usize,
-    total: usize,
-}
-
-impl ModuleVisitor for GradientCoverage<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.total += 1;
-        if let Some(grad) = self.grads.get::<D>(param.id) {
-            if grad.abs().sum().into_scalar::<f32>() > 0.0 {
-                self.with_gradient += 1;
-            }
-        }
-    }
-}
-
 #[test]
 fn gradients_reach_every_parameter() {
     let device = libtorch_cpu().autodiff();
@@ -86,11 +69,10 @@ fn gradients_reach_every_parameter() {
         let no_padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; 16], [2, 8]), &device);
         let loss = model.logits(ids, no_padding).sum();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let mut coverage = GradientCoverage { grads: &grads, with_gradient: 0, total: 0 };
-        model.visit(&mut coverage);
-        assert!(coverage.total > 0);
+        let (with_gradient, total) = parameters_with_gradient(&model, &grads);
+        assert!(total > 0);
         // Every embedding row that occurs, every projection: all parameter tensors get a gradient.
-        assert_eq!(coverage.with_gradient, coverage.total, "{config:?}");
+        assert_eq!(with_gradient, total, "{config:?}");
     }
 }
 

@@ -67,7 +67,7 @@ impl Default for TransformerClassifierConfig {
         Self {
             data: ClassificationDataConfig::default(),
             model: TransformerClassifierModelConfig::default(),
-            training: TrainingConfig { learning_rate: 1e-4, warmup_steps: 100, epochs: 20, batch_size: 32, clip_grad_norm: 1.0, ..TrainingConfig::default() },
+            training: TrainingConfig::former_classifier(),
         }
     }
 }

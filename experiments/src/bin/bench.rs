@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use burn::module::Module;
+use burn::tensor::{Int, Tensor};
 use clap::Parser;
 use retrofit_attention_classifier::AttentionClassifierModelConfig;
 use std::time::Instant;
@@ -32,6 +33,23 @@ struct Cli {
     threads: Option<usize>,
 }
 
+/// Workloads 1 and 2: a classifier on one random batch of 32 x 512 ids in [0, 50000), labels in
+/// {0, 1}. Returns step times, losses and tokens per step.
+fn classifier_workload<M: Module>(
+    model: M,
+    cli: &Cli,
+    steps: usize,
+    forward: impl Fn(&M, Tensor<2, Int>) -> Tensor<2>,
+) -> (Vec<f64>, Vec<f32>, usize) {
+    let (batch, seq) = (32, 512);
+    let device = model.devices()[0].clone();
+    println!("INFO parameters {}", model.num_params());
+    let inputs = random_ids([batch, seq], 50_000, &device);
+    let targets = random_ids([batch], 2, &device);
+    let (times, losses) = time_training(model, cli.warmup, steps, |model| cross_entropy(forward(model, inputs.clone()), targets.clone()));
+    (times, losses, batch * seq)
+}
+
 fn main() -> ExitCode {
     run_main(|| {
         let cli = Cli::parse();
@@ -39,27 +57,15 @@ fn main() -> ExitCode {
         let threads = set_cpu_threads(cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())));
         let device = libtorch_cpu().autodiff();
         device.seed(0);
-        let (batch, seq) = (32, 512);
+        let seq = 512;
         let (times, losses, tokens_per_step) = match cli.workload.as_str() {
             "attention-classifier" => {
                 let model = AttentionClassifierModelConfig::default().init(50_000, seq, &device)?;
-                println!("INFO parameters {}", model.num_params());
-                let inputs = random_ids([batch, seq], 50_000, &device);
-                let targets = random_ids([batch], 2, &device);
-                let (times, losses) = time_training(model, cli.warmup, steps, |model| {
-                    cross_entropy(model.forward(inputs.clone(), None), targets.clone())
-                });
-                (times, losses, batch * seq)
+                classifier_workload(model, &cli, steps, |model, inputs| model.forward(inputs, None))
             }
             "transformer-classifier" => {
                 let model = TransformerClassifierModelConfig::default().init(50_000, seq, &device)?;
-                println!("INFO parameters {}", model.num_params());
-                let inputs = random_ids([batch, seq], 50_000, &device);
-                let targets = random_ids([batch], 2, &device);
-                let (times, losses) = time_training(model, cli.warmup, steps, |model| {
-                    cross_entropy(model.forward(inputs.clone(), None), targets.clone())
-                });
-                (times, losses, batch * seq)
+                classifier_workload(model, &cli, steps, |model, inputs| model.forward(inputs, None))
             }
             "gpt2-generate" => {
                 // DistilGPT-2's shape, random weights; greedy, KV cache, 128 new tokens after 32.

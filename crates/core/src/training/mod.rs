@@ -12,6 +12,6 @@ mod task;
 pub use config::{OptimizerKind, TrainingConfig};
 pub use grad_norm::{GradNormInput, GradNormMetric, clip_by_global_norm};
 pub use harness::{MetricHistory, TrainingReport, train};
-pub use parameters::count_parameters;
+pub use parameters::{count_parameters, parameters_with_gradient};
 pub use quiet_renderer::QuietRenderer;
 pub use task::{TaskModel, TrainItem, Trainable};
