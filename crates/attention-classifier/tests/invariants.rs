@@ -80,9 +80,7 @@ fn gradients_reach_every_parameter() {
 fn a_smoke_run_learns_the_embedded_sample() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut config: AttentionClassifierConfig = load_config(Some(&root.join("configs/smoke/attention-classifier.toml")), &[]).unwrap();
-    if let retrofit_data::source::DataSource::Csv { path, .. } = &mut config.data.source {
-        *path = root.join(&*path);
-    }
+    config.data.source = config.data.source.relative_to(&root);
     let results = tempfile::tempdir().unwrap();
     let run_dir = RunDir::create(results.path(), "attention-classifier", "smoke").unwrap();
     let summary = run(&config, &run_dir, &DeviceChoice::Cpu.resolve().unwrap()).unwrap();

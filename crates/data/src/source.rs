@@ -72,6 +72,22 @@ impl DataSource {
         }
     }
 
+    /// The same source with a relative path taken relative to `root` (for callers that do not
+    /// run from the repository root, such as tests).
+    pub fn relative_to(mut self, root: &std::path::Path) -> Self {
+        let path = match &mut self {
+            Self::Text { path, .. }
+            | Self::Enwik8 { path, .. }
+            | Self::Csv { path, .. }
+            | Self::ImdbDir { path, .. }
+            | Self::ImdbPickle { path, .. } => path,
+        };
+        if path.is_relative() {
+            *path = root.join(&*path);
+        }
+        self
+    }
+
     /// `kind path`, for logs and summaries.
     pub fn describe(&self) -> String {
         let kind = match self {
