@@ -55,7 +55,17 @@ demo: build
     {{cargo}} run {{release}} -q --bin attention-classifier -- --config configs/smoke/attention-classifier.toml
     {{cargo}} run {{release}} -q --bin attention-classifier -- --config configs/smoke/attention-classifier.toml --set model.attention=simple
     {{cargo}} run {{release}} -q --bin transformer-classifier -- --config configs/smoke/transformer-classifier.toml
+    {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator.toml
+    just _demo-ladder
     {{cargo}} run {{release}} -q --bin compare
+
+# The recurrent generator's smoke ladder on a tiny base that the generator stage trains first.
+_demo-ladder:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stamp=$(date -u +%Y%m%dT%H%M%SZ)
+    {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator-gpt2.toml --run-name "demo-base-$stamp"
+    just thesis configs/smoke/recurrent-generator.toml 0 "demo-ladder-$stamp" --set base=results/generator/demo-base-$stamp/model
 
 # Stage 1: load a data set and write its statistics (`just data --config configs/data.toml --set key=value`).
 data *ARGS: build
@@ -69,6 +79,38 @@ attention-classifier *ARGS: build
 transformer-classifier *ARGS: build
     {{cargo}} run {{release}} -q --bin transformer-classifier -- {{ARGS}}
 
+# Stage 5: train the generator (`just generator --config configs/generator.toml`), or sample a run
+# (`just generator sample --run results/generator/<run> --prompt "Alice was"`).
+generator *ARGS: build
+    {{cargo}} run {{release}} -q --bin generator -- {{ARGS}}
+
+# Stage 6: train the recurrent generator on a frozen GPT-2 (`just recurrent-generator --config configs/recurrent-generator.toml`),
+# or evaluate a run again (`just recurrent-generator eval --run results/recurrent-generator/<run> --reset-state`).
+recurrent-generator *ARGS: build
+    {{cargo}} run {{release}} -q --bin recurrent-generator -- {{ARGS}}
+
+# The thesis's ladder on one text, budget and seed: zero-shot base, logit bias only, inserted blocks
+# (control), + token GRU, + segment state; then its table and plots in results/thesis/<ladder>/.
+# `just thesis configs/recurrent-generator.toml "0 1 2" my-ladder --set data.source.path=...`
+thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    ladder="{{LADDER}}"
+    [ -n "$ladder" ] || ladder="ladder-$(date -u +%Y%m%dT%H%M%SZ)"
+    for seed in {{SEEDS}}; do
+        for rung in zero-shot head-bias none token-gru segment-state; do
+            case $rung in
+                zero-shot) rung_args=(--set training.epochs=0 --set model.inserted_blocks=0 --set model.recurrence=none) ;;
+                head-bias) rung_args=(--set model.inserted_blocks=0 --set model.recurrence=none) ;;
+                *) rung_args=(--set "model.recurrence=$rung") ;;
+            esac
+            echo "thesis: $ladder, seed $seed, rung $rung"
+            {{cargo}} run {{release}} -q --bin recurrent-generator -- --config "{{CONFIG}}" --run-name "$ladder-$rung-s$seed" \
+                --set "training.seed=$seed" "${rung_args[@]}" {{ARGS}} > /dev/null
+        done
+    done
+    {{cargo}} run {{release}} -q --bin thesis -- --ladder "$ladder"
+
 # Race our benchmark workloads against the PyTorch eager reference on this machine (`just bench --steps 5 --threads 2`).
 bench *ARGS: build
     #!/usr/bin/env bash
@@ -81,7 +123,8 @@ bench *ARGS: build
         "$python" -m pip install --quiet --disable-pip-version-check "transformers==5.24.0" \
             || echo "bench: cannot install transformers; the gpt2-generate reference will fail"
     fi
-    for workload in attention-classifier transformer-classifier gpt2-generate; do
+    workloads="${RETROFIT_BENCH_WORKLOADS:-attention-classifier transformer-classifier generator gpt2-iblocks gpt2-iblocks-gru gpt2-generate}"
+    for workload in $workloads; do
         ours=$({{cargo}} run {{release}} -q --bin bench -- --workload "$workload" {{ARGS}} | tail -n 1)
         echo "$ours"
         if [ -f "$reference" ]; then

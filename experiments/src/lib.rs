@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 pub mod bench;
 pub mod compare;
+pub mod thesis;
 
 /// Options of every stage binary.
 #[derive(Debug, Clone, clap::Args)]

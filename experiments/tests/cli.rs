@@ -98,3 +98,32 @@ fn gpt2_bad_model_directories_are_one_line_errors() {
     let line = single_error_line(&gpt2(&["generate", "--model", "crates/core/tests/fixtures/gpt2-tiny", "--prompt", "Hi", "--device", "cpu"]));
     assert!(line.contains("differs from the model's vocab_size (1000)"), "{line}");
 }
+
+fn stage(binary: &str, results: &Path, args: &[&str]) -> Output {
+    Command::new(binary).current_dir(repo_root()).env("RUST_LOG", "warn").arg("--results").arg(results).args(args).output().unwrap()
+}
+
+#[test]
+fn generator_and_recurrent_generator_report_bad_input_in_one_line() {
+    let results = tempfile::tempdir().unwrap();
+    let missing = Command::new(env!("CARGO_BIN_EXE_generator"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .args(["sample", "--run", "results/generator/no-such-run", "--prompt", "Alice"])
+        .output()
+        .unwrap();
+    assert!(single_error_line(&missing).contains("is not a generator run"));
+    let word_tokens = stage(env!("CARGO_BIN_EXE_generator"), results.path(), &["--set", "data.tokenizer.kind=\"word\""]);
+    assert!(single_error_line(&word_tokens).contains("word-level vocabulary"));
+    let no_base = stage(env!("CARGO_BIN_EXE_recurrent-generator"), results.path(), &["--set", "base=\"data/no-such-base\""]);
+    assert!(single_error_line(&no_base).contains("data/no-such-base/config.json"));
+    let eval = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .args(["eval", "--run", "results/recurrent-generator/no-such-run"])
+        .output()
+        .unwrap();
+    assert!(single_error_line(&eval).contains("has no checkpoint"));
+    // Failed runs leave no directory behind.
+    assert!(std::fs::read_dir(results.path().join("generator")).map_or(true, |mut entries| entries.next().is_none()));
+}

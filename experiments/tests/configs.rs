@@ -33,3 +33,23 @@ fn classifier_configs_parse() {
     let defaults = TransformerClassifierConfig::default();
     assert_eq!((full.model, full.training), (defaults.model, defaults.training));
 }
+
+#[test]
+fn generator_configs_parse_and_the_full_one_is_the_default() {
+    use retrofit_generator::GeneratorConfig;
+    for file in ["generator.toml", "generator-gpt2.toml", "smoke/generator.toml"] {
+        load_config::<GeneratorConfig>(Some(&config(file)), &[]).unwrap();
+    }
+    let full: GeneratorConfig = load_config(Some(&config("generator.toml")), &[]).unwrap();
+    assert_eq!(full, GeneratorConfig::default());
+}
+
+#[test]
+fn recurrent_generator_configs_parse_and_the_full_one_is_the_default() {
+    use retrofit_recurrent_generator::RecurrentGeneratorConfig;
+    for file in ["recurrent-generator.toml", "recurrent-generator-cpu.toml", "smoke/recurrent-generator.toml"] {
+        load_config::<RecurrentGeneratorConfig>(Some(&config(file)), &[]).unwrap();
+    }
+    let full: RecurrentGeneratorConfig = load_config(Some(&config("recurrent-generator.toml")), &[]).unwrap();
+    assert_eq!(full, RecurrentGeneratorConfig::default());
+}

@@ -163,6 +163,9 @@ where
         &["Accuracy"],
     )?;
     let mut final_metrics = report.history.final_values();
+    if let Some(median) = report.median_step_s {
+        final_metrics.insert("median_step_s".to_string(), median);
+    }
     let best_metrics = report.history.best_values();
     let test_accuracy = accuracy(&report.model.classifier, &data.test, &device.device)?;
     final_metrics.insert("test_accuracy".to_string(), test_accuracy);

@@ -7,6 +7,7 @@ pub mod classification;
 pub mod config;
 pub mod device;
 pub mod gpt2;
+pub mod language_model;
 pub mod error;
 pub mod memory;
 pub mod pooling;

@@ -19,11 +19,30 @@ pub struct LmBatch {
     pub inputs: Tensor<2, Int>,
     /// The next token at every input position. `[batch, context]`
     pub targets: Tensor<2, Int>,
+    /// UTF-8 bytes the targets stand for (for bits per byte).
+    pub target_bytes: usize,
 }
 
-/// Stacks windows of `context + 1` tokens into an [`LmBatch`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LmBatcher;
+/// Stacks windows of `context + 1` tokens into an [`LmBatch`], counting the bytes of the targets.
+#[derive(Debug, Clone, Default)]
+pub struct LmBatcher {
+    /// Bytes of each token id (see `TextTokenizer::token_byte_lengths`); empty: one byte each.
+    pub token_bytes: Arc<Vec<u32>>,
+}
+
+impl LmBatcher {
+    pub fn new(token_bytes: Vec<u32>) -> Self {
+        Self { token_bytes: Arc::new(token_bytes) }
+    }
+
+    /// Bytes that `ids` stand for.
+    pub fn bytes_of(&self, ids: &[u32]) -> usize {
+        if self.token_bytes.is_empty() {
+            return ids.len();
+        }
+        ids.iter().map(|&id| self.token_bytes.get(id as usize).copied().unwrap_or(0) as usize).sum()
+    }
+}
 
 impl Batcher<Vec<u32>, LmBatch> for LmBatcher {
     fn batch(&self, windows: Vec<Vec<u32>>, device: &Device) -> LmBatch {
@@ -31,13 +50,16 @@ impl Batcher<Vec<u32>, LmBatch> for LmBatcher {
         let context = windows.first().map_or(0, |window| window.len().saturating_sub(1));
         let mut inputs = Vec::with_capacity(batch * context);
         let mut targets = Vec::with_capacity(batch * context);
+        let mut target_bytes = 0;
         for window in &windows {
+            target_bytes += self.bytes_of(&window[1..=context]);
             inputs.extend(window[..context].iter().map(|&id| i64::from(id)));
             targets.extend(window[1..=context].iter().map(|&id| i64::from(id)));
         }
         LmBatch {
             inputs: Tensor::from_data(TensorData::new(inputs, [batch, context]), device),
             targets: Tensor::from_data(TensorData::new(targets, [batch, context]), device),
+            target_bytes,
         }
     }
 }

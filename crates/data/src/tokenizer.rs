@@ -150,6 +150,22 @@ impl TextTokenizer {
         }
     }
 
+    /// UTF-8 bytes each token id stands for (index = id), so that a loss can be expressed in bits
+    /// per byte. GPT-2's byte-level vocabulary writes each byte as one character, so a token's
+    /// byte count is its character count. A word-level vocabulary has no such count (it drops
+    /// whitespace and lower-cases), so it is an error.
+    pub fn token_byte_lengths(&self) -> Result<Vec<u32>, DataError> {
+        match self {
+            Self::Bytes => Ok(vec![1; 256]),
+            Self::Gpt2(tokenizer) => Ok((0..self.vocab_size() as u32)
+                .map(|id| tokenizer.id_to_token(id).map_or(0, |token| token.chars().count() as u32))
+                .collect()),
+            Self::Word(_) => Err(DataError::Tokenizer(
+                "a word-level vocabulary does not map tokens to bytes: language models use kind = \"bytes\" or \"gpt2\"".to_string(),
+            )),
+        }
+    }
+
     /// Token ids of `text`.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, DataError> {
         match self {

@@ -60,3 +60,18 @@ fn missing_tokenizer_files_are_an_error_naming_the_file() {
     let error = TextTokenizer::gpt2_from_dir(Path::new("no/such/dir")).unwrap_err().to_string();
     assert!(error.contains("vocab.json"), "{error}");
 }
+
+#[test]
+fn token_byte_lengths_add_up_to_the_utf8_length_of_the_text() {
+    let gpt2 = TextTokenizer::gpt2_from_dir(&gpt2_dir()).unwrap();
+    let lengths = gpt2.token_byte_lengths().unwrap();
+    assert_eq!(lengths.len(), 50_257);
+    for text in ["It's 2026: café, naïve!\n\nNew line", "Alice — “quoted” ünïcödé 日本語"] {
+        let ids = gpt2.encode(text).unwrap();
+        let bytes: u32 = ids.iter().map(|&id| lengths[id as usize]).sum();
+        assert_eq!(bytes as usize, text.len(), "{text:?}");
+    }
+    assert_eq!(TextTokenizer::Bytes.token_byte_lengths().unwrap(), vec![1; 256]);
+    let words = TextTokenizer::from_config(&TokenizerConfig::Word { max_vocab: 10 }, ["a b c"].into_iter()).unwrap();
+    assert!(words.token_byte_lengths().is_err());
+}

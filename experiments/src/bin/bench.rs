@@ -10,6 +10,9 @@ use retrofit_attention_classifier::AttentionClassifierModelConfig;
 use std::time::Instant;
 
 use retrofit_core::device::{libtorch_cpu, set_cpu_threads};
+use retrofit_core::language_model::CausalLm;
+use retrofit_generator::GeneratorModelConfig;
+use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentGpt2};
 use retrofit_core::gpt2::{GenerationConfig, Gpt2Config, generate};
 use retrofit_experiments::bench::{cross_entropy, median, random_ids, time_training};
 use retrofit_experiments::run_main;
@@ -19,7 +22,7 @@ use retrofit_transformer_classifier::TransformerClassifierModelConfig;
 #[derive(Debug, Parser)]
 #[command(name = "bench")]
 struct Cli {
-    /// attention-classifier | transformer-classifier | gpt2-generate (one warm-up generation; --steps timed)
+    /// attention-classifier | transformer-classifier | generator | gpt2-iblocks | gpt2-iblocks-gru | gpt2-generate (one warm-up generation; --steps timed)
     #[arg(long)]
     workload: String,
     /// Timed steps (default 5; gpt2-generate: 3 generations).
@@ -67,6 +70,40 @@ fn main() -> ExitCode {
                 let model = TransformerClassifierModelConfig::default().init(50_000, seq, &device)?;
                 classifier_workload(model, &cli, steps, |model, inputs| model.forward(inputs, None))
             }
+            "generator" => {
+                // former's GTransformer on bytes: 12 causal blocks of 256, 32 windows of 256.
+                let (batch, context) = (32, 256);
+                let model = GeneratorModelConfig::default().init(256, context, &device)?;
+                println!("INFO parameters {}", model.num_params());
+                let window = random_ids([batch, context + 1], 256, &device);
+                let inputs = window.clone().slice([0..batch, 0..context]);
+                let targets = window.slice([0..batch, 1..context + 1]).reshape([batch * context]);
+                let (times, losses) = time_training(model, cli.warmup, steps, |model| {
+                    cross_entropy(model.logits(inputs.clone()).reshape([batch * context, 256]), targets.clone())
+                });
+                (times, losses, batch * context)
+            }
+            "gpt2-iblocks" | "gpt2-iblocks-gru" => {
+                // A frozen DistilGPT-2-shaped base (random weights) with 3+1 inserted blocks of 8
+                // heads and a logit bias; 2 windows of 256 tokens.
+                let (batch, context) = (2, 256);
+                let recurrence = if cli.workload == "gpt2-iblocks" { Recurrence::None } else { Recurrence::TokenGru };
+                let base = Gpt2Config::distilgpt2().init(&device);
+                let insertion = InsertionConfig { inserted_blocks: 3, heads: 8, ff_mult: 4, recurrence, ..InsertionConfig::default() };
+                let model = RecurrentGpt2::new(base.clone(), &insertion, context, &device)?;
+                let parameters = retrofit_core::training::count_parameters(&model);
+                println!("INFO parameters total {} trainable {}", parameters.total, parameters.trainable);
+                let window = random_ids([batch, context + 1], 50_257, &device);
+                let inputs = window.clone().slice([0..batch, 0..context]);
+                let targets = window.slice([0..batch, 1..context + 1]).reshape([batch * context]);
+                let init_diff = model.logits(inputs.clone()).sub(base.forward(inputs.clone())).abs().max().into_scalar::<f32>();
+                println!("INFO max |logits - base logits| at init = {init_diff}");
+                anyhow::ensure!(init_diff == 0.0, "at initialisation the logits must equal the base's");
+                let (times, losses) = time_training(model, cli.warmup, steps, |model| {
+                    cross_entropy(model.logits(inputs.clone()).reshape([batch * context, 50_257]), targets.clone())
+                });
+                (times, losses, batch * context)
+            }
             "gpt2-generate" => {
                 // DistilGPT-2's shape, random weights; greedy, KV cache, 128 new tokens after 32.
                 let device = libtorch_cpu();
@@ -85,7 +122,7 @@ fn main() -> ExitCode {
                 }
                 (times, Vec::new(), 128)
             }
-            other => bail!("unknown workload `{other}`: use attention-classifier, transformer-classifier or gpt2-generate"),
+            other => bail!("unknown workload `{other}`: use attention-classifier, transformer-classifier, generator, gpt2-iblocks, gpt2-iblocks-gru or gpt2-generate"),
         };
         println!("INFO losses {losses:?}");
         println!("INFO step times {times:?}");

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use burn::nn::{EmbeddingConfig, LayerNormConfig, LinearConfig};
+use burn::nn::{EmbeddingConfig, Initializer, LayerNormConfig, LinearConfig};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -80,26 +80,53 @@ impl Gpt2Config {
         self.n_embd / self.n_head
     }
 
-    /// A randomly initialised model of this shape.
+    /// A model of this shape with burn's default initialisation (to be overwritten by loaded
+    /// weights).
     pub fn init(&self, device: &Device) -> Gpt2 {
+        self.init_with(device, None)
+    }
+
+    /// A model to train from scratch, initialised as GPT-2 was: every weight drawn from
+    /// N(0, 0.02) (LayerNorms at 1 and 0).
+    pub fn init_for_training(&self, device: &Device) -> Gpt2 {
+        self.init_with(device, Some(Initializer::Normal { mean: 0.0, std: 0.02 }))
+    }
+
+    fn init_with(&self, device: &Device, initializer: Option<Initializer>) -> Gpt2 {
         let layer_norm = || LayerNormConfig::new(self.n_embd).with_epsilon(self.layer_norm_epsilon).init(device);
         let inner = self.n_inner.unwrap_or(4 * self.n_embd);
+        let linear = |d_in: usize, d_out: usize| {
+            let config = LinearConfig::new(d_in, d_out);
+            match &initializer {
+                Some(initializer) => config.with_initializer(initializer.clone()),
+                None => config,
+            }
+            .init(device)
+        };
+        let embedding = |count: usize| {
+            let config = EmbeddingConfig::new(count, self.n_embd);
+            match &initializer {
+                Some(initializer) => config.with_initializer(initializer.clone()),
+                None => config,
+            }
+            .init(device)
+        };
         let block = || Gpt2Block {
             ln_1: layer_norm(),
             attn: Gpt2Attention {
-                c_attn: LinearConfig::new(self.n_embd, 3 * self.n_embd).init(device),
-                c_proj: LinearConfig::new(self.n_embd, self.n_embd).init(device),
+                c_attn: linear(self.n_embd, 3 * self.n_embd),
+                c_proj: linear(self.n_embd, self.n_embd),
                 n_head: self.n_head,
             },
             ln_2: layer_norm(),
             mlp: Gpt2Mlp {
-                c_fc: LinearConfig::new(self.n_embd, inner).init(device),
-                c_proj: LinearConfig::new(inner, self.n_embd).init(device),
+                c_fc: linear(self.n_embd, inner),
+                c_proj: linear(inner, self.n_embd),
             },
         };
         Gpt2 {
-            wte: EmbeddingConfig::new(self.vocab_size, self.n_embd).init(device),
-            wpe: EmbeddingConfig::new(self.n_positions, self.n_embd).init(device),
+            wte: embedding(self.vocab_size),
+            wpe: embedding(self.n_positions),
             h: (0..self.n_layer).map(|_| block()).collect(),
             ln_f: layer_norm(),
             n_positions: self.n_positions,

@@ -4,12 +4,14 @@
 
 mod config;
 mod eval;
+mod export;
 mod generate;
 mod loader;
 mod model;
 mod sampling;
 
 pub use config::Gpt2Config;
+pub use export::{TOKENIZER_FILE, export_gpt2};
 pub use eval::{TextEvaluation, evaluate_text};
 pub use generate::{GenerationConfig, generate};
 pub use loader::{Gpt2Error, load_gpt2, load_tokenizer};

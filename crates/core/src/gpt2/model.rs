@@ -174,3 +174,9 @@ impl Gpt2 {
         self.head(self.hidden(ids, positions, None, &mut KvCache::default()))
     }
 }
+
+impl crate::language_model::CausalLm for Gpt2 {
+    fn logits(&self, inputs: Tensor<2, Int>) -> Tensor<3> {
+        self.forward(inputs)
+    }
+}

@@ -10,7 +10,7 @@ use burn::train::{Learner, LearnerSummary, SupervisedTraining};
 use super::config::{OptimizerKind, TrainingConfig};
 use super::grad_norm::GradNormMetric;
 use super::quiet_renderer::QuietRenderer;
-use super::task::{TaskModel, Trainable};
+use super::task::{StepTimes, TaskModel, Trainable};
 use crate::CoreError;
 use crate::run_dir::RunDir;
 use crate::summary::RunClock;
@@ -55,6 +55,8 @@ pub struct TrainingReport<M> {
     pub model: M,
     /// Seconds spent in the Learner (training and validation epochs).
     pub wall_time_s: f64,
+    /// Median seconds of a training step (see [`StepTimes`]).
+    pub median_step_s: Option<f64>,
     pub history: MetricHistory,
 }
 
@@ -85,7 +87,8 @@ where
             .with_weight_decay(config.weight_decay as f32)
             .init(),
     };
-    let trainable = Trainable { model, max_grad_norm: config.clip_grad_norm };
+    let step_times = StepTimes::default();
+    let trainable = Trainable { model, max_grad_norm: config.clip_grad_norm, step_times: step_times.clone() };
     let learner = if config.warmup_steps > 0 {
         let warmup = LinearLrSchedulerConfig::new(
             config.learning_rate / config.warmup_steps as f64,
@@ -104,9 +107,9 @@ where
         .metric_train_numeric(LearningRateMetric::new())
         .metric_train_numeric(GradNormMetric::default())
         .num_epochs(config.epochs)
-        .with_default_checkpointers()
         .with_application_logger(None)
         .renderer(Box::new(QuietRenderer));
+    let training = if M::CHECKPOINT_WHOLE_MODEL { training.with_default_checkpointers() } else { training };
     let training = register_metrics(training);
 
     let clock = RunClock::start();
@@ -119,7 +122,7 @@ where
     let mut names = vec!["Loss", "Learning Rate", GradNormMetric::NAME];
     names.extend_from_slice(metric_names);
     let history = read_history(run_dir, &names)?;
-    Ok(TrainingReport { model: result.model.model, wall_time_s, history })
+    Ok(TrainingReport { model: result.model.model, wall_time_s, median_step_s: step_times.median(), history })
 }
 
 fn read_history(run_dir: &RunDir, names: &[&str]) -> Result<MetricHistory, CoreError> {

@@ -2,6 +2,7 @@
 //! loaders and metrics; the harness builds the optimizer, warm-up schedule and global gradient
 //! clipping, runs burn's Learner, and reads the metric history back for the run summary.
 
+mod bits_per_byte;
 mod config;
 mod grad_norm;
 mod harness;
@@ -9,9 +10,10 @@ mod parameters;
 mod quiet_renderer;
 mod task;
 
+pub use bits_per_byte::{BitsPerByteInput, BitsPerByteMetric, bits_per_byte};
 pub use config::{OptimizerKind, TrainingConfig};
 pub use grad_norm::{GradNormInput, GradNormMetric, clip_by_global_norm};
 pub use harness::{MetricHistory, TrainingReport, train};
 pub use parameters::{count_parameters, parameters_with_gradient};
 pub use quiet_renderer::QuietRenderer;
-pub use task::{TaskModel, TrainItem, Trainable};
+pub use task::{StepTimes, TaskModel, TrainItem, Trainable};

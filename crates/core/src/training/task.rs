@@ -1,9 +1,13 @@
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use burn::module::{Module, ModuleDisplay};
 use burn::optim::GradientsParams;
 use burn::tensor::{ExecutionError, Tensor};
 use burn::train::metric::{AccuracyInput, Adaptor, ItemLazy, LossInput, PerplexityInput};
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
 
+use super::bits_per_byte::BitsPerByteInput;
 use super::grad_norm::{GradNormInput, clip_by_global_norm};
 
 /// What a stage's model provides to be trained by the harness.
@@ -13,8 +17,43 @@ pub trait TaskModel: Module + ModuleDisplay + 'static {
     /// What the metrics read (e.g. burn's `ClassificationOutput`).
     type Output: ItemLazy + 'static;
 
+    /// Whether the Learner's checkpoints may hold the whole model. A model with a large frozen
+    /// part says `false` and saves its trainable part itself.
+    const CHECKPOINT_WHOLE_MODEL: bool = true;
+
     /// Forward pass on a batch: the loss to minimise (`[1]`) and the metrics' input.
     fn forward_task(&self, batch: Self::Batch) -> (Tensor<1>, Self::Output);
+}
+
+/// Seconds of each training step (forward, backward, gradient norm and clipping; not the
+/// optimizer update or data loading), shared by every clone of the model the Learner makes.
+/// Exact on the CPU, where libtorch runs synchronously.
+#[derive(Debug, Clone, Default)]
+pub struct StepTimes(Arc<Mutex<Vec<f64>>>);
+
+impl StepTimes {
+    pub fn record(&self, seconds: f64) {
+        if let Ok(mut times) = self.0.lock() {
+            times.push(seconds);
+        }
+    }
+
+    /// Every recorded step, in order.
+    pub fn all(&self) -> Vec<f64> {
+        self.0.lock().map(|times| times.clone()).unwrap_or_default()
+    }
+
+    /// Median step time, the first step (warm-up) left out when there are others.
+    pub fn median(&self) -> Option<f64> {
+        let times = self.all();
+        let mut timed = if times.len() > 1 { times[1..].to_vec() } else { times };
+        if timed.is_empty() {
+            return None;
+        }
+        timed.sort_by(f64::total_cmp);
+        let middle = timed.len() / 2;
+        Some(if timed.len() % 2 == 1 { timed[middle] } else { (timed[middle - 1] + timed[middle]) / 2.0 })
+    }
 }
 
 /// A stage model wrapped for the Learner: each training step back-propagates the loss, measures
@@ -23,6 +62,8 @@ pub trait TaskModel: Module + ModuleDisplay + 'static {
 pub struct Trainable<M: Module> {
     pub model: M,
     pub max_grad_norm: f64,
+    #[module(skip)]
+    pub step_times: StepTimes,
 }
 
 /// A training step's output: the task's output and the gradient norm before clipping.
@@ -37,9 +78,11 @@ impl<M: TaskModel> TrainStep for Trainable<M> {
     type Output = TrainItem<M::Output>;
 
     fn step(&self, batch: M::Batch) -> TrainOutput<TrainItem<M::Output>> {
+        let start = Instant::now();
         let (loss, output) = self.model.forward_task(batch);
         let grads = GradientsParams::from_grads(loss.backward(), self);
         let (grads, grad_norm) = clip_by_global_norm(self, grads, self.max_grad_norm);
+        self.step_times.record(start.elapsed().as_secs_f64());
         TrainOutput { grads, item: TrainItem { output, grad_norm } }
     }
 }
@@ -82,6 +125,12 @@ impl<O: Adaptor<AccuracyInput>> Adaptor<AccuracyInput> for TrainItem<O> {
 
 impl<O: Adaptor<PerplexityInput>> Adaptor<PerplexityInput> for TrainItem<O> {
     fn adapt(&self) -> PerplexityInput {
+        self.output.adapt()
+    }
+}
+
+impl<O: Adaptor<BitsPerByteInput>> Adaptor<BitsPerByteInput> for TrainItem<O> {
+    fn adapt(&self) -> BitsPerByteInput {
         self.output.adapt()
     }
 }

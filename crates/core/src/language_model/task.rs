@@ -1,0 +1,87 @@
+//! Next-token prediction as a task the training harness trains.
+
+use burn::module::{Module, ModuleDisplay};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{ExecutionError, Int, Tensor};
+use burn::train::ItemLazy;
+use burn::train::metric::{Adaptor, LossInput};
+use retrofit_data::lm_batch::LmBatch;
+
+use crate::training::{BitsPerByteInput, TaskModel};
+
+/// A model that predicts the next token at every position of its input.
+pub trait CausalLm: Module + ModuleDisplay + 'static {
+    /// Logits of the next token; position `i` sees inputs `0..=i` only.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[batch, seq]`
+    /// - output: `[batch, seq, vocab]`
+    fn logits(&self, inputs: Tensor<2, Int>) -> Tensor<3>;
+}
+
+/// Negative log-likelihood (nats) of `targets` under `logits`.
+///
+/// # Shapes
+/// - `logits`: `[batch, seq, vocab]`
+/// - `targets`: `[batch, seq]`
+/// - output: `[batch, seq]`
+pub fn token_nll(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<2> {
+    let [batch, seq, _] = logits.dims();
+    log_softmax(logits, 2).gather(2, targets.unsqueeze_dim::<3>(2)).reshape([batch, seq]).neg()
+}
+
+/// Cross-entropy language modelling of a [`CausalLm`] on windows of text.
+#[derive(Module, Debug)]
+pub struct LanguageModeling<M: Module> {
+    pub lm: M,
+}
+
+/// What the metrics of one language-model batch read.
+#[derive(Debug, Clone)]
+pub struct LmOutput {
+    /// Mean NLL of each window. `[batch]`
+    pub window_losses: Tensor<1>,
+    /// Targets per window.
+    pub context: usize,
+    /// UTF-8 bytes of the batch's targets.
+    pub target_bytes: usize,
+}
+
+impl LmOutput {
+    /// From the NLL of every target (`[batch, seq]`) and the bytes they stand for.
+    pub fn new(nll: Tensor<2>, target_bytes: usize) -> Self {
+        let [batch, context] = nll.dims();
+        Self { window_losses: nll.mean_dim(1).reshape([batch]), context, target_bytes }
+    }
+}
+
+impl<M: CausalLm> TaskModel for LanguageModeling<M> {
+    type Batch = LmBatch;
+    type Output = LmOutput;
+
+    fn forward_task(&self, batch: LmBatch) -> (Tensor<1>, LmOutput) {
+        let nll = token_nll(self.lm.logits(batch.inputs), batch.targets);
+        let output = LmOutput::new(nll, batch.target_bytes);
+        (output.window_losses.clone().mean(), output)
+    }
+}
+
+impl ItemLazy for LmOutput {
+    fn sync(self) -> Result<Self, ExecutionError> {
+        self.window_losses.device().flush()?;
+        Ok(Self { window_losses: self.window_losses.without_autodiff(), ..self })
+    }
+}
+
+impl Adaptor<LossInput> for LmOutput {
+    /// One entry per window, so that the epoch's loss is the mean over windows.
+    fn adapt(&self) -> LossInput {
+        LossInput::new(self.window_losses.clone())
+    }
+}
+
+impl Adaptor<BitsPerByteInput> for LmOutput {
+    fn adapt(&self) -> BitsPerByteInput {
+        BitsPerByteInput { nll_sum: self.window_losses.clone().sum().mul_scalar(self.context as f64), bytes: self.target_bytes }
+    }
+}

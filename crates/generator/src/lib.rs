@@ -1,0 +1,45 @@
+//! Stage 5, the generator: a causal language model trained from scratch on bytes (or GPT-2 BPE),
+//! as former's GTransformer or as GPT-2 (exported as a Hugging Face directory), with bits per
+//! byte and sampling.
+
+mod config;
+mod error;
+mod former;
+mod model;
+mod sample;
+mod saved;
+
+pub use config::{GeneratorConfig, GeneratorModelConfig, SampleConfig};
+pub use error::GeneratorError;
+pub use former::FormerLm;
+pub use model::Generator;
+pub use sample::{continue_ids, sample_text};
+pub use saved::{MODEL_DIR, load_generator, save_generator};
+
+use retrofit_core::CoreError;
+use retrofit_core::device::ResolvedDevice;
+use retrofit_core::language_model::{load_lm_data, train_language_model};
+use retrofit_core::run_dir::RunDir;
+use retrofit_core::summary::RunSummary;
+
+/// The stage's name: its results go to `results/generator/`.
+pub const STAGE: &str = "generator";
+
+/// The file of a run's sample.
+pub const SAMPLE_FILE: &str = "sample.txt";
+
+/// Trains the configured generator on random windows, validates on contiguous ones, saves the
+/// model into `<run>/model/` and writes a sample (`[sample]`) into `<run>/sample.txt`.
+pub fn run(config: &GeneratorConfig, run_dir: &RunDir, device: &ResolvedDevice) -> Result<RunSummary, CoreError> {
+    let data = load_lm_data(&config.data, &config.training)?;
+    device.device.seed(config.training.seed);
+    let model = config.model.init(data.vocab_size, config.data.context, &device.device.clone().autodiff())?;
+    let (summary, model) = train_language_model(run_dir, device, &data, &config.data, &config.training, config, model)?;
+    save_generator(&model, config, data.vocab_size, &run_dir.path().join(MODEL_DIR))?;
+    if config.sample.tokens > 0 {
+        let text = sample_text(&model, &data.tokenizer, &config.sample.prompt, config.sample.tokens, config.sample.sampling, &device.device)?;
+        let path = run_dir.path().join(SAMPLE_FILE);
+        std::fs::write(&path, &text).map_err(|cause| CoreError::Write { path, cause })?;
+    }
+    Ok(summary)
+}

@@ -1,0 +1,89 @@
+//! A checkpoint holds only the trainable part (inserted blocks, logit bias, recurrent
+//! connection) and names the base it belongs to; loading it onto another base is an error.
+
+use std::hash::Hasher;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+use retrofit_core::gpt2::load_gpt2;
+use serde::{Deserialize, Serialize};
+
+use crate::config::RecurrentGeneratorConfig;
+use crate::error::RecurrentError;
+use crate::model::RecurrentGpt2;
+
+/// Files of a checkpoint directory.
+pub const CHECKPOINT_WEIGHTS: &str = "trainable.safetensors";
+pub const CHECKPOINT_MANIFEST: &str = "checkpoint.json";
+
+/// What a checkpoint says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointManifest {
+    /// The base directory it was trained on.
+    pub base: PathBuf,
+    /// Fingerprint of the base's `config.json` and `model.safetensors`.
+    pub base_fingerprint: String,
+    pub config: RecurrentGeneratorConfig,
+}
+
+/// A 64-bit hash (hex) of the base's config and weights files.
+pub fn base_fingerprint(base: &Path) -> Result<String, RecurrentError> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for file in ["config.json", "model.safetensors"] {
+        let path = base.join(file);
+        let mut reader = std::fs::File::open(&path).map_err(|cause| RecurrentError::Io { path: path.clone(), cause })?;
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let read = reader.read(&mut buffer).map_err(|cause| RecurrentError::Io { path: path.clone(), cause })?;
+            if read == 0 {
+                break;
+            }
+            hasher.write(&buffer[..read]);
+        }
+    }
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+fn is_trainable(path: &str, _container: &str) -> bool {
+    !path.starts_with("base.")
+}
+
+/// Writes the trainable part of `model` and the manifest into `dir`.
+pub fn save_checkpoint(model: &RecurrentGpt2, config: &RecurrentGeneratorConfig, dir: &Path) -> Result<(), RecurrentError> {
+    std::fs::create_dir_all(dir).map_err(|cause| RecurrentError::Io { path: dir.to_path_buf(), cause })?;
+    let weights = dir.join(CHECKPOINT_WEIGHTS);
+    let mut store = SafetensorsStore::from_file(weights.clone()).with_predicate(is_trainable).overwrite(true);
+    model.save_into(&mut store).map_err(|error| RecurrentError::Checkpoint { path: weights, message: error.to_string() })?;
+    let manifest = CheckpointManifest { base: config.base.clone(), base_fingerprint: base_fingerprint(&config.base)?, config: config.clone() };
+    let path = dir.join(CHECKPOINT_MANIFEST);
+    let text = serde_json::to_string_pretty(&manifest).map_err(|error| RecurrentError::Checkpoint { path: path.clone(), message: error.to_string() })?;
+    std::fs::write(&path, text + "\n").map_err(|cause| RecurrentError::Io { path, cause })
+}
+
+/// Loads a checkpoint onto `base` (default: the base it names). A base whose files differ from
+/// the one it was trained on is an error.
+pub fn load_checkpoint(dir: &Path, base: Option<&Path>, device: &Device) -> Result<(RecurrentGpt2, CheckpointManifest), RecurrentError> {
+    let manifest_path = dir.join(CHECKPOINT_MANIFEST);
+    let text = std::fs::read_to_string(&manifest_path).map_err(|cause| RecurrentError::Io { path: manifest_path.clone(), cause })?;
+    let manifest: CheckpointManifest =
+        serde_json::from_str(&text).map_err(|error| RecurrentError::Checkpoint { path: manifest_path, message: error.to_string() })?;
+    let base = base.unwrap_or(&manifest.base);
+    let fingerprint = base_fingerprint(base)?;
+    if fingerprint != manifest.base_fingerprint {
+        return Err(RecurrentError::WrongBase { checkpoint: dir.to_path_buf(), expected: manifest.base.clone(), given: base.to_path_buf() });
+    }
+    let (gpt2, _) = load_gpt2(base, device)?;
+    let mut model = RecurrentGpt2::new(gpt2, &manifest.config.model, manifest.config.data.context, device)?;
+    let weights = dir.join(CHECKPOINT_WEIGHTS);
+    let mut store = SafetensorsStore::from_file(weights.clone()).with_predicate(is_trainable).allow_partial(true);
+    let result = model.load_from(&mut store).map_err(|error| RecurrentError::Checkpoint { path: weights.clone(), message: error.to_string() })?;
+    if let Some((missing, _)) = result.missing.iter().find(|(path, _)| is_trainable(path, "")) {
+        return Err(RecurrentError::Checkpoint { path: weights, message: format!("no tensor for `{missing}`") });
+    }
+    if let Some(error) = result.errors.first() {
+        return Err(RecurrentError::Checkpoint { path: weights, message: format!("{error:?}").replace('\n', " ") });
+    }
+    Ok((model, manifest))
+}

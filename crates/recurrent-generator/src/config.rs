@@ -1,0 +1,122 @@
+use std::path::PathBuf;
+
+use retrofit_core::language_model::EMBEDDED_TEXT;
+use retrofit_core::training::TrainingConfig;
+use retrofit_data::source::DataSource;
+use serde::{Deserialize, Serialize};
+
+/// The recurrent connection under test (`[model] recurrence = ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Recurrence {
+    /// Inserted blocks only: the control.
+    #[default]
+    None,
+    /// A GRU along the tokens inside each inserted block, added to the block's output before
+    /// the gate.
+    TokenGru,
+    /// A state vector carried from window to window: after each window a GRU cell updates it
+    /// from the mean of the window's final hidden states; the next window's inserted blocks add
+    /// a learned projection of it to their input.
+    SegmentState,
+}
+
+/// What is inserted into the frozen base (`[model]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InsertionConfig {
+    /// k: blocks inserted before base blocks `i * n_layer / k` (i in 0..k), plus one after the
+    /// last block. 0 with `recurrence = "none"` trains the logit bias only.
+    pub inserted_blocks: usize,
+    /// Explicit positions instead (base block index each inserted block precedes; `n_layer`
+    /// means after the last block), in order.
+    pub positions: Option<Vec<usize>>,
+    /// Attention heads of an inserted block (narrow heads: they must divide the base's width).
+    pub heads: usize,
+    /// Feed-forward width of an inserted block as a multiple of the base's width.
+    pub ff_mult: usize,
+    pub recurrence: Recurrence,
+    /// Size of the `segment-state` vector; 0 means the base's width.
+    pub state_size: usize,
+}
+
+impl Default for InsertionConfig {
+    fn default() -> Self {
+        Self { inserted_blocks: 3, positions: None, heads: 8, ff_mult: 4, recurrence: Recurrence::None, state_size: 0 }
+    }
+}
+
+impl InsertionConfig {
+    /// Where the inserted blocks go in a base of `n_layer` blocks (see `inserted_blocks`).
+    pub fn resolved_positions(&self, n_layer: usize) -> Vec<usize> {
+        if let Some(positions) = &self.positions {
+            return positions.clone();
+        }
+        if self.inserted_blocks == 0 {
+            return Vec::new();
+        }
+        let k = self.inserted_blocks;
+        (0..k).map(|i| i * n_layer / k).chain(std::iter::once(n_layer)).collect()
+    }
+}
+
+/// Data settings (`[data]`); the tokenizer is the base's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecurrentDataConfig {
+    pub source: DataSource,
+    /// Tokens per window (at most the base's `n_positions`).
+    pub context: usize,
+    /// Consecutive windows per training example; training backpropagates through all of them.
+    pub bptt_windows: usize,
+    /// Random training examples (of `bptt_windows` windows) per epoch.
+    pub train_examples: usize,
+    /// Validation examples (consecutive, from the start of the validation split) evaluated by
+    /// the Learner after each epoch; 0: all.
+    pub valid_examples: usize,
+    /// Final evaluation: the validation split is read as this many parallel streams of
+    /// consecutive windows, the state carried along each stream...
+    pub eval_streams: usize,
+    /// ...for at most this many windows per stream (0: as many as the split holds).
+    pub eval_windows: usize,
+}
+
+impl Default for RecurrentDataConfig {
+    fn default() -> Self {
+        Self {
+            source: DataSource::Text { path: PathBuf::from(EMBEDDED_TEXT), valid_fraction: 0.05, test_fraction: 0.05 },
+            context: 1024,
+            bptt_windows: 2,
+            train_examples: 1_000,
+            valid_examples: 0,
+            eval_streams: 2,
+            eval_windows: 0,
+        }
+    }
+}
+
+/// The stage's config (`configs/recurrent-generator.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecurrentGeneratorConfig {
+    /// A Hugging Face GPT-2-family directory (`just fetch-distilgpt2`, or a generator run's
+    /// `model/`), loaded frozen.
+    pub base: PathBuf,
+    pub data: RecurrentDataConfig,
+    pub model: InsertionConfig,
+    /// `epochs = 0` evaluates the model as initialised (the frozen base: zero-shot).
+    pub training: TrainingConfig,
+}
+
+impl Default for RecurrentGeneratorConfig {
+    /// The thesis's setting: DistilGPT-2, 3+1 inserted blocks, context 1024, batch 2, Adam 3e-4,
+    /// clipping 1.0.
+    fn default() -> Self {
+        Self {
+            base: PathBuf::from("data/distilgpt2"),
+            data: RecurrentDataConfig::default(),
+            model: InsertionConfig::default(),
+            training: TrainingConfig { learning_rate: 3e-4, warmup_steps: 0, epochs: 1, batch_size: 2, clip_grad_norm: 1.0, ..TrainingConfig::default() },
+        }
+    }
+}

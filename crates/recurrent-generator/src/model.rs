@@ -1,0 +1,166 @@
+use burn::module::{Module, Param};
+use burn::nn::{Gru, GruConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Int, Tensor};
+use retrofit_core::CoreError;
+use retrofit_core::gpt2::Gpt2;
+use retrofit_core::language_model::token_nll;
+
+use crate::config::{InsertionConfig, Recurrence};
+use crate::inserted::InsertedBlock;
+
+/// The `segment-state` connection: a GRU cell that updates the state from a window's mean final
+/// hidden state, and the projection of the state that the next window's inserted blocks add to
+/// their input.
+#[derive(Module, Debug)]
+pub struct SegmentState {
+    pub cell: Gru,
+    pub project: Linear,
+}
+
+impl SegmentState {
+    /// # Shapes
+    /// - `state`: `[batch, state_size]`
+    /// - output: `[batch, 1, d_model]`
+    pub fn cond(&self, state: Tensor<2>) -> Tensor<3> {
+        self.project.forward(state).unsqueeze_dim(1)
+    }
+
+    /// # Shapes
+    /// - `hidden`: `[batch, seq, d_model]`, `state`: `[batch, state_size]` → `[batch, state_size]`
+    pub fn update(&self, hidden: Tensor<3>, state: Tensor<2>) -> Tensor<2> {
+        let [batch, _, _] = hidden.dims();
+        let summary = hidden.mean_dim(1); // [batch, 1, d_model]
+        let next = self.cell.forward(summary, Some(state)); // [batch, 1, state_size]
+        let [_, _, size] = next.dims();
+        next.reshape([batch, size])
+    }
+}
+
+/// A frozen pre-trained GPT-2 with trainable inserted blocks, a trainable bias on its logits
+/// and, optionally, a recurrent connection.
+#[derive(Module, Debug)]
+pub struct RecurrentGpt2 {
+    /// Frozen: no parameter requires a gradient.
+    pub base: Gpt2,
+    pub inserted: Vec<InsertedBlock>,
+    /// Base block index each inserted block precedes (`n_layer`: after the last block).
+    #[module(skip)]
+    pub positions: Vec<usize>,
+    /// Added to the logits. `[vocab]`
+    pub logit_bias: Param<Tensor<1>>,
+    pub segment: Option<SegmentState>,
+    /// Tokens per window.
+    pub context: usize,
+}
+
+impl RecurrentGpt2 {
+    /// Wraps `base` (frozen here) for windows of `context` tokens.
+    pub fn new(base: Gpt2, config: &InsertionConfig, context: usize, device: &Device) -> Result<Self, CoreError> {
+        let n_layer = base.h.len();
+        let d_model = base.wte.weight.dims()[1];
+        let vocab = base.wte.weight.dims()[0];
+        if context == 0 || context > base.n_positions {
+            return Err(CoreError::Model(format!("data.context {context} must be between 1 and the base's n_positions ({})", base.n_positions)));
+        }
+        let positions = config.resolved_positions(n_layer);
+        if positions.windows(2).any(|pair| pair[0] > pair[1]) || positions.iter().any(|&p| p > n_layer) {
+            return Err(CoreError::Model(format!("model.positions {positions:?} must be ascending and at most n_layer ({n_layer})")));
+        }
+        if positions.is_empty() && config.recurrence != Recurrence::None {
+            return Err(CoreError::Model(format!("recurrence {:?} needs inserted blocks (model.inserted_blocks > 0)", config.recurrence)));
+        }
+        let with_gru = config.recurrence == Recurrence::TokenGru;
+        let inserted = positions
+            .iter()
+            .map(|_| InsertedBlock::new(d_model, config.heads, config.ff_mult, with_gru, device))
+            .collect::<Result<Vec<_>, _>>()?;
+        let state_size = if config.state_size == 0 { d_model } else { config.state_size };
+        let segment = (config.recurrence == Recurrence::SegmentState).then(|| SegmentState {
+            cell: GruConfig::new(d_model, state_size, true).init(device),
+            project: LinearConfig::new(state_size, d_model).init(device),
+        });
+        Ok(Self {
+            base: base.no_grad(),
+            inserted,
+            positions,
+            logit_bias: Param::from_tensor(Tensor::zeros([vocab], device)),
+            segment,
+            context,
+        })
+    }
+
+    /// One window: the final hidden states (after `ln_f`) and the logits.
+    ///
+    /// # Shapes
+    /// - `ids`: `[batch, seq]`, positions `0..seq`
+    /// - `cond`: `[batch, 1, d_model]`
+    /// - output: `[batch, seq, d_model]` and `[batch, seq, vocab]`
+    pub fn forward_window(&self, ids: Tensor<2, Int>, cond: Option<Tensor<3>>) -> (Tensor<3>, Tensor<3>) {
+        let [batch, seq] = ids.dims();
+        let device = ids.device();
+        let positions = Tensor::<1, Int>::arange(0..seq as i64, &device).reshape([1, seq]).expand([batch, seq]);
+        let mask = self.base.key_mask(batch, seq, 0, None, &device);
+        let mut x = self.base.embed(ids, positions);
+        let mut next = 0;
+        for (layer, block) in self.base.h.iter().enumerate() {
+            while next < self.inserted.len() && self.positions[next] == layer {
+                x = self.inserted[next].forward(x, cond.clone());
+                next += 1;
+            }
+            x = block.forward(x, mask.clone(), &mut None);
+        }
+        for inserted in &self.inserted[next..] {
+            x = inserted.forward(x, cond.clone());
+        }
+        let hidden = self.base.ln_f.forward(x);
+        let logits = self.base.head(hidden.clone()) + self.logit_bias.val().reshape([1, 1, self.logit_bias.val().dims()[0]]);
+        (hidden, logits)
+    }
+
+    /// Logits of one window without state (what the benchmark and the gate-0 test use).
+    ///
+    /// # Shapes
+    /// `ids`: `[batch, seq]` → `[batch, seq, vocab]`
+    pub fn logits(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        let cond = self.segment.as_ref().map(|segment| {
+            let [batch, _] = ids.dims();
+            segment.cond(Tensor::zeros([batch, segment.project.weight.dims()[0]], &ids.device()))
+        });
+        self.forward_window(ids, cond).1
+    }
+
+    /// Negative log-likelihood of every target of consecutive windows: `inputs` holds
+    /// `n * context` tokens per row, read as `n` windows of `context` in order. With
+    /// `segment-state` the state starts at zero and is carried from window to window, or zeroed
+    /// before every window when `reset_state`.
+    ///
+    /// # Shapes
+    /// - `inputs`, `targets`: `[batch, n * context]`
+    /// - output: `[batch, n * context]`
+    pub fn segment_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, reset_state: bool) -> Tensor<2> {
+        let [batch, total] = inputs.dims();
+        let context = self.context.min(total);
+        let device = inputs.device();
+        let zero_state = || self.segment.as_ref().map(|segment| Tensor::<2>::zeros([batch, segment.project.weight.dims()[0]], &device));
+        let mut state = zero_state();
+        let mut nll = Vec::with_capacity(total.div_ceil(context));
+        for start in (0..total).step_by(context) {
+            let end = (start + context).min(total);
+            let window = inputs.clone().slice([0..batch, start..end]);
+            let window_targets = targets.clone().slice([0..batch, start..end]);
+            if reset_state {
+                state = zero_state();
+            }
+            let cond = match (&self.segment, &state) {
+                (Some(segment), Some(state)) => Some(segment.cond(state.clone())),
+                _ => None,
+            };
+            let (hidden, logits) = self.forward_window(window, cond);
+            nll.push(token_nll(logits, window_targets));
+            if let (Some(segment), Some(current)) = (&self.segment, state.take()) {
+                state = Some(segment.update(hidden, current));
+            }
+        }
+        Tensor::cat(nll, 1)
+    }
+}

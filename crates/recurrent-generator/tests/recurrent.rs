@@ -1,0 +1,237 @@
+//! Invariants of the recurrent generator: gate 0 equals the base; the base is frozen (no
+//! gradient, no optimizer state); the recurrent parameters learn; the segment state carries
+//! information from one window to the next and `reset` removes it; checkpoints round-trip and
+//! refuse another base; a smoke run of every variant lowers the validation loss.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use retrofit_core::device::{DeviceChoice, libtorch_cpu};
+use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
+use retrofit_core::run_dir::RunDir;
+use retrofit_core::training::parameters_with_gradient;
+use retrofit_data::source::DataSource;
+use retrofit_data::tokenizer::TokenizerConfig;
+use retrofit_recurrent_generator::{
+    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentError, RecurrentGeneratorConfig, RecurrentGpt2, load_checkpoint, run, save_checkpoint,
+};
+
+const VOCAB: usize = 256;
+const CONTEXT: usize = 16;
+
+fn base_config() -> Gpt2Config {
+    Gpt2Config { vocab_size: VOCAB, n_positions: 32, n_embd: 32, n_layer: 4, n_head: 4, ..Gpt2Config::distilgpt2() }
+}
+
+/// A random byte-level base written as a Hugging Face directory.
+fn base_dir(seed: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let device = libtorch_cpu();
+    device.seed(seed);
+    export_gpt2(&base_config().init_for_training(&device), &base_config(), &TokenizerConfig::Bytes, dir.path()).unwrap();
+    dir
+}
+
+fn insertion(recurrence: Recurrence) -> InsertionConfig {
+    InsertionConfig { inserted_blocks: 2, heads: 4, recurrence, ..InsertionConfig::default() }
+}
+
+fn random_ids(batch: usize, seq: usize, device: &Device) -> Tensor<2, Int> {
+    Tensor::<2>::random([batch, seq], Distribution::Uniform(0.0, VOCAB as f64), device).int().clamp(0, VOCAB as i64 - 1)
+}
+
+fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    a.sub(b).abs().max().into_scalar::<f32>()
+}
+
+const VARIANTS: [Recurrence; 3] = [Recurrence::None, Recurrence::TokenGru, Recurrence::SegmentState];
+
+/// Opens every gate: `mult = value` (the gradient of a block's parameters is 0 while its gate is 0).
+fn open_gates(mut model: RecurrentGpt2, value: f32) -> RecurrentGpt2 {
+    for block in &mut model.inserted {
+        let device = block.mult.val().device();
+        block.mult = Param::from_tensor(Tensor::full([1], value, &device));
+    }
+    model
+}
+
+#[test]
+fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
+    let base = base_dir(1);
+    let device = libtorch_cpu();
+    for recurrence in VARIANTS {
+        let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
+        let reference = gpt2.clone();
+        let model = RecurrentGpt2::new(gpt2, &insertion(recurrence), CONTEXT, &device).unwrap();
+        assert_eq!(model.inserted.len(), 3, "2 blocks inside plus one after the last");
+        let ids = random_ids(3, CONTEXT, &device);
+        assert_eq!(max_abs_diff(model.logits(ids.clone()), reference.forward(ids.clone())), 0.0, "{recurrence:?}");
+        // Across windows too: the carried state changes nothing while the gates are closed.
+        let ids = random_ids(2, 3 * CONTEXT + 1, &device);
+        let [_, total] = ids.dims();
+        let (inputs, targets) = (ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]));
+        let carried = model.segment_nll(inputs.clone(), targets.clone(), false);
+        let windows: Vec<Tensor<2>> = (0..3)
+            .map(|w| {
+                let range = w * CONTEXT..(w + 1) * CONTEXT;
+                retrofit_core::language_model::token_nll(reference.forward(inputs.clone().slice([0..2, range.clone()])), targets.clone().slice([0..2, range]))
+            })
+            .collect();
+        assert_eq!(max_abs_diff(carried, Tensor::cat(windows, 1)), 0.0, "{recurrence:?}");
+    }
+}
+
+struct BaseParameterIds(Vec<burn::module::ParamId>);
+
+impl ModuleVisitor for BaseParameterIds {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.id);
+    }
+}
+
+/// Over three windows, so that the GRU cell's hidden-to-hidden weights see a non-zero state.
+fn loss(model: &RecurrentGpt2, device: &Device) -> Tensor<1> {
+    let total = 3 * CONTEXT + 1;
+    let ids = random_ids(2, total, device);
+    model.segment_nll(ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]), false).mean()
+}
+
+#[test]
+fn the_base_gets_no_gradient_and_no_optimizer_state_while_every_trainable_parameter_learns() {
+    let base = base_dir(2);
+    let device = libtorch_cpu().autodiff();
+    for recurrence in VARIANTS {
+        let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
+        let model = open_gates(RecurrentGpt2::new(gpt2, &insertion(recurrence), CONTEXT, &device).unwrap(), 0.5);
+        let grads = GradientsParams::from_grads(loss(&model, &device).backward(), &model);
+        let (base_with_gradient, base_total) = parameters_with_gradient(&model.base, &grads);
+        assert_eq!(base_with_gradient, 0, "{recurrence:?}: {base_with_gradient} of {base_total} frozen tensors got a gradient");
+        for (index, block) in model.inserted.iter().enumerate() {
+            let (with, total) = parameters_with_gradient(block, &grads);
+            assert_eq!(with, total, "{recurrence:?}: inserted block {index}");
+            if recurrence == Recurrence::TokenGru {
+                let gru = block.gru.as_ref().expect("token-gru blocks own a GRU");
+                let (with, total) = parameters_with_gradient(gru, &grads);
+                assert!(total > 0 && with == total, "{recurrence:?}: GRU {index}: {with} of {total}");
+            }
+        }
+        if let Some(segment) = &model.segment {
+            let (with, total) = parameters_with_gradient(segment, &grads);
+            assert_eq!(with, total, "segment state: {with} of {total}");
+        }
+        let (bias, _) = parameters_with_gradient(&model.logit_bias, &grads);
+        assert_eq!(bias, 1);
+
+        // One Adam step: state only for the trainable tensors (two moments each), base unchanged.
+        let mut trainable_tensors = 0;
+        let mut ids = BaseParameterIds(Vec::new());
+        model.visit(&mut ids);
+        let mut base_ids = BaseParameterIds(Vec::new());
+        model.base.visit(&mut base_ids);
+        trainable_tensors += ids.0.len() - base_ids.0.len();
+        let before = model.base.clone();
+        let mut optimizer = AdamConfig::new().init();
+        let model = optimizer.step(1e-2, model, grads);
+        let record = format!("{:?}", optimizer.to_record());
+        assert!(record.contains(&format!("num_tensors: {}", 2 * trainable_tensors)), "{recurrence:?}: {record}, {trainable_tensors} trainable tensors");
+        let ids = random_ids(1, CONTEXT, &device);
+        assert_eq!(max_abs_diff(before.forward(ids.clone()), model.base.forward(ids)), 0.0);
+    }
+}
+
+#[test]
+fn the_state_carried_from_window_one_changes_window_two_and_reset_removes_the_effect() {
+    let base = base_dir(3);
+    let device = libtorch_cpu();
+    let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
+    let model = open_gates(RecurrentGpt2::new(gpt2, &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap(), 1.0);
+    let window_two = random_ids(1, CONTEXT + 1, &device);
+    let nll_of = |first: Tensor<2, Int>, reset: bool| {
+        let ids = Tensor::cat(vec![first, window_two.clone()], 1); // [1, 2 * CONTEXT + 1]
+        let total = 2 * CONTEXT + 1;
+        let nll = model.segment_nll(ids.clone().slice([0..1, 0..total - 1]), ids.slice([0..1, 1..total]), reset);
+        nll.slice([0..1, CONTEXT..2 * CONTEXT]) // window two's targets
+    };
+    let (first_a, first_b) = (random_ids(1, CONTEXT, &device), random_ids(1, CONTEXT, &device));
+    // Carried: what window one said reaches window two.
+    assert!(max_abs_diff(nll_of(first_a.clone(), false), nll_of(first_b.clone(), false)) > 1e-4);
+    // Reset: window two no longer depends on window one (its last token is window two's first input).
+    let last = |first: Tensor<2, Int>| first.slice([0..1, CONTEXT - 1..CONTEXT]);
+    let first_c = Tensor::cat(vec![first_b.slice([0..1, 0..CONTEXT - 1]), last(first_a.clone())], 1);
+    assert!(max_abs_diff(nll_of(first_a, true), nll_of(first_c, true)) < 1e-6);
+}
+
+#[test]
+fn checkpoints_round_trip_and_refuse_another_base() {
+    let base = base_dir(4);
+    let other = base_dir(5);
+    let device = libtorch_cpu();
+    for recurrence in VARIANTS {
+        let config = RecurrentGeneratorConfig {
+            base: base.path().to_path_buf(),
+            model: insertion(recurrence),
+            data: retrofit_recurrent_generator::RecurrentDataConfig { context: CONTEXT, ..Default::default() },
+            ..RecurrentGeneratorConfig::default()
+        };
+        let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
+        device.seed(7);
+        let model = open_gates(RecurrentGpt2::new(gpt2, &config.model, CONTEXT, &device).unwrap(), 0.3);
+        let checkpoint = tempfile::tempdir().unwrap();
+        save_checkpoint(&model, &config, checkpoint.path()).unwrap();
+        let saved_bytes = std::fs::metadata(checkpoint.path().join("trainable.safetensors")).unwrap().len();
+        let base_bytes = std::fs::metadata(base.path().join("model.safetensors")).unwrap().len();
+        assert!(saved_bytes > 0 && !model.inserted.is_empty());
+        let (reloaded, manifest) = load_checkpoint(checkpoint.path(), None, &device).unwrap();
+        assert_eq!(manifest.config, config);
+        let ids = random_ids(2, CONTEXT, &device);
+        assert_eq!(max_abs_diff(model.logits(ids.clone()), reloaded.logits(ids)), 0.0, "{recurrence:?}");
+        // The base is not in the checkpoint: loading it with every base tensor left out works
+        // only because the base comes from its own directory.
+        assert!(saved_bytes < base_bytes + 4 * 1024 * 1024);
+        match load_checkpoint(checkpoint.path(), Some(other.path()), &device) {
+            Err(RecurrentError::WrongBase { .. }) => {}
+            other => panic!("loading onto another base must fail, got {:?}", other.map(|(_, m)| m)),
+        }
+    }
+}
+
+fn smoke_config(base: &Path, recurrence: Recurrence, epochs: usize) -> RecurrentGeneratorConfig {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut config = RecurrentGeneratorConfig::default();
+    config.base = base.to_path_buf();
+    config.model = insertion(recurrence);
+    config.data.source = DataSource::Text { path: PathBuf::from("data/alice29.txt"), valid_fraction: 0.05, test_fraction: 0.05 }.relative_to(&root);
+    config.data.context = CONTEXT;
+    config.data.bptt_windows = 2;
+    config.data.train_examples = 1280;
+    config.data.valid_examples = 16;
+    config.data.eval_streams = 2;
+    config.data.eval_windows = 8;
+    config.training.learning_rate = 1e-2;
+    config.training.batch_size = 16;
+    config.training.epochs = epochs;
+    config
+}
+
+#[test]
+fn a_smoke_run_of_every_variant_lowers_the_validation_loss() {
+    let base = base_dir(6);
+    let results = tempfile::tempdir().unwrap();
+    let device = DeviceChoice::Cpu.resolve().unwrap();
+    let zero_shot_dir = RunDir::create(results.path(), "recurrent-generator", "zero-shot").unwrap();
+    let zero_shot = run(&smoke_config(base.path(), Recurrence::None, 0), &zero_shot_dir, &device).unwrap();
+    assert_eq!(zero_shot.parameters.trainable, 0);
+    let before = zero_shot.final_metrics["valid_loss"];
+    for recurrence in VARIANTS {
+        let run_dir = RunDir::create(results.path(), "recurrent-generator", &format!("{recurrence:?}")).unwrap();
+        let summary = run(&smoke_config(base.path(), recurrence, 1), &run_dir, &device).unwrap();
+        let after = summary.final_metrics["valid_loss"];
+        assert!(after < before - 0.5, "{recurrence:?}: validation loss {before} -> {after}");
+        assert!(summary.parameters.trainable > 0 && summary.parameters.trainable < summary.parameters.total);
+        assert!(run_dir.path().join(CHECKPOINT_DIR).join("checkpoint.json").is_file());
+        assert!(run_dir.path().join("window_loss.json").is_file());
+    }
+}
+

@@ -1,0 +1,103 @@
+//! The recurrent-generator stage: train inserted blocks and a recurrent connection on a frozen
+//! GPT-2 (`recurrent-generator --config ...`), or evaluate a trained run again
+//! (`recurrent-generator eval --run results/recurrent-generator/<run> [--reset-state]`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use retrofit_core::device::DeviceChoice;
+use retrofit_core::gpt2::load_tokenizer;
+use retrofit_data::lm_batch::LmBatcher;
+use retrofit_data::source::load_language_corpus;
+use retrofit_data::text::read_utf8;
+use retrofit_experiments::{TrainArgs, run_main};
+use retrofit_recurrent_generator::{CHECKPOINT_DIR, STAGE, evaluate_streams, load_checkpoint, run};
+
+/// Train the recurrent generator (`configs/recurrent-generator.toml`), or evaluate a trained run.
+#[derive(Debug, Parser)]
+#[command(name = "recurrent-generator", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate a trained run on its validation split (or on --text): bits per byte, perplexity
+    /// and the loss of each window index, the state carried along the text.
+    Eval {
+        /// Run directory: results/recurrent-generator/<run>.
+        #[arg(long)]
+        run: PathBuf,
+        /// Zero the segment state before every window.
+        #[arg(long)]
+        reset_state: bool,
+        /// Evaluate this UTF-8 text file instead of the run's validation split.
+        #[arg(long)]
+        text: Option<PathBuf>,
+        /// The base directory, if it moved (it must be the same files).
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// Parallel streams (default: the run's data.eval_streams).
+        #[arg(long)]
+        streams: Option<usize>,
+        /// Windows per stream (default: the run's data.eval_windows; 0: all).
+        #[arg(long)]
+        windows: Option<usize>,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+    },
+}
+
+fn main() -> ExitCode {
+    run_main(|| {
+        let cli = Cli::parse();
+        match cli.command {
+            None => {
+                cli.train.run_stage(STAGE, run)?;
+            }
+            Some(Command::Eval { run, reset_state, text, base, streams, windows, device }) => {
+                let device = device.resolve()?;
+                let checkpoint = run.join(CHECKPOINT_DIR);
+                anyhow::ensure!(checkpoint.is_dir(), "{} has no checkpoint/: pass a trained run (results/recurrent-generator/<run>)", run.display());
+                let (model, manifest) = load_checkpoint(&checkpoint, base.as_deref(), &device.device)?;
+                let base = base.unwrap_or(manifest.base.clone());
+                let (_, base_config) = retrofit_core::gpt2::load_gpt2(&base, &device.device)?;
+                let tokenizer = load_tokenizer(&base, &base_config)?;
+                let bytes = match &text {
+                    Some(path) => read_utf8(path)?.into_bytes(),
+                    None => load_language_corpus(&manifest.config.data.source)?.valid,
+                };
+                let ids = tokenizer.encode_corpus(&bytes).context("tokenizing the evaluated text")?;
+                let batcher = LmBatcher::new(tokenizer.token_byte_lengths()?);
+                let data = &manifest.config.data;
+                let result = evaluate_streams(
+                    &model,
+                    &ids,
+                    &batcher,
+                    streams.unwrap_or(data.eval_streams),
+                    windows.unwrap_or(data.eval_windows),
+                    reset_state,
+                    &device.device,
+                )?;
+                println!(
+                    "{} streams x {} windows of {} tokens ({} bytes), state {}: loss {:.4}, perplexity {:.3}, bits per byte {:.4}",
+                    result.streams,
+                    result.windows_per_stream,
+                    model.context,
+                    result.bytes,
+                    if reset_state { "reset every window" } else { "carried" },
+                    result.loss,
+                    result.perplexity,
+                    result.bits_per_byte
+                );
+                println!("loss by window index: {}", result.loss_by_window.iter().map(|loss| format!("{loss:.4}")).collect::<Vec<_>>().join(" "));
+            }
+        }
+        Ok(())
+    })
+}
