@@ -9,6 +9,9 @@ pub mod device;
 pub mod gpt2;
 pub mod language_model;
 pub mod error;
+// burn-tch is deprecated upstream but is the backend this project is built on.
+#[allow(deprecated)]
+pub mod fused_softmax;
 pub mod memory;
 pub mod pooling;
 pub mod run_dir;

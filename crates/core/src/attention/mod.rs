@@ -9,7 +9,7 @@ pub use masks::{causal_mask, key_padding_mask};
 pub use multi_head::{HeadForm, MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
 pub use simple::SimpleSelfAttention;
 
-use burn::tensor::activation::softmax;
+use crate::fused_softmax::softmax;
 use burn::tensor::{Bool, Tensor};
 
 /// Score given to masked positions: exp() of it is exactly 0 in f32, and a row that still has

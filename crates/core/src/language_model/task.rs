@@ -1,7 +1,7 @@
 //! Next-token prediction as a task the training harness trains.
 
 use burn::module::{Module, ModuleDisplay};
-use burn::tensor::activation::log_softmax;
+use crate::fused_softmax::log_softmax;
 use burn::tensor::{ExecutionError, Int, Tensor};
 use burn::train::ItemLazy;
 use burn::train::metric::{Adaptor, LossInput};
