@@ -20,9 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
 use crate::device::ResolvedDevice;
-use crate::memory::peak_host_memory_bytes;
 use crate::run_dir::RunDir;
-use crate::summary::{RunClock, RunSummary, Throughput, git_commit};
+use crate::summary::{RunClock, RunSummary, Throughput};
 use crate::training::{TaskModel, TrainingConfig, count_parameters, train};
 
 /// The labelled sample shipped with the repository (synthetic sentences written for the project).
@@ -162,28 +161,18 @@ where
         |training| training.metrics((AccuracyMetric::new(),)),
         &["Accuracy"],
     )?;
-    let mut final_metrics = report.history.final_values();
-    if let Some(median) = report.median_step_s {
-        final_metrics.insert("median_step_s".to_string(), median);
-    }
-    let best_metrics = report.history.best_values();
+    let (mut final_metrics, best_metrics) = report.summary_metrics();
     let test_accuracy = accuracy(&report.model.classifier, &data.test, &device.device)?;
     final_metrics.insert("test_accuracy".to_string(), test_accuracy);
     let examples = (data.train_examples * training.epochs) as f64;
     Ok(RunSummary {
-        stage: run_dir.stage().to_string(),
-        run: run_dir.name().to_string(),
-        git_commit: git_commit(),
-        device: device.name.clone(),
-        seed: training.seed,
         data: data.description,
         parameters,
         wall_time_s: clock.elapsed_s(),
         throughput: Some(Throughput { value: examples / report.wall_time_s.max(1e-9), unit: "examples/s".to_string() }),
-        peak_memory_bytes: peak_host_memory_bytes(),
         final_metrics,
         best_metrics,
-        config: serde_json::to_value(config).map_err(|error| CoreError::Serialize { what: "config".into(), message: error.to_string() })?,
+        ..RunSummary::finish(run_dir, &device.name, training.seed, config)?
     })
 }
 

@@ -46,6 +46,28 @@ pub struct RunSummary {
 impl RunSummary {
     pub const FILE_NAME: &'static str = "summary.json";
 
+    /// The summary of `run_dir`'s run as it ends: stage, run, git commit, device, seed, peak
+    /// memory so far and config filled in; the caller sets what the run measured (data,
+    /// parameters, wall time, throughput, metrics) with struct-update syntax.
+    pub fn finish(run_dir: &crate::run_dir::RunDir, device: &str, seed: u64, config: &impl Serialize) -> Result<Self, crate::CoreError> {
+        Ok(Self {
+            stage: run_dir.stage().to_string(),
+            run: run_dir.name().to_string(),
+            git_commit: git_commit(),
+            device: device.to_string(),
+            seed,
+            data: String::new(),
+            parameters: ParameterCounts::default(),
+            wall_time_s: 0.0,
+            throughput: None,
+            peak_memory_bytes: crate::memory::peak_host_memory_bytes(),
+            final_metrics: BTreeMap::new(),
+            best_metrics: BTreeMap::new(),
+            config: serde_json::to_value(config)
+                .map_err(|error| crate::CoreError::Serialize { what: "config".into(), message: error.to_string() })?,
+        })
+    }
+
     /// Reads a `summary.json`.
     pub fn read(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|error| error.to_string())?;

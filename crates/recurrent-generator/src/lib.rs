@@ -26,9 +26,8 @@ use burn::data::dataset::transform::PartialDataset;
 use retrofit_core::CoreError;
 use retrofit_core::device::ResolvedDevice;
 use retrofit_core::gpt2::{load_gpt2, load_tokenizer};
-use retrofit_core::memory::peak_host_memory_bytes;
 use retrofit_core::run_dir::RunDir;
-use retrofit_core::summary::{ParameterCounts, RunClock, RunSummary, Throughput, git_commit};
+use retrofit_core::summary::{ParameterCounts, RunClock, RunSummary, Throughput};
 use retrofit_core::training::{BitsPerByteMetric, count_parameters, train};
 use retrofit_data::lm_batch::{ContiguousWindows, LmBatcher, RandomWindows};
 use retrofit_data::source::load_language_corpus;
@@ -88,11 +87,7 @@ pub fn run(config: &RecurrentGeneratorConfig, run_dir: &RunDir, device: &Resolve
             |training| training.metrics((BitsPerByteMetric::default(),)),
             &[BitsPerByteMetric::NAME],
         )?;
-        final_metrics = report.history.final_values();
-        best_metrics = report.history.best_values();
-        if let Some(median) = report.median_step_s {
-            final_metrics.insert("median_step_s".to_string(), median);
-        }
+        (final_metrics, best_metrics) = report.summary_metrics();
         let tokens = config.data.train_examples * example * training.epochs;
         throughput = Some(Throughput { value: tokens as f64 / report.wall_time_s.max(1e-9), unit: "tokens/s".to_string() });
         save_checkpoint(&report.model.model, config, &run_dir.path().join(CHECKPOINT_DIR))?;
@@ -116,18 +111,12 @@ pub fn run(config: &RecurrentGeneratorConfig, run_dir: &RunDir, device: &Resolve
     }
     run_dir.write_json(WINDOW_LOSS_FILE, &WindowLoss { carried: carried.clone(), reset })?;
     Ok(RunSummary {
-        stage: run_dir.stage().to_string(),
-        run: run_dir.name().to_string(),
-        git_commit: git_commit(),
-        device: device.name.clone(),
-        seed: training.seed,
         data: format!("{description}; validation: {} streams x {} windows of {}, {} bytes", carried.streams, carried.windows_per_stream, config.data.context, carried.bytes),
         parameters,
         wall_time_s: clock.elapsed_s(),
         throughput,
-        peak_memory_bytes: peak_host_memory_bytes(),
         final_metrics,
         best_metrics,
-        config: serde_json::to_value(config).map_err(|error| CoreError::Serialize { what: "config".into(), message: error.to_string() })?,
+        ..RunSummary::finish(run_dir, &device.name, training.seed, config)?
     })
 }

@@ -2,9 +2,8 @@
 
 use crate::CoreError;
 use crate::device::ResolvedDevice;
-use crate::memory::peak_host_memory_bytes;
 use crate::run_dir::RunDir;
-use crate::summary::{RunClock, RunSummary, Throughput, git_commit};
+use crate::summary::{RunClock, RunSummary, Throughput};
 use crate::training::{BitsPerByteMetric, TrainingConfig, count_parameters, train};
 
 use super::data::{LanguageModelDataConfig, LmData};
@@ -35,11 +34,7 @@ pub fn train_language_model<M: CausalLm, C: serde::Serialize>(
         |training| training.metrics((BitsPerByteMetric::default(),)),
         &[BitsPerByteMetric::NAME],
     )?;
-    let mut final_metrics = report.history.final_values();
-    if let Some(median) = report.median_step_s {
-        final_metrics.insert("median_step_s".to_string(), median);
-    }
-    let mut best_metrics = report.history.best_values();
+    let (mut final_metrics, mut best_metrics) = report.summary_metrics();
     for metrics in [&mut final_metrics, &mut best_metrics] {
         if let Some(&loss) = metrics.get("valid_loss") {
             metrics.insert("valid_perplexity".to_string(), loss.exp());
@@ -47,19 +42,13 @@ pub fn train_language_model<M: CausalLm, C: serde::Serialize>(
     }
     let trained_tokens = data_config.train_windows * data_config.context * training.epochs;
     let summary = RunSummary {
-        stage: run_dir.stage().to_string(),
-        run: run_dir.name().to_string(),
-        git_commit: git_commit(),
-        device: device.name.clone(),
-        seed: training.seed,
         data: format!("{}; validation: {} tokens, {} bytes", data.description, data.valid_tokens, data.valid_bytes),
         parameters,
         wall_time_s: clock.elapsed_s(),
         throughput: Some(Throughput { value: trained_tokens as f64 / report.wall_time_s.max(1e-9), unit: "tokens/s".to_string() }),
-        peak_memory_bytes: peak_host_memory_bytes(),
         final_metrics,
         best_metrics,
-        config: serde_json::to_value(config).map_err(|error| CoreError::Serialize { what: "config".into(), message: error.to_string() })?,
+        ..RunSummary::finish(run_dir, &device.name, training.seed, config)?
     };
     Ok((summary, report.model.lm))
 }

@@ -1,15 +1,10 @@
 //! The global gradient norm (before clipping) as a Learner metric, and clipping by it.
 
-use std::sync::Arc;
-
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorReadError};
-use burn::train::metric::state::{FormatOptions, NumericMetricState};
-use burn::train::metric::{
-    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
-    SerializedEntry,
-};
+
+use super::mean_metric::{MeanMetric, StepValue};
 
 struct SquaredSum<'a> {
     grads: &'a GradientsParams,
@@ -72,53 +67,19 @@ pub struct GradNormInput {
 }
 
 /// The global gradient norm before clipping, averaged over an epoch's steps.
-#[derive(Clone, Default)]
-pub struct GradNormMetric {
-    state: NumericMetricState,
-}
+pub struct GradNorm;
 
-impl GradNormMetric {
-    pub const NAME: &'static str = "Grad Norm";
-}
+/// The gradient-norm Learner metric.
+pub type GradNormMetric = MeanMetric<GradNorm>;
 
-impl Metric for GradNormMetric {
+impl StepValue for GradNorm {
     type Input = GradNormInput;
+    const NAME: &'static str = "Grad Norm";
 
-    fn name(&self) -> MetricName {
-        Arc::new(Self::NAME.to_string())
-    }
-
-    fn attributes(&self) -> MetricAttributes {
-        NumericAttributes { unit: None, higher_is_better: false }.into()
-    }
-
-    fn update(&mut self, item: &GradNormInput, _metadata: &MetricMetadata) -> Result<SerializedEntry, TensorReadError> {
-        if let Some(norm) = &item.norm {
-            let value = norm.clone().try_into_scalar::<f64>()?;
-            self.state.update(value, 1);
+    fn read(input: &GradNormInput) -> Result<Option<(f64, usize)>, TensorReadError> {
+        match &input.norm {
+            Some(norm) => Ok(Some((norm.clone().try_into_scalar::<f64>()?, 1))),
+            None => Ok(None),
         }
-        Ok(self.state.compute_update(FormatOptions::new(self.name()).precision(4)))
-    }
-
-    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
-        Ok(self.state.compute_final(FormatOptions::new(self.name()).precision(4)))
-    }
-
-    fn clear(&mut self) {
-        self.state.reset();
-    }
-}
-
-impl Numeric for GradNormMetric {
-    fn value(&self) -> Option<NumericEntry> {
-        Some(self.state.current_value())
-    }
-
-    fn running_value(&self) -> Option<NumericEntry> {
-        Some(self.state.running_value())
-    }
-
-    fn final_value(&self) -> NumericEntry {
-        self.state.final_value()
     }
 }

@@ -60,6 +60,17 @@ pub struct TrainingReport<M> {
     pub history: MetricHistory,
 }
 
+impl<M> TrainingReport<M> {
+    /// The run's final metrics (with `median_step_s`) and best metrics, for its summary.
+    pub fn summary_metrics(&self) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
+        let mut final_metrics = self.history.final_values();
+        if let Some(median) = self.median_step_s {
+            final_metrics.insert("median_step_s".to_string(), median);
+        }
+        (final_metrics, self.history.best_values())
+    }
+}
+
 /// Trains `model` (built on an autodiff device) with burn's Learner: the configured optimizer,
 /// linear warm-up, global gradient clipping, and the metrics loss, learning rate and gradient
 /// norm plus whatever `register_metrics` adds (named in `metric_names` so that they are read back
