@@ -116,7 +116,7 @@ fn generator_and_recurrent_generator_report_bad_input_in_one_line() {
     let word_tokens = stage(env!("CARGO_BIN_EXE_generator"), results.path(), &["--set", "data.tokenizer.kind=\"word\""]);
     assert!(single_error_line(&word_tokens).contains("word-level vocabulary"));
     let no_base = stage(env!("CARGO_BIN_EXE_recurrent-generator"), results.path(), &["--set", "base=\"data/no-such-base\""]);
-    assert!(single_error_line(&no_base).contains("data/no-such-base/config.json"));
+    assert!(single_error_line(&no_base).contains("no GPT-2 base at data/no-such-base"));
     let eval = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"))
         .current_dir(repo_root())
         .env("RUST_LOG", "warn")

@@ -55,6 +55,12 @@ pub fn run(config: &RecurrentGeneratorConfig, run_dir: &RunDir, device: &Resolve
     let clock = RunClock::start();
     let training = &config.training;
     let train_device = if training.epochs > 0 { device.device.clone().autodiff() } else { device.device.clone() };
+    if !config.base.join("config.json").is_file() {
+        return Err(CoreError::Model(format!(
+            "no GPT-2 base at {} (config.json missing): run `just fetch-distilgpt2`, or set base to a generator run's model/ (configs/generator-gpt2.toml)",
+            config.base.display()
+        )));
+    }
     let (base, base_config) = load_gpt2(&config.base, &train_device).map_err(RecurrentError::from)?;
     let tokenizer = load_tokenizer(&config.base, &base_config).map_err(RecurrentError::from)?;
     let batcher = LmBatcher::new(tokenizer.token_byte_lengths()?);
