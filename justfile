@@ -90,7 +90,8 @@ recurrent-generator *ARGS: build
     {{cargo}} run {{release}} -q --bin recurrent-generator -- {{ARGS}}
 
 # The thesis's ladder on one text, budget and seed: zero-shot base, logit bias only, inserted blocks
-# (control), + token GRU, + segment state; then its table and plots in results/thesis/<ladder>/.
+# (control), the control with a feed-forward 7x wide (4 + 3: the 6 d^2 parameters a GRU(d, d) adds
+# to a block), + token GRU, + segment state; then its table and plots in results/thesis/<ladder>/.
 # `just thesis configs/recurrent-generator.toml "0 1 2" my-ladder --set data.source.path=...`
 thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: build
     #!/usr/bin/env bash
@@ -98,10 +99,11 @@ thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: buil
     ladder="{{LADDER}}"
     [ -n "$ladder" ] || ladder="ladder-$(date -u +%Y%m%dT%H%M%SZ)"
     for seed in {{SEEDS}}; do
-        for rung in zero-shot head-bias none token-gru segment-state; do
+        for rung in zero-shot head-bias none none-wide token-gru segment-state; do
             case $rung in
                 zero-shot) rung_args=(--set training.epochs=0 --set model.inserted_blocks=0 --set model.recurrence=none) ;;
                 head-bias) rung_args=(--set model.inserted_blocks=0 --set model.recurrence=none) ;;
+                none-wide) rung_args=(--set model.recurrence=none --set model.ff_mult=7) ;;
                 *) rung_args=(--set "model.recurrence=$rung") ;;
             esac
             echo "thesis: $ladder, seed $seed, rung $rung"

@@ -10,10 +10,11 @@ use plotters::prelude::*;
 use retrofit_core::summary::RunSummary;
 
 /// The rungs, cheapest first: what each adds to the frozen base.
-pub const RUNGS: [(&str, &str); 5] = [
+pub const RUNGS: [(&str, &str); 6] = [
     ("zero-shot", "frozen base, nothing trained"),
     ("head-bias", "+ trainable logit bias"),
     ("none", "+ inserted blocks (control)"),
+    ("none-wide", "control with feed-forward 7x: about token-gru's parameters"),
     ("token-gru", "+ GRU along the tokens in each block"),
     ("segment-state", "+ state carried between windows"),
 ];
@@ -121,7 +122,8 @@ pub fn ladder_table(rungs: &[(&str, Vec<LadderRun>)]) -> String {
     table
 }
 
-const COLORS: [RGBColor; 5] = [RGBColor(120, 120, 120), RGBColor(230, 159, 0), RGBColor(0, 114, 178), RGBColor(0, 158, 115), RGBColor(204, 121, 167)];
+const COLORS: [RGBColor; 6] =
+    [RGBColor(120, 120, 120), RGBColor(230, 159, 0), RGBColor(0, 114, 178), RGBColor(86, 180, 233), RGBColor(0, 158, 115), RGBColor(204, 121, 167)];
 
 fn mean_series(series: &[&Vec<f64>]) -> Vec<f64> {
     let length = series.iter().map(|s| s.len()).min().unwrap_or(0);
