@@ -127,3 +127,30 @@ fn generator_and_recurrent_generator_report_bad_input_in_one_line() {
     // Failed runs leave no directory behind.
     assert!(std::fs::read_dir(results.path().join("generator")).map_or(true, |mut entries| entries.next().is_none()));
 }
+
+#[test]
+fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
+    use retrofit_core::gpt2::{Gpt2Config, export_gpt2};
+    let model = tempfile::tempdir().unwrap();
+    let config = Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
+    let device = retrofit_core::device::libtorch_cpu();
+    export_gpt2(&config.init_for_training(&device), &config, &retrofit_data::tokenizer::TokenizerConfig::Bytes, model.path()).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_gpt2"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .args(["eval", "--text", "data/alice29.txt", "--context", "64", "--stride", "64", "--run-name", "tiny"])
+        .arg("--model")
+        .arg(model.path())
+        .arg("--results")
+        .arg(results.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results.path().join("gpt2-eval/tiny/summary.json")).unwrap()).unwrap();
+    // A random model with N(0, 0.02) weights predicts nearly uniformly: about 8 bits per byte.
+    let bits = summary["final_metrics"]["eval_bits_per_byte"].as_f64().unwrap();
+    assert!((bits - 8.0).abs() < 0.2, "{bits}");
+    assert!(summary["data"].as_str().unwrap().ends_with("(bytes)"));
+}

@@ -8,9 +8,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use retrofit_core::device::DeviceChoice;
 use retrofit_core::gpt2::{GenerationConfig, SamplingConfig, evaluate_text, generate, load_gpt2, load_tokenizer};
-use retrofit_core::memory::peak_host_memory_bytes;
 use retrofit_core::run_dir::{RunDir, timestamp_run_name};
-use retrofit_core::summary::{RunClock, RunSummary, Throughput, git_commit};
+use retrofit_core::summary::{RunClock, RunSummary, Throughput};
 use retrofit_core::training::count_parameters;
 use retrofit_data::text::read_utf8;
 use retrofit_experiments::run_main;
@@ -106,19 +105,13 @@ fn main() -> ExitCode {
             ]
             .into();
             let summary = RunSummary {
-                stage: run_dir.stage().to_string(),
-                run: run_dir.name().to_string(),
-                git_commit: git_commit(),
-                device: device.name.clone(),
-                seed: 0,
-                data: format!("text {} (gpt2-bpe)", text.display()),
+                data: format!("text {} ({})", text.display(), tokenizer.name()),
                 parameters: count_parameters(&gpt2),
                 wall_time_s: clock.elapsed_s(),
                 throughput: Some(Throughput { value: ids.len() as f64 / eval_s.max(1e-9), unit: "tokens/s".to_string() }),
-                peak_memory_bytes: peak_host_memory_bytes(),
                 best_metrics: metrics.clone(),
                 final_metrics: metrics,
-                config: settings,
+                ..RunSummary::finish(&run_dir, &device.name, 0, &settings)?
             };
             run_dir.write_summary(&summary).context("writing the summary")?;
             println!(

@@ -25,7 +25,7 @@ pub struct Gpt2Config {
     pub n_layer: usize,
     pub n_head: usize,
     /// Feed-forward width; `None` means `4 * n_embd`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_inner: Option<usize>,
     #[serde(default = "default_epsilon")]
     pub layer_norm_epsilon: f64,
