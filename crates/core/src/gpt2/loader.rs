@@ -90,23 +90,18 @@ pub fn load_gpt2(dir: &Path, device: &Device) -> Result<(Gpt2, Gpt2Config), Gpt2
 }
 
 /// The model directory's tokenizer ([`TOKENIZER_FILE`], `tokenizer.json`, or `vocab.json` +
-/// `merges.txt`), else the
-/// repository's GPT-2 files; its vocabulary must match the model's.
+/// `merges.txt`), else the repository's GPT-2 files; its vocabulary must match the model's.
 pub fn load_tokenizer(dir: &Path, config: &Gpt2Config) -> Result<TextTokenizer, Gpt2Error> {
     let described = dir.join(TOKENIZER_FILE);
-    if described.is_file() {
+    let tokenizer = if described.is_file() {
         let text = std::fs::read_to_string(&described).map_err(|cause| Gpt2Error::Missing { path: described.clone(), cause })?;
         let tokenizer_config: TokenizerConfig =
             serde_json::from_str(&text).map_err(|error| Gpt2Error::Config { path: described.clone(), message: error.to_string() })?;
-        let tokenizer = TextTokenizer::from_config(&tokenizer_config, std::iter::empty())?;
-        if tokenizer.vocab_size() != config.vocab_size {
-            return Err(Gpt2Error::TokenizerMismatch { tokenizer: tokenizer.vocab_size(), model: config.vocab_size });
-        }
-        return Ok(tokenizer);
-    }
-    let has_own = dir.join("tokenizer.json").is_file() || dir.join("vocab.json").is_file();
-    let tokenizer_dir = if has_own { dir.to_path_buf() } else { default_gpt2_dir() };
-    let tokenizer = TextTokenizer::gpt2_from_dir(&tokenizer_dir)?;
+        TextTokenizer::from_config(&tokenizer_config, std::iter::empty())?
+    } else {
+        let has_own = dir.join("tokenizer.json").is_file() || dir.join("vocab.json").is_file();
+        TextTokenizer::gpt2_from_dir(&if has_own { dir.to_path_buf() } else { default_gpt2_dir() })?
+    };
     if tokenizer.vocab_size() != config.vocab_size {
         return Err(Gpt2Error::TokenizerMismatch { tokenizer: tokenizer.vocab_size(), model: config.vocab_size });
     }
