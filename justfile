@@ -49,6 +49,11 @@ build: setup
 test: setup
     {{cargo}} test {{release}} --workspace
 
+# Formatting and lints as CI checks them: rustfmt (rustfmt.toml) and clippy with warnings as errors.
+lint: setup
+    cargo fmt --all --check
+    {{cargo}} clippy {{release}} --workspace --all-targets -- -D warnings
+
 # Run every stage that has landed on the embedded defaults, then print the comparison table.
 demo: build
     {{cargo}} run {{release}} -q --bin load-data
@@ -89,29 +94,12 @@ generator *ARGS: build
 recurrent-generator *ARGS: build
     {{cargo}} run {{release}} -q --bin recurrent-generator -- {{ARGS}}
 
-# The thesis's ladder on one text, budget and seed: zero-shot base, logit bias only, inserted blocks
-# (control), the control with a feed-forward 7x wide (4 + 3: the 6 d^2 parameters a GRU(d, d) adds
-# to a block), + token GRU, + segment state; then its table and plots in results/thesis/<ladder>/.
+# The thesis's ladder on one text, budget and seed(s), defined in `thesis` (Rust): zero-shot base,
+# logit bias only, inserted blocks (control), the control with a feed-forward 7x wide, + token GRU,
+# + segment state; finished rungs are skipped; then its table and plots in results/thesis/<ladder>/.
 # `just thesis configs/recurrent-generator.toml "0 1 2" my-ladder --set data.source.path=...`
 thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: build
-    #!/usr/bin/env bash
-    set -euo pipefail
-    ladder="{{LADDER}}"
-    [ -n "$ladder" ] || ladder="ladder-$(date -u +%Y%m%dT%H%M%SZ)"
-    for seed in {{SEEDS}}; do
-        for rung in zero-shot head-bias none none-wide token-gru segment-state; do
-            case $rung in
-                zero-shot) rung_args=(--set training.epochs=0 --set model.inserted_blocks=0 --set model.recurrence=none) ;;
-                head-bias) rung_args=(--set model.inserted_blocks=0 --set model.recurrence=none) ;;
-                none-wide) rung_args=(--set model.recurrence=none --set model.ff_mult=7) ;;
-                *) rung_args=(--set "model.recurrence=$rung") ;;
-            esac
-            echo "thesis: $ladder, seed $seed, rung $rung"
-            {{cargo}} run {{release}} -q --bin recurrent-generator -- --config "{{CONFIG}}" --run-name "$ladder-$rung-s$seed" \
-                --set "training.seed=$seed" "${rung_args[@]}" {{ARGS}} > /dev/null
-        done
-    done
-    {{cargo}} run {{release}} -q --bin thesis -- --ladder "$ladder"
+    {{cargo}} run {{release}} -q --bin thesis -- run --config "{{CONFIG}}" --seeds {{SEEDS}} {{ if LADDER == "" { "" } else { "--ladder " + LADDER } }} {{ARGS}}
 
 # Race our benchmark workloads against the PyTorch eager reference on this machine (`just bench --steps 5 --threads 2`).
 bench *ARGS: build

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use retrofit_core::summary::RunSummary;
+use retrofit_runtime::summary::{RunStatus, RunSummary};
 
 /// The stages in the thesis's order; others sort after them by name.
 const STAGE_ORDER: [&str; 5] =
@@ -80,13 +80,16 @@ pub fn markdown_table(summaries: &[RunSummary]) -> String {
 }
 
 fn metrics_cell(summary: &RunSummary) -> String {
-    let mut names: Vec<&String> = summary.final_metrics.keys().collect();
+    if let RunStatus::Failed { reason } = &summary.status {
+        return format!("FAILED: {}", reason.replace('|', "/"));
+    }
+    let mut names: Vec<&String> = summary.final_metrics.names().collect();
     let key_rank = |name: &str| KEY_METRICS.iter().position(|&key| key == name).unwrap_or(KEY_METRICS.len());
     names.sort_by_key(|name| (key_rank(name), name.as_str()));
     names
         .into_iter()
         .take(MAX_METRICS)
-        .map(|name| format!("{name} {}", significant(summary.final_metrics[name])))
+        .filter_map(|name| summary.final_metrics.get(name).map(|value| format!("{name} {}", significant(value))))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -102,24 +105,52 @@ fn significant(value: f64) -> String {
     }
 }
 
-/// The `results/README.md` text around the table.
-pub fn results_readme(table: &str) -> String {
+/// Links to the training curves of every run that has them (`curve-*.svg` beside its summary),
+/// relative to `results_root`, as a markdown list.
+pub fn curve_links(results_root: &Path, summaries: &[RunSummary]) -> String {
+    let mut list = String::new();
+    for summary in summaries {
+        let dir = Path::new(&summary.stage).join(&summary.run);
+        let Ok(entries) = std::fs::read_dir(results_root.join(&dir)) else { continue };
+        let mut plots: Vec<String> = entries
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with("curve-") && name.ends_with(".svg"))
+            .collect();
+        plots.sort();
+        if plots.is_empty() {
+            continue;
+        }
+        let links: Vec<String> = plots
+            .iter()
+            .map(|plot| format!("[{}]({}/{plot})", &plot["curve-".len()..plot.len() - 4], dir.display()))
+            .collect();
+        list.push_str(&format!("- {} / {}: {}\n", summary.stage, summary.run, links.join(", ")));
+    }
+    list
+}
+
+/// The `results/README.md` text around the table and the curve links.
+pub fn results_readme(table: &str, curves: &str) -> String {
+    let curves = if curves.is_empty() { String::new() } else { format!("\n## Training curves\n\n{curves}") };
     format!(
         "# Results\n\nWritten by `just compare` from every `results/<stage>/<run>/summary.json`; \
-         each run directory also holds its resolved `config.toml`.\n\n{table}"
+         each run directory also holds its resolved `config.toml`.\n\n{table}{curves}"
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use retrofit_core::run_dir::RunDir;
-    use retrofit_core::summary::{ParameterCounts, Throughput};
+    use retrofit_runtime::run_dir::RunDir;
+    use retrofit_runtime::summary::{ParameterCounts, Throughput};
 
     fn summary(stage: &str, run: &str) -> RunSummary {
         RunSummary {
             stage: stage.into(),
             run: run.into(),
+            status: RunStatus::Finished,
+            libtorch: None,
+            threads: None,
             git_commit: None,
             device: "cpu".into(),
             seed: 0,
@@ -128,7 +159,12 @@ mod tests {
             wall_time_s: 1.25,
             throughput: Some(Throughput { value: 1234.5678, unit: "tokens/s".into() }),
             peak_memory_bytes: Some(64 << 20),
-            final_metrics: [("train_tokens".to_string(), 100.0), ("valid_loss".to_string(), 2.5)].into(),
+            final_metrics: {
+                let mut metrics = retrofit_runtime::MetricSet::new();
+                metrics.insert("train_tokens", retrofit_runtime::Quantity::Count, 100.0);
+                metrics.insert("valid_loss", retrofit_runtime::Quantity::Loss, 2.5);
+                metrics
+            },
             best_metrics: Default::default(),
             config: serde_json::json!({}),
         }

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use retrofit_core::config::load_config;
-use retrofit_core::device::{DeviceChoice, ResolvedDevice};
-use retrofit_core::summary::RunSummary;
-use retrofit_core::run_dir::{RunDir, timestamp_run_name};
+use retrofit_runtime::config::load_config;
+use retrofit_runtime::device::{DeviceChoice, ResolvedDevice};
+use retrofit_runtime::summary::RunSummary;
+use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -51,19 +51,35 @@ pub struct TrainArgs {
     /// auto (CUDA 0 when libtorch sees a GPU, else CPU), cpu, or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
+    /// One line per finished epoch instead of live progress.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl TrainArgs {
     /// Reads the config, picks the device, creates the run directory, runs `body`, writes the
     /// summary it returns and prints the run's line of the comparison table.
-    pub fn run_stage<T, F>(&self, stage: &str, body: F) -> anyhow::Result<RunSummary>
+    pub fn run_stage<T, E, F>(&self, stage: &str, body: F) -> anyhow::Result<RunSummary>
     where
         T: DeserializeOwned + Serialize + Default,
-        F: FnOnce(&T, &RunDir, &ResolvedDevice) -> Result<RunSummary, retrofit_core::CoreError>,
+        E: std::error::Error + Send + Sync + 'static,
+        F: FnOnce(&T, &RunDir, &ResolvedDevice) -> Result<RunSummary, E>,
     {
+        retrofit_runtime::progress::set_quiet(self.quiet);
         let device = self.device.resolve()?;
         let (config, run_dir) = self.stage.start_run::<T>(stage)?;
-        let summary = body(&config, &run_dir, &device).inspect_err(|_| discard_if_empty(&run_dir))?;
+        let summary = match body(&config, &run_dir, &device) {
+            Ok(summary) => summary,
+            Err(error) => {
+                if !discard_if_empty(&run_dir) {
+                    // The run had started: its summary says it failed, so that no table shows
+                    // its numbers as a result.
+                    let failed = RunSummary::failed(&run_dir, &device.name, &config, error.to_string())?;
+                    run_dir.write_summary(&failed)?;
+                }
+                return Err(error.into());
+            }
+        };
         run_dir.write_summary(&summary)?;
         print!("{}", compare::markdown_table(std::slice::from_ref(&summary)));
         println!("run: {}", run_dir.path().display());
@@ -74,7 +90,7 @@ impl TrainArgs {
 /// Runs a binary's body: logging set up once, any error printed as one line on stderr and a
 /// non-zero exit status.
 pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
-    retrofit_core::telemetry::init_tracing();
+    retrofit_runtime::telemetry::init_tracing();
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -85,20 +101,12 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
 }
 
 /// Removes a run directory that failed before producing anything but its config, so that the
-/// same run name can be used again once the input is fixed.
-pub fn discard_if_empty(run_dir: &RunDir) {
+/// same run name can be used again once the input is fixed. Returns whether it was removed.
+pub fn discard_if_empty(run_dir: &RunDir) -> bool {
     let only_config = std::fs::read_dir(run_dir.path())
         .map(|entries| entries.filter_map(Result::ok).all(|entry| entry.file_name() == "config.toml"))
         .unwrap_or(false);
-    if only_config {
-        let _ = std::fs::remove_dir_all(run_dir.path());
-    }
+    only_config && std::fs::remove_dir_all(run_dir.path()).is_ok()
 }
 
-/// A spinner on stderr for phases that may take over a second (hidden when stderr is not a
-/// terminal).
-pub fn spinner() -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
+

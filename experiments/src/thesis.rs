@@ -1,23 +1,73 @@
-//! The thesis's answer: the ladder of recurrent-generator runs (`<ladder>-<rung>-s<seed>`) in
-//! one table (mean and spread over seeds) and two plots: training loss curves, and the
-//! validation loss by window index with the state carried and reset.
+//! The thesis's answer: the ladder of recurrent-generator runs (`<ladder>-<rung>-s<seed>`), defined
+//! once here ([`Rung`]), run in order, and reported in one table (mean and spread over seeds) and
+//! two plots: training loss curves, and the validation loss by window index with the state
+//! carried and reset.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use plotters::prelude::*;
-use retrofit_core::summary::RunSummary;
+use retrofit_runtime::plot::{Line, line_plot};
+use retrofit_runtime::Quantity;
+use retrofit_runtime::curves::Curves;
+use retrofit_runtime::summary::RunSummary;
 
-/// The rungs, cheapest first: what each adds to the frozen base.
-pub const RUNGS: [(&str, &str); 6] = [
-    ("zero-shot", "frozen base, nothing trained"),
-    ("head-bias", "+ trainable logit bias"),
-    ("none", "+ inserted blocks (control)"),
-    ("none-wide", "control with feed-forward 7x: about token-gru's parameters"),
-    ("token-gru", "+ GRU along the tokens in each block"),
-    ("segment-state", "+ state carried between windows"),
-];
+/// A rung of the ladder: what it adds to the frozen base, cheapest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Rung {
+    ZeroShot,
+    HeadBias,
+    None,
+    NoneWide,
+    TokenGru,
+    SegmentState,
+}
+
+impl Rung {
+    pub const ALL: [Rung; 6] = [Self::ZeroShot, Self::HeadBias, Self::None, Self::NoneWide, Self::TokenGru, Self::SegmentState];
+
+    /// The rung's name in run names (`<ladder>-<name>-s<seed>`) and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ZeroShot => "zero-shot",
+            Self::HeadBias => "head-bias",
+            Self::None => "none",
+            Self::NoneWide => "none-wide",
+            Self::TokenGru => "token-gru",
+            Self::SegmentState => "segment-state",
+        }
+    }
+
+    pub fn what(self) -> &'static str {
+        match self {
+            Self::ZeroShot => "frozen base, nothing trained",
+            Self::HeadBias => "+ trainable logit bias",
+            Self::None => "+ inserted blocks (control)",
+            Self::NoneWide => "control with feed-forward 7x: about token-gru's parameters",
+            Self::TokenGru => "+ GRU along the tokens in each block",
+            Self::SegmentState => "+ state carried between windows",
+        }
+    }
+
+    /// The config changes that make the rung, applied before the user's `--set`s. `none-wide`
+    /// widens the feed-forward layer from 4x to 7x: the 6 d^2 parameters that a GRU(d, d) adds to
+    /// a block, so that token-gru's gain can be told apart from its extra parameters.
+    pub fn overrides(self) -> Vec<String> {
+        let set = |pairs: &[&str]| pairs.iter().map(|pair| pair.to_string()).collect();
+        match self {
+            Self::ZeroShot => set(&["schedule=zero-shot", "model.inserted_blocks=0", "model.recurrence=none"]),
+            Self::HeadBias => set(&["model.inserted_blocks=0", "model.recurrence=none"]),
+            Self::None => set(&["model.recurrence=none"]),
+            Self::NoneWide => set(&["model.recurrence=none", "model.ff_mult=7"]),
+            Self::TokenGru => set(&["model.recurrence=token-gru"]),
+            Self::SegmentState => set(&["model.recurrence=segment-state"]),
+        }
+    }
+
+    /// `<ladder>-<rung>-s<seed>`.
+    pub fn run_name(self, ladder: &str, seed: u64) -> String {
+        format!("{ladder}-{}-s{seed}", self.name())
+    }
+}
 
 /// One run of the ladder.
 #[derive(Debug, Clone)]
@@ -31,12 +81,12 @@ pub struct LadderRun {
     pub reset: Vec<f64>,
 }
 
-/// The runs of `ladder` under `results/recurrent-generator/`, by rung in [`RUNGS`] order.
-pub fn read_ladder(results: &Path, ladder: &str) -> anyhow::Result<Vec<(&'static str, Vec<LadderRun>)>> {
+/// The runs of `ladder` under `results/recurrent-generator/`, by rung in [`Rung::ALL`] order.
+pub fn read_ladder(results: &Path, ladder: &str) -> anyhow::Result<Vec<(Rung, Vec<LadderRun>)>> {
     let stage_dir = results.join("recurrent-generator");
     let mut rungs = Vec::new();
-    for (rung, _) in RUNGS {
-        let prefix = format!("{ladder}-{rung}-s");
+    for rung in Rung::ALL {
+        let prefix = format!("{ladder}-{}-s", rung.name());
         let mut runs = Vec::new();
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&stage_dir)
             .with_context(|| format!("no runs in {}", stage_dir.display()))?
@@ -51,7 +101,10 @@ pub fn read_ladder(results: &Path, ladder: &str) -> anyhow::Result<Vec<(&'static
             if !summary_file.is_file() {
                 continue; // unfinished
             }
-            let summary = RunSummary::read(&summary_file).map_err(|error| anyhow::anyhow!("reading {}: {error}", summary_file.display()))?;
+            let summary = RunSummary::read(&summary_file)?;
+            if !summary.is_finished() {
+                continue; // failed: not a result
+            }
             let window_loss: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("window_loss.json"))?)?;
             let series = |key: &str| -> Vec<f64> {
                 window_loss[key]["loss_by_window"].as_array().map(|values| values.iter().filter_map(|v| v.as_f64()).collect()).unwrap_or_default()
@@ -66,8 +119,14 @@ pub fn read_ladder(results: &Path, ladder: &str) -> anyhow::Result<Vec<(&'static
     Ok(rungs)
 }
 
-/// The Learner's per-step training losses (`train/epoch-N/Loss.log`, one `value,batch` line per step).
+/// The run's per-step training losses: from its committed `curves.json`, else from the Learner's
+/// logs (`train/epoch-N/Loss.log`, one `value,batch` line per step).
 fn read_step_losses(run: &Path) -> Vec<f64> {
+    if let Ok(curves) = Curves::read(&run.join(Curves::FILE_NAME))
+        && let Some(loss) = curves.train.get(Quantity::Loss.stem())
+    {
+        return loss.values.iter().map(|&value| f64::from(value)).collect();
+    }
     let mut losses = Vec::new();
     for epoch in 1.. {
         let Ok(text) = std::fs::read_to_string(run.join(format!("train/epoch-{epoch}/Loss.log"))) else { break };
@@ -88,14 +147,14 @@ pub fn mean_spread(values: &[f64], digits: usize) -> String {
 }
 
 /// The ladder as a markdown table.
-pub fn ladder_table(rungs: &[(&str, Vec<LadderRun>)]) -> String {
+pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
     let mut table = String::from(
         "| rung | what it adds | seeds | trainable / total params | valid bits/byte | bits/byte, state reset | valid perplexity | median step | tokens/s | peak memory | wall time |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (rung, runs) in rungs {
-        let what = RUNGS.iter().find(|(name, _)| name == rung).map_or("", |(_, what)| what);
-        let metric = |key: &str| -> Vec<f64> { runs.iter().filter_map(|run| run.summary.final_metrics.get(key).copied()).collect() };
+        let what = rung.what();
+        let metric = |key: &str| -> Vec<f64> { runs.iter().filter_map(|run| run.summary.final_metrics.get(key)).collect() };
         let cell = |key: &str, digits: usize| {
             let values = metric(key);
             if values.is_empty() { "-".to_string() } else { mean_spread(&values, digits) }
@@ -106,7 +165,8 @@ pub fn ladder_table(rungs: &[(&str, Vec<LadderRun>)]) -> String {
         let wall: Vec<f64> = runs.iter().map(|run| run.summary.wall_time_s).collect();
         let step = cell("median_step_s", 3);
         table.push_str(&format!(
-            "| {rung} | {what} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {what} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            rung.name(),
             runs.len(),
             first.parameters.trainable,
             first.parameters.total,
@@ -122,66 +182,22 @@ pub fn ladder_table(rungs: &[(&str, Vec<LadderRun>)]) -> String {
     table
 }
 
-const COLORS: [RGBColor; 6] =
-    [RGBColor(120, 120, 120), RGBColor(230, 159, 0), RGBColor(0, 114, 178), RGBColor(86, 180, 233), RGBColor(0, 158, 115), RGBColor(204, 121, 167)];
-
 fn mean_series(series: &[&Vec<f64>]) -> Vec<f64> {
     let length = series.iter().map(|s| s.len()).min().unwrap_or(0);
     (0..length).map(|i| series.iter().map(|s| s[i]).sum::<f64>() / series.len() as f64).collect()
 }
 
 /// Draws `lines` (label, color index, dashed, points) into an SVG file.
-fn line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, lines: &[(String, usize, bool, Vec<(f64, f64)>)]) -> anyhow::Result<()> {
-    let points = lines.iter().flat_map(|(_, _, _, points)| points.iter());
-    let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
-    for &(x, y) in points {
-        x_max = x_max.max(x);
-        y_min = y_min.min(y);
-        y_max = y_max.max(y);
-    }
-    anyhow::ensure!(y_min.is_finite(), "nothing to plot for {title}");
-    let margin = ((y_max - y_min) * 0.05).max(1e-3);
-    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..x_max, (y_min - margin)..(y_max + margin))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(|e| anyhow::anyhow!("{e}"))?;
-    for (label, color, dashed, points) in lines {
-        let color = COLORS[*color % COLORS.len()];
-        let style = ShapeStyle::from(color).stroke_width(2);
-        if *dashed {
-            chart
-                .draw_series(DashedLineSeries::new(points.iter().copied(), 6, 4, style))
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        } else {
-            chart
-                .draw_series(LineSeries::new(points.iter().copied(), style))
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        }
-    }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| anyhow::anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(())
-}
-
 /// Writes `loss_curves.svg` (training loss per step, smoothed over 10 steps, mean over seeds)
 /// and `window_loss.svg` (validation loss by window index, state carried; reset dashed) into
 /// `dir`. Returns the files written.
-pub fn write_plots(rungs: &[(&str, Vec<LadderRun>)], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn write_plots(rungs: &[(Rung, Vec<LadderRun>)], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut curves = Vec::new();
     let mut windows = Vec::new();
-    for (index, (rung, runs)) in rungs.iter().enumerate() {
-        let color = RUNGS.iter().position(|(name, _)| name == rung).unwrap_or(index);
+    for (rung, runs) in rungs {
+        let color = Rung::ALL.iter().position(|known| known == rung).unwrap_or(0);
+        let rung_name = rung.name();
         let train = mean_series(&runs.iter().map(|run| &run.train_loss).collect::<Vec<_>>());
         if !train.is_empty() {
             let smoothed: Vec<(f64, f64)> = (0..train.len())
@@ -190,13 +206,23 @@ pub fn write_plots(rungs: &[(&str, Vec<LadderRun>)], dir: &Path) -> anyhow::Resu
                     ((i + 1) as f64, train[from..=i].iter().sum::<f64>() / (i + 1 - from) as f64)
                 })
                 .collect();
-            curves.push((rung.to_string(), color, false, smoothed));
+            curves.push(Line { label: rung_name.to_string(), color, dashed: false, points: smoothed });
         }
         let carried = mean_series(&runs.iter().map(|run| &run.carried).collect::<Vec<_>>());
-        windows.push((format!("{rung} (state carried)"), color, false, carried.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect()));
-        if *rung == "segment-state" {
+        windows.push(Line {
+            label: format!("{rung_name} (state carried)"),
+            color,
+            dashed: false,
+            points: carried.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect(),
+        });
+        if *rung == Rung::SegmentState {
             let reset = mean_series(&runs.iter().map(|run| &run.reset).collect::<Vec<_>>());
-            windows.push((format!("{rung} (state reset)"), color, true, reset.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect()));
+            windows.push(Line {
+                label: format!("{rung_name} (state reset)"),
+                color,
+                dashed: true,
+                points: reset.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect(),
+            });
         }
     }
     let mut written = Vec::new();
@@ -209,15 +235,4 @@ pub fn write_plots(rungs: &[(&str, Vec<LadderRun>)], dir: &Path) -> anyhow::Resu
     line_plot(&path, "Validation loss by window index", "window index along the text", "loss (nats/token)", &windows)?;
     written.push(path);
     Ok(written)
-}
-
-/// Summaries of every rung, keyed by rung (for the README's paragraph).
-pub fn rung_means(rungs: &[(&str, Vec<LadderRun>)], key: &str) -> BTreeMap<String, f64> {
-    rungs
-        .iter()
-        .filter_map(|(rung, runs)| {
-            let values: Vec<f64> = runs.iter().filter_map(|run| run.summary.final_metrics.get(key).copied()).collect();
-            (!values.is_empty()).then(|| (rung.to_string(), values.iter().sum::<f64>() / values.len() as f64))
-        })
-        .collect()
 }

@@ -39,7 +39,7 @@ fn a_run_writes_config_stats_and_summary_then_compare_lists_it() {
     }
     let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["stage"], "data");
-    assert_eq!(summary["final_metrics"]["vocab_size"], 256.0);
+    assert_eq!(summary["final_metrics"]["vocab_size"]["value"], 256.0);
     assert_eq!(summary["config"]["tokenizer"]["kind"], "bytes");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("| train |"), "{stdout}");
@@ -116,7 +116,7 @@ fn generator_and_recurrent_generator_report_bad_input_in_one_line() {
     let word_tokens = stage(env!("CARGO_BIN_EXE_generator"), results.path(), &["--set", "data.tokenizer.kind=\"word\""]);
     assert!(single_error_line(&word_tokens).contains("word-level vocabulary"));
     let no_base = stage(env!("CARGO_BIN_EXE_recurrent-generator"), results.path(), &["--set", "base=\"data/no-such-base\""]);
-    assert!(single_error_line(&no_base).contains("no GPT-2 base at data/no-such-base"));
+    assert!(single_error_line(&no_base).contains("no base model at data/no-such-base"));
     let eval = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"))
         .current_dir(repo_root())
         .env("RUST_LOG", "warn")
@@ -133,7 +133,7 @@ fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
     use retrofit_core::gpt2::{Gpt2Config, export_gpt2};
     let model = tempfile::tempdir().unwrap();
     let config = Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
-    let device = retrofit_core::device::libtorch_cpu();
+    let device = retrofit_runtime::device::libtorch_cpu();
     export_gpt2(&config.init_for_training(&device), &config, &retrofit_data::tokenizer::TokenizerConfig::Bytes, model.path()).unwrap();
     let results = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_gpt2"))
@@ -150,7 +150,56 @@ fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(results.path().join("gpt2-eval/tiny/summary.json")).unwrap()).unwrap();
     // A random model with N(0, 0.02) weights predicts nearly uniformly: about 8 bits per byte.
-    let bits = summary["final_metrics"]["eval_bits_per_byte"].as_f64().unwrap();
+    let bits = summary["final_metrics"]["eval_bits_per_byte"]["value"].as_f64().unwrap();
     assert!((bits - 8.0).abs() < 0.2, "{bits}");
     assert!(summary["data"].as_str().unwrap().ends_with("(bytes)"));
+}
+
+#[test]
+fn settings_that_cannot_work_are_one_line_errors() {
+    let results = tempfile::tempdir().unwrap();
+    let classifier = stage(
+        env!("CARGO_BIN_EXE_attention-classifier"),
+        results.path(),
+        &["--config", "configs/smoke/attention-classifier.toml", "--set", "data.max_length=0"],
+    );
+    assert!(single_error_line(&classifier).contains("data.max_length: must be at least 1"));
+    let clipping = stage(env!("CARGO_BIN_EXE_generator"), results.path(), &["--set", "training.clip_grad_norm=\"none\""]);
+    assert!(single_error_line(&clipping).contains("expected a number or \"off\""));
+}
+
+#[test]
+fn gpt2_eval_refuses_a_context_longer_than_the_model() {
+    use retrofit_core::gpt2::{Gpt2Config, export_gpt2};
+    let model = tempfile::tempdir().unwrap();
+    let config = Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
+    let device = retrofit_runtime::device::libtorch_cpu();
+    export_gpt2(&config.init_for_training(&device), &config, &retrofit_data::tokenizer::TokenizerConfig::Bytes, model.path()).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_gpt2"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .args(["eval", "--text", "data/alice29.txt", "--context", "100000"])
+        .arg("--model")
+        .arg(model.path())
+        .arg("--results")
+        .arg(results.path())
+        .output()
+        .unwrap();
+    assert!(single_error_line(&output).contains("--context 100000 exceeds the model's 64 positions"));
+}
+
+#[test]
+fn logs_written_to_a_file_carry_no_colour_codes() {
+    let results = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_load-data"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "info")
+        .arg("--results")
+        .arg(results.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.is_empty() && !stderr.contains('\u{1b}'), "{stderr}");
 }

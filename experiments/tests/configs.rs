@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use retrofit_core::config::load_config;
+use retrofit_runtime::config::load_config;
 use retrofit_data::stage::DataStageConfig;
 
 fn config(path: &str) -> std::path::PathBuf {
@@ -52,4 +52,27 @@ fn recurrent_generator_configs_parse_and_the_full_one_is_the_default() {
     }
     let full: RecurrentGeneratorConfig = load_config(Some(&config("recurrent-generator.toml")), &[]).unwrap();
     assert_eq!(full, RecurrentGeneratorConfig::default());
+}
+
+#[test]
+fn every_rung_of_the_ladder_is_a_valid_config_that_differs_only_where_it_says() {
+    use retrofit_experiments::thesis::Rung;
+    use retrofit_recurrent_generator::{Recurrence, RecurrentGeneratorConfig, Schedule};
+    let file = config("recurrent-generator.toml");
+    let defaults = RecurrentGeneratorConfig::default();
+    for rung in Rung::ALL {
+        let parsed: RecurrentGeneratorConfig = load_config(Some(&file), &rung.overrides()).unwrap();
+        let expected = match rung {
+            Rung::ZeroShot => (Schedule::ZeroShot, 0, Recurrence::None, 4),
+            Rung::HeadBias => (Schedule::Train, 0, Recurrence::None, 4),
+            Rung::None => (Schedule::Train, 3, Recurrence::None, 4),
+            Rung::NoneWide => (Schedule::Train, 3, Recurrence::None, 7),
+            Rung::TokenGru => (Schedule::Train, 3, Recurrence::TokenGru, 4),
+            Rung::SegmentState => (Schedule::Train, 3, Recurrence::SegmentState, 4),
+        };
+        let model = &parsed.model;
+        assert_eq!((parsed.schedule, model.inserted_blocks, model.recurrence, model.ff_mult), expected, "{rung:?}");
+        assert_eq!((&parsed.data, &parsed.training, &parsed.base), (&defaults.data, &defaults.training, &defaults.base));
+        assert_eq!(rung.run_name("kjv", 2), format!("kjv-{}-s2", rung.name()));
+    }
 }

@@ -1,7 +1,8 @@
 use burn::tensor::Device;
 use retrofit_core::CoreError;
 use retrofit_core::attention::{HeadForm, MultiHeadSelfAttentionConfig, SimpleSelfAttention};
-use retrofit_core::classification::{CLASSES, ClassificationDataConfig};
+use retrofit_core::classification::ClassificationDataConfig;
+use retrofit_data::labelled::NUM_CLASSES;
 use retrofit_core::pooling::Pooling;
 use retrofit_core::training::TrainingConfig;
 use burn::nn::{EmbeddingConfig, LinearConfig};
@@ -51,7 +52,7 @@ impl AttentionClassifierModelConfig {
     /// Builds the model for a vocabulary of `vocab_size` and sequences up to `max_length`.
     pub fn init(&self, vocab_size: usize, max_length: usize, device: &Device) -> Result<AttentionClassifier, CoreError> {
         if self.d_model == 0 || vocab_size == 0 {
-            return Err(CoreError::Model("d_model and the vocabulary must not be empty".to_string()));
+            return Err(CoreError::setting("model.d_model", "d_model and the vocabulary must not be empty"));
         }
         let attention = match self.attention {
             AttentionKind::Simple => SelfAttention::Simple(SimpleSelfAttention),
@@ -64,7 +65,7 @@ impl AttentionClassifierModelConfig {
             positions: self.position_embeddings.then(|| EmbeddingConfig::new(max_length, self.d_model).init(device)),
             attention,
             pooling: self.pooling,
-            output: LinearConfig::new(self.d_model, CLASSES).init(device),
+            output: LinearConfig::new(self.d_model, NUM_CLASSES).init(device),
         })
     }
 }

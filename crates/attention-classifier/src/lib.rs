@@ -9,9 +9,9 @@ pub use model::{AttentionClassifier, SelfAttention};
 
 use retrofit_core::CoreError;
 use retrofit_core::classification::run_classifier;
-use retrofit_core::device::ResolvedDevice;
-use retrofit_core::run_dir::RunDir;
-use retrofit_core::summary::RunSummary;
+use retrofit_runtime::device::ResolvedDevice;
+use retrofit_runtime::run_dir::RunDir;
+use retrofit_runtime::summary::RunSummary;
 
 /// The stage's name: its results go to `results/attention-classifier/`.
 pub const STAGE: &str = "attention-classifier";

@@ -4,6 +4,7 @@ use burn::tensor::{Bool, Int, Tensor};
 use retrofit_core::attention::{MultiHeadSelfAttention, SimpleSelfAttention};
 use retrofit_core::classification::SequenceClassifier;
 use retrofit_core::pooling::Pooling;
+use retrofit_core::positions::position_ids;
 
 /// The attention layer, one of the two kinds.
 #[derive(Module, Debug)]
@@ -33,7 +34,7 @@ impl AttentionClassifier {
         let [batch, seq] = tokens.dims();
         let mut x = self.tokens.forward(tokens); // [batch, seq, d_model]
         if let Some(positions) = &self.positions {
-            let ids = Tensor::<1, Int>::arange(0..seq as i64, &x.device()).reshape([1, seq]).expand([batch, seq]);
+            let ids = position_ids(batch, seq, 0, &x.device());
             x = x + positions.forward(ids);
         }
         match &self.attention {

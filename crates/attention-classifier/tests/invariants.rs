@@ -8,10 +8,10 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use retrofit_attention_classifier::{AttentionClassifierConfig, AttentionClassifierModelConfig, AttentionKind, run};
 use retrofit_core::classification::SequenceClassifier;
-use retrofit_core::config::load_config;
-use retrofit_core::device::{DeviceChoice, libtorch_cpu};
+use retrofit_runtime::config::load_config;
+use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
 use retrofit_core::pooling::Pooling;
-use retrofit_core::run_dir::RunDir;
+use retrofit_runtime::run_dir::RunDir;
 use retrofit_core::training::parameters_with_gradient;
 
 fn tokens(ids: &[i64], device: &burn::tensor::Device) -> Tensor<2, Int> {

@@ -61,7 +61,7 @@ pub struct TransformerBlock {
 impl TransformerBlockConfig {
     pub fn init(&self, device: &Device) -> Result<TransformerBlock, CoreError> {
         if self.ff_mult == 0 {
-            return Err(CoreError::Model("ff_mult must be at least 1".to_string()));
+            return Err(CoreError::setting("ff_mult", "must be at least 1"));
         }
         let attention = MultiHeadSelfAttentionConfig::new(self.d_model, self.heads)
             .with_form(self.form)

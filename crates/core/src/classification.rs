@@ -1,7 +1,6 @@
 //! What both classifier stages share: their data settings, loaders with length buckets, the
 //! cross-entropy task, test-set accuracy and the run from config to `summary.json`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
@@ -13,19 +12,17 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 use burn::train::ClassificationOutput;
 use burn::train::metric::AccuracyMetric;
 use retrofit_data::classification_batch::{ClassificationBatch, ClassificationBatcher, length_bucketed_order};
-use retrofit_data::labelled::{LabelledIds, NUM_CLASSES};
+use retrofit_data::labelled::LabelledIds;
 use retrofit_data::source::{DataSource, load_labelled};
 use retrofit_data::tokenizer::TokenizerConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
-use crate::device::ResolvedDevice;
-use crate::run_dir::RunDir;
-use crate::summary::{RunClock, RunSummary, Throughput};
-use crate::training::{TaskModel, TrainingConfig, count_parameters, train};
-
-/// The labelled sample shipped with the repository (synthetic sentences written for the project).
-pub const EMBEDDED_SAMPLE: &str = "data/sentiment-sample.csv";
+use retrofit_runtime::device::ResolvedDevice;
+use retrofit_runtime::run_dir::RunDir;
+use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
+use crate::training::{LearnerMetric, TaskModel, TrainingConfig, count_parameters, train};
+use retrofit_runtime::{Quantity, Split};
 
 /// Data settings of a classifier stage (`[data]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,7 +37,7 @@ pub struct ClassificationDataConfig {
 impl Default for ClassificationDataConfig {
     fn default() -> Self {
         Self {
-            source: DataSource::Csv { path: PathBuf::from(EMBEDDED_SAMPLE), valid_fraction: 0.1, test_fraction: 0.1 },
+            source: DataSource::embedded_sample(),
             tokenizer: TokenizerConfig::Word { max_vocab: 50_000 },
             max_length: 512,
         }
@@ -86,6 +83,9 @@ pub struct ClassifierData {
 
 /// Loads and tokenizes the data, and builds loaders whose batches group similar lengths.
 pub fn load_classifier_data(config: &ClassificationDataConfig, training: &TrainingConfig) -> Result<ClassifierData, CoreError> {
+    if config.max_length == 0 {
+        return Err(CoreError::setting("data.max_length", "must be at least 1 (the longest sequence a batch keeps)"));
+    }
     let data = load_labelled(&config.source, &config.tokenizer, training.seed)?;
     let batcher = ClassificationBatcher { pad_id: data.vocabulary.pad_id(), max_length: config.max_length };
     let loader = |examples: &[LabelledIds], seed: u64| {
@@ -96,10 +96,10 @@ pub fn load_classifier_data(config: &ClassificationDataConfig, training: &Traini
     };
     for (name, examples) in data.splits.named() {
         if examples.is_empty() {
-            return Err(CoreError::Training(format!(
-                "the {name} split of {} is empty: use more data or other split fractions",
-                config.source.describe()
-            )));
+            return Err(CoreError::setting(
+                "data.source",
+                format!("the {name} split of {} is empty: use more data or other split fractions", config.source.describe()),
+            ));
         }
     }
     Ok(ClassifierData {
@@ -121,7 +121,7 @@ pub fn accuracy<M: SequenceClassifier>(
     let loader = loader.to_device(device);
     let (mut correct, mut total) = (0usize, 0usize);
     for batch in loader.iter() {
-        let batch = batch.map_err(|error| CoreError::Training(format!("test data: {error}")))?;
+        let batch = batch.map_err(|error| CoreError::TensorRead(format!("test data: {error}")))?;
         let predictions = classifier.logits(batch.tokens, batch.padding_mask).argmax(1).squeeze_dim::<1>(1);
         total += batch.labels.dims()[0];
         correct += predictions.equal(batch.labels).int().sum().into_scalar::<i64>() as usize;
@@ -159,11 +159,11 @@ where
         data.train.clone(),
         data.valid.clone(),
         |training| training.metrics((AccuracyMetric::new(),)),
-        &["Accuracy"],
+        &[LearnerMetric::ACCURACY],
     )?;
     let (mut final_metrics, best_metrics) = report.summary_metrics();
     let test_accuracy = accuracy(&report.model.classifier, &data.test, &device.device)?;
-    final_metrics.insert("test_accuracy".to_string(), test_accuracy);
+    final_metrics.insert_split(Split::Test, Quantity::Accuracy, test_accuracy);
     let examples = (data.train_examples * training.epochs) as f64;
     Ok(RunSummary {
         data: data.description,
@@ -176,5 +176,3 @@ where
     })
 }
 
-/// Number of classes of every classifier stage.
-pub const CLASSES: usize = NUM_CLASSES;

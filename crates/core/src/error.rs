@@ -1,46 +1,37 @@
-use std::path::PathBuf;
+use retrofit_data::DataError;
+use retrofit_runtime::RuntimeError;
 
-/// Errors of the shared plumbing. Each displays as one line that says what to do.
+use crate::gpt2::Gpt2Error;
+
+/// Errors of the shared models and training. Each displays as one line that says what to do,
+/// and keeps its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("cannot read config {path}: {cause}")]
-    ConfigRead {
-        path: PathBuf,
-        cause: std::io::Error,
-    },
-    #[error("config {origin} is not valid TOML: {message}")]
-    ConfigSyntax { origin: String, message: String },
-    #[error("config {origin}: key `{key}`: {message}")]
-    ConfigKey {
-        origin: String,
-        key: String,
-        message: String,
-    },
-    #[error("override `{0}` is not of the form key=value")]
-    OverrideSyntax(String),
-    #[error("bad device `{0}`: expected auto, cpu or cuda:N")]
-    DeviceSyntax(String),
-    #[error("device cuda:{0} requested but libtorch sees no CUDA GPU (use --device cpu or auto)")]
-    CudaUnavailable(usize),
-    #[error("device cuda:{index} requested but libtorch sees only {count} CUDA device(s)")]
-    CudaIndex { index: usize, count: usize },
-    #[error(
-        "run directory {0} already exists: pick another --run-name (runs are never overwritten)"
-    )]
-    RunExists(PathBuf),
-    #[error("bad run name `{0}`: use letters, digits, '-', '_' and '.' only")]
-    RunName(String),
-    #[error("cannot write {path}: {cause}")]
-    Write {
-        path: PathBuf,
-        cause: std::io::Error,
-    },
     #[error(transparent)]
-    Data(#[from] retrofit_data::DataError),
-    #[error("model: {0}")]
-    Model(String),
-    #[error("training: {0}")]
-    Training(String),
-    #[error("cannot serialize {what}: {message}")]
-    Serialize { what: String, message: String },
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Gpt2(#[from] Gpt2Error),
+    /// A setting that breaks a rule of the model or the run, e.g. heads that do not divide the
+    /// width.
+    #[error("{key}: {rule}")]
+    InvalidSetting { key: String, rule: String },
+    #[error("the warm-up schedule cannot be built: {0}")]
+    Schedule(String),
+    #[error("training failed: {0}")]
+    Learner(String),
+    #[error("{0}")]
+    Diverged(crate::training::Divergence),
+    #[error("cannot read the Learner's metric logs: {0}")]
+    MetricLogs(String),
+    #[error("cannot read a tensor back from the device: {0}")]
+    TensorRead(String),
+}
+
+impl CoreError {
+    /// A setting `key` that breaks `rule`.
+    pub fn setting(key: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self::InvalidSetting { key: key.into(), rule: rule.into() }
+    }
 }

@@ -1,22 +1,19 @@
-//! Shared plumbing and model building blocks for every retrofit stage: device choice,
-//! configuration, run directories, run summaries, logging.
+//! The models and training every retrofit stage shares: attention variants, the transformer
+//! block, GPT-2 and its Hugging Face loader, sampling, the training harness around burn's
+//! Learner, and the one language-model pipeline (windows, training, evaluation). Run plumbing
+//! (config, run directories, summaries, device) is `retrofit-runtime`'s.
 
 pub mod attention;
 pub mod block;
 pub mod classification;
-pub mod config;
-pub mod device;
 pub mod gpt2;
 pub mod language_model;
 pub mod error;
 // burn-tch is deprecated upstream but is the backend this project is built on.
 #[allow(deprecated)]
 pub mod fused_softmax;
-pub mod memory;
 pub mod pooling;
-pub mod run_dir;
-pub mod summary;
-pub mod telemetry;
+pub mod positions;
 pub mod training;
 
 pub use error::CoreError;

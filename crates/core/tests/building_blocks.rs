@@ -3,7 +3,7 @@
 use burn::tensor::{Bool, Distribution, Tensor, TensorData};
 use retrofit_core::attention::{HeadForm, MultiHeadSelfAttentionConfig, SimpleSelfAttention};
 use retrofit_core::block::{NormPlacement, TransformerBlockConfig};
-use retrofit_core::device::libtorch_cpu;
+use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::pooling::Pooling;
 
 fn max_abs_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {

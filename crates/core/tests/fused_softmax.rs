@@ -2,7 +2,7 @@
 
 use burn::tensor::activation;
 use burn::tensor::{Distribution, Tensor};
-use retrofit_core::device::libtorch_cpu;
+use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::fused_softmax::{log_softmax, softmax};
 
 fn max_abs_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
-use retrofit_core::device::libtorch_cpu;
+use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::gpt2::{GenerationConfig, Gpt2, Gpt2Config, Gpt2Error, KvCache, generate, load_gpt2, load_tokenizer};
 use serde_json::Value;
 
@@ -158,7 +158,7 @@ fn full_size_logits_match_transformers() {
 
 #[test]
 fn sliding_window_perplexity_equals_one_pass_when_the_text_fits_and_bits_per_byte_is_nll_over_bytes() {
-    use retrofit_core::gpt2::{TextEvaluation, evaluate_text};
+    use retrofit_core::language_model::{TextEvaluation, evaluate_text};
     let (model, _) = load_gpt2(&fixture_dir(), &libtorch_cpu()).unwrap();
     let text: Vec<u32> = (0..40).map(|i| (i * 37 % 1000) as u32).collect();
     let whole = evaluate_text(&model, &text, 100, 64, 64, &libtorch_cpu()).unwrap();
@@ -173,4 +173,34 @@ fn sliding_window_perplexity_equals_one_pass_when_the_text_fits_and_bits_per_byt
     let hand = TextEvaluation::from_nll(10.0, 5, 8);
     assert!((hand.perplexity - 2.0f64.exp()).abs() < 1e-12);
     assert!((hand.bits_per_byte - 10.0 / (8.0 * std::f64::consts::LN_2)).abs() < 1e-12);
+}
+
+/// A checkpoint as `GPT2LMHeadModel` would store it with its own `lm_head.weight`.
+#[derive(burn::module::Module, Debug)]
+struct WithHead {
+    transformer: Gpt2,
+    lm_head: HeadWeight,
+}
+
+#[derive(burn::module::Module, Debug)]
+struct HeadWeight {
+    weight: burn::module::Param<Tensor<2>>,
+}
+
+#[test]
+fn a_stored_head_equal_to_wte_loads_and_an_untied_one_is_refused() {
+    use burn::store::{ModuleSnapshot, SafetensorsStore};
+    let (model, _) = load_gpt2(&fixture_dir(), &libtorch_cpu()).unwrap();
+    for (shift, tied) in [(0.0, true), (0.5, false)] {
+        let dir = copy_fixture(|_| {});
+        let weight = model.wte.weight.val().add_scalar(shift);
+        let checkpoint = WithHead { transformer: model.clone(), lm_head: HeadWeight { weight: burn::module::Param::from_tensor(weight) } };
+        let mut store = SafetensorsStore::from_file(dir.path().join("model.safetensors")).overwrite(true);
+        checkpoint.save_into(&mut store).unwrap();
+        match load_gpt2(dir.path(), &libtorch_cpu()) {
+            Ok(_) => assert!(tied, "an untied head must be refused"),
+            Err(Gpt2Error::UntiedHead { difference, .. }) => assert!(!tied && (difference - 0.5).abs() < 1e-6),
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
 }

@@ -40,4 +40,6 @@ pub enum DataError {
     Split(String),
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    #[error(transparent)]
+    Runtime(#[from] retrofit_runtime::RuntimeError),
 }

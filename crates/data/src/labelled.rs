@@ -98,8 +98,10 @@ fn sorted_files(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, DataError> 
     Ok(files)
 }
 
-/// A `label,text` CSV without or with a header row (`label,text`). Labels: `1`/`-1`, `1`/`0`,
-/// `pos`/`neg`, `positive`/`negative`. Split into train / valid / test by seeded fractions.
+/// A `label,text` CSV without or with a header row (`label,text`), one example per line (a
+/// quoted field that runs over several lines, as an unterminated quote does, is an error naming
+/// its line). Labels: `1`/`-1`, `1`/`0`, `pos`/`neg`, `positive`/`negative`. Split into train /
+/// valid / test by seeded fractions.
 pub fn read_labelled_csv(
     path: &Path,
     valid_fraction: f64,
@@ -114,9 +116,15 @@ pub fn read_labelled_csv(
         .from_reader(text.as_bytes());
     let mut examples = Vec::new();
     for (index, record) in reader.records().enumerate() {
-        let line = index as u64 + 1;
+        let mut line = index as u64 + 1;
+        let record = record.map_err(|error| DataError::Csv { path: path.to_path_buf(), line, message: error.to_string() })?;
+        line = record.position().map_or(line, |position| position.line());
         let csv_error = |message: String| DataError::Csv { path: path.to_path_buf(), line, message };
-        let record = record.map_err(|error| csv_error(error.to_string()))?;
+        if record.iter().any(|field| field.contains('\n')) {
+            return Err(csv_error(
+                "a quoted field runs over several lines (an unterminated quote?): put each example on one line".to_string(),
+            ));
+        }
         if record.len() < 2 {
             return Err(csv_error(format!("expected 2 columns (label,text), found {}", record.len())));
         }

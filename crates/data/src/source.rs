@@ -54,14 +54,27 @@ pub enum DataSource {
     },
 }
 
+/// The text shipped with the repository (Alice in Wonderland, public domain): what the
+/// language-model stages read when no corpus is configured.
+pub const EMBEDDED_TEXT: &str = "data/alice29.txt";
+
 impl Default for DataSource {
-    /// The embedded default corpus: Alice in Wonderland.
+    /// The embedded default corpus, split 90 / 5 / 5.
     fn default() -> Self {
-        Self::Text { path: PathBuf::from("data/alice29.txt"), valid_fraction: 0.05, test_fraction: 0.05 }
+        Self::Text { path: PathBuf::from(EMBEDDED_TEXT), valid_fraction: 0.05, test_fraction: 0.05 }
     }
 }
 
+/// The labelled sample shipped with the repository (synthetic sentences written for the
+/// project): what the classifier stages read when no data set is configured.
+pub const EMBEDDED_SAMPLE: &str = "data/sentiment-sample.csv";
+
 impl DataSource {
+    /// The embedded labelled sample, split 80 / 10 / 10.
+    pub fn embedded_sample() -> Self {
+        Self::Csv { path: PathBuf::from(EMBEDDED_SAMPLE), valid_fraction: 0.1, test_fraction: 0.1 }
+    }
+
     pub fn path(&self) -> &PathBuf {
         match self {
             Self::Text { path, .. }

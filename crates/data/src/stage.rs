@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use retrofit_runtime::run_dir::RunDir;
+use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
+use retrofit_runtime::{MetricSet, Quantity};
 use serde::{Deserialize, Serialize};
 
 use crate::lm_batch::ContiguousWindows;
@@ -77,4 +80,39 @@ pub fn describe_data(config: &DataStageConfig, progress: &dyn Fn(&str)) -> Resul
         vocab_size: tokenizer.vocab_size(),
         splits,
     })
+}
+
+/// The stage's name: its results go to `results/data/`.
+pub const STAGE: &str = "data";
+
+/// The statistics file of a run.
+pub const STATS_FILE: &str = "stats.json";
+
+/// The data stage from config to summary: computes the statistics, writes `stats.json` into the
+/// run directory and returns the run's summary (counts as metrics; no model, no device).
+pub fn run(config: &DataStageConfig, run_dir: &RunDir, progress: &dyn Fn(&str)) -> Result<(DataStats, RunSummary), DataError> {
+    let clock = RunClock::start();
+    let stats = describe_data(config, progress)?;
+    run_dir.write_json(STATS_FILE, &stats)?;
+    let wall_time_s = clock.elapsed_s();
+    let mut metrics = MetricSet::new();
+    metrics.insert("vocab_size", Quantity::Count, stats.vocab_size as f64);
+    for split in &stats.splits {
+        metrics.insert(format!("{}_tokens", split.split), Quantity::Count, split.tokens as f64);
+        if let Some(examples) = split.examples {
+            metrics.insert(format!("{}_examples", split.split), Quantity::Count, examples as f64);
+        }
+        if let Some(bytes_per_token) = split.bytes_per_token {
+            metrics.insert(format!("{}_bytes_per_token", split.split), Quantity::BytesPerToken, bytes_per_token);
+        }
+    }
+    let summary = RunSummary {
+        data: format!("{} ({})", stats.source, stats.tokenizer),
+        wall_time_s,
+        throughput: Some(Throughput { value: stats.total_tokens() as f64 / wall_time_s.max(1e-9), unit: "tokens/s".to_string() }),
+        best_metrics: metrics.clone(),
+        final_metrics: metrics,
+        ..RunSummary::finish(run_dir, "cpu", config.seed, config)?
+    };
+    Ok((stats, summary))
 }

@@ -72,6 +72,13 @@ fn csv_with_bad_label_or_missing_column() {
 }
 
 #[test]
+fn csv_with_an_unterminated_quote_is_an_error_not_merged_rows() {
+    let error = read_labelled_csv(&fixture("unterminated-quote.csv"), 0.1, 0.1, 0).unwrap_err();
+    assert!(matches!(error, DataError::Csv { line: 1, .. }), "{error}");
+    assert!(one_line(&error).contains("unterminated quote"), "{error}");
+}
+
+#[test]
 fn empty_or_non_utf8_corpus() {
     let error = read_text_corpus(&fixture("blank.txt")).unwrap_err();
     assert!(matches!(error, DataError::Empty(_)), "{error}");

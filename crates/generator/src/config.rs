@@ -59,12 +59,12 @@ impl GeneratorModelConfig {
     /// A freshly initialised model for `vocab_size` tokens and windows of `context`.
     pub fn init(&self, vocab_size: usize, context: usize, device: &Device) -> Result<Generator, CoreError> {
         if vocab_size == 0 || context == 0 {
-            return Err(CoreError::Model("the vocabulary and the context must not be empty".to_string()));
+            return Err(CoreError::setting("data.context", "the vocabulary and the context must not be empty"));
         }
         match *self {
             Self::Former { d_model, heads, depth, ff_mult } => {
                 if depth == 0 {
-                    return Err(CoreError::Model("model.depth must be at least 1".to_string()));
+                    return Err(CoreError::setting("model.depth", "must be at least 1"));
                 }
                 let block = TransformerBlockConfig::new(d_model, heads)
                     .with_form(HeadForm::Narrow)
@@ -75,7 +75,7 @@ impl GeneratorModelConfig {
             }
             Self::Gpt2 { .. } => {
                 let config = self.gpt2_config(vocab_size, context).expect("gpt2 architecture");
-                config.validate().map_err(|error| CoreError::Model(error.to_string()))?;
+                config.validate()?;
                 Ok(Generator::Gpt2(config.init_for_training(device)))
             }
         }
@@ -121,7 +121,7 @@ impl Default for GeneratorConfig {
         Self {
             data: LanguageModelDataConfig::default(),
             model: GeneratorModelConfig::default(),
-            training: TrainingConfig { learning_rate: 1e-4, warmup_steps: 5_000, epochs: 1, batch_size: 32, clip_grad_norm: 1.0, ..TrainingConfig::default() },
+            training: TrainingConfig { learning_rate: 1e-4, warmup_steps: 5_000, epochs: 1, batch_size: 32, clip_grad_norm: Some(1.0), ..TrainingConfig::default() },
             sample: SampleConfig::default(),
         }
     }

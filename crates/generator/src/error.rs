@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use retrofit_core::CoreError;
 use retrofit_core::gpt2::Gpt2Error;
 use retrofit_data::DataError;
+use retrofit_runtime::RuntimeError;
 
 /// Errors of saving, loading and sampling a trained generator; each displays as one line.
 #[derive(Debug, thiserror::Error)]
@@ -19,13 +20,6 @@ pub enum GeneratorError {
     Gpt2(#[from] Gpt2Error),
     #[error(transparent)]
     Data(#[from] DataError),
-}
-
-impl From<GeneratorError> for CoreError {
-    fn from(error: GeneratorError) -> Self {
-        match error {
-            GeneratorError::Core(error) => error,
-            other => CoreError::Model(other.to_string()),
-        }
-    }
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
 }

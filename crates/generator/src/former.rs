@@ -2,6 +2,7 @@ use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 use retrofit_core::block::TransformerBlock;
+use retrofit_core::positions::position_ids;
 
 /// former's GTransformer: token + learned position embeddings, causal transformer blocks, a
 /// linear layer to the vocabulary.
@@ -34,7 +35,7 @@ impl FormerLm {
     /// - output: `[batch, seq, vocab]`
     pub fn forward(&self, inputs: Tensor<2, Int>) -> Tensor<3> {
         let [batch, seq] = inputs.dims();
-        let positions = Tensor::<1, Int>::arange(0..seq as i64, &inputs.device()).reshape([1, seq]).expand([batch, seq]);
+        let positions = position_ids(batch, seq, 0, &inputs.device());
         let mut x = self.tokens.forward(inputs) + self.positions.forward(positions);
         for block in &self.blocks {
             x = block.forward(x, None);

@@ -16,11 +16,10 @@ pub use model::Generator;
 pub use sample::{continue_ids, sample_text};
 pub use saved::{MODEL_DIR, load_generator, save_generator};
 
-use retrofit_core::CoreError;
-use retrofit_core::device::ResolvedDevice;
-use retrofit_core::language_model::{load_lm_data, train_language_model};
-use retrofit_core::run_dir::RunDir;
-use retrofit_core::summary::RunSummary;
+use retrofit_runtime::device::ResolvedDevice;
+use retrofit_core::language_model::{LanguageModeling, load_lm_data, train_language_model};
+use retrofit_runtime::run_dir::RunDir;
+use retrofit_runtime::summary::RunSummary;
 
 /// The stage's name: its results go to `results/generator/`.
 pub const STAGE: &str = "generator";
@@ -30,16 +29,19 @@ pub const SAMPLE_FILE: &str = "sample.txt";
 
 /// Trains the configured generator on random windows, validates on contiguous ones, saves the
 /// model into `<run>/model/` and writes a sample (`[sample]`) into `<run>/sample.txt`.
-pub fn run(config: &GeneratorConfig, run_dir: &RunDir, device: &ResolvedDevice) -> Result<RunSummary, CoreError> {
+pub fn run(config: &GeneratorConfig, run_dir: &RunDir, device: &ResolvedDevice) -> Result<RunSummary, GeneratorError> {
     let data = load_lm_data(&config.data, &config.training)?;
+    let vocab_size = data.corpus.tokenizer.vocab_size();
     device.device.seed(config.training.seed);
-    let model = config.model.init(data.vocab_size, config.data.context, &device.device.clone().autodiff())?;
-    let (summary, model) = train_language_model(run_dir, device, &data, &config.data, &config.training, config, model)?;
-    save_generator(&model, config, data.vocab_size, &run_dir.path().join(MODEL_DIR))?;
+    let model = config.model.init(vocab_size, config.data.context, &device.device.clone().autodiff())?;
+    let task = LanguageModeling { lm: model };
+    let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task)?;
+    let model = task.lm;
+    save_generator(&model, config, vocab_size, &run_dir.path().join(MODEL_DIR))?;
     if config.sample.tokens > 0 {
-        let text = sample_text(&model, &data.tokenizer, &config.sample.prompt, config.sample.tokens, config.sample.sampling, &device.device)?;
-        let path = run_dir.path().join(SAMPLE_FILE);
-        std::fs::write(&path, &text).map_err(|cause| CoreError::Write { path, cause })?;
+        let sample = &config.sample;
+        let text = sample_text(&model, &data.corpus.tokenizer, &sample.prompt, sample.tokens, sample.sampling, &device.device)?;
+        run_dir.write_text(SAMPLE_FILE, &text)?;
     }
     Ok(summary)
 }

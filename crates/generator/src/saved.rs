@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
-use retrofit_core::config::load_config;
+use retrofit_runtime::config::load_config;
 use retrofit_core::gpt2::{export_gpt2, load_gpt2, load_tokenizer};
 use retrofit_data::tokenizer::TextTokenizer;
 

@@ -6,11 +6,11 @@ use std::path::Path;
 use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
-use retrofit_core::config::load_config;
-use retrofit_core::device::{DeviceChoice, libtorch_cpu};
+use retrofit_runtime::config::load_config;
+use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
 use retrofit_core::gpt2::{SamplingConfig, load_gpt2};
 use retrofit_core::language_model::{CausalLm, LanguageModeling, load_lm_data};
-use retrofit_core::run_dir::RunDir;
+use retrofit_runtime::run_dir::RunDir;
 use retrofit_core::training::{BitsPerByteInput, TaskModel, bits_per_byte};
 use retrofit_data::lm_batch::LmBatcher;
 use retrofit_generator::{
@@ -130,7 +130,7 @@ fn a_smoke_run_lowers_validation_bits_per_byte_and_writes_a_sample() {
     let data = load_lm_data(&config.data, &config.training).unwrap();
     let device = libtorch_cpu();
     device.seed(config.training.seed);
-    let untrained = LanguageModeling { lm: config.model.init(data.vocab_size, config.data.context, &device.clone().autodiff()).unwrap() };
+    let untrained = LanguageModeling { lm: config.model.init(data.corpus.tokenizer.vocab_size(), config.data.context, &device.clone().autodiff()).unwrap() };
     let (mut nll, mut bytes) = (0.0, 0);
     for batch in data.valid.iter() {
         let batch = batch.unwrap();

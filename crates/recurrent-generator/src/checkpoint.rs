@@ -1,7 +1,6 @@
 //! A checkpoint holds only the trainable part (inserted blocks, logit bias, recurrent
 //! connection) and names the base it belongs to; loading it onto another base is an error.
 
-use std::hash::Hasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +8,7 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use retrofit_core::gpt2::load_gpt2;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::config::RecurrentGeneratorConfig;
 use crate::error::RecurrentError;
@@ -28,9 +28,10 @@ pub struct CheckpointManifest {
     pub config: RecurrentGeneratorConfig,
 }
 
-/// A 64-bit hash (hex) of the base's config and weights files.
+/// The SHA-256 (hex) of the base's config and weights files, one after the other: stable across
+/// Rust versions and machines.
 pub fn base_fingerprint(base: &Path) -> Result<String, RecurrentError> {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = Sha256::new();
     for file in ["config.json", "model.safetensors"] {
         let path = base.join(file);
         let mut reader = std::fs::File::open(&path).map_err(|cause| RecurrentError::Io { path: path.clone(), cause })?;
@@ -40,10 +41,10 @@ pub fn base_fingerprint(base: &Path) -> Result<String, RecurrentError> {
             if read == 0 {
                 break;
             }
-            hasher.write(&buffer[..read]);
+            hasher.update(&buffer[..read]);
         }
     }
-    Ok(format!("{:016x}", hasher.finish()))
+    Ok(hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 fn is_trainable(path: &str, _container: &str) -> bool {

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
-use retrofit_core::language_model::EMBEDDED_TEXT;
 use retrofit_core::training::TrainingConfig;
 use retrofit_data::source::DataSource;
+use retrofit_core::language_model::ExamplePlan;
 use serde::{Deserialize, Serialize};
 
 /// The recurrent connection under test (`[model] recurrence = ...`).
@@ -26,7 +26,8 @@ pub enum Recurrence {
 #[serde(deny_unknown_fields, default)]
 pub struct InsertionConfig {
     /// k: blocks inserted before base blocks `i * n_layer / k` (i in 0..k), plus one after the
-    /// last block. 0 with `recurrence = "none"` trains the logit bias only.
+    /// last block (k + 1 in all; k at most the base's `n_layer`). 0 with `recurrence = "none"`
+    /// trains the logit bias only.
     pub inserted_blocks: usize,
     /// Explicit positions instead (base block index each inserted block precedes; `n_layer`
     /// means after the last block), in order.
@@ -36,13 +37,14 @@ pub struct InsertionConfig {
     /// Feed-forward width of an inserted block as a multiple of the base's width.
     pub ff_mult: usize,
     pub recurrence: Recurrence,
-    /// Size of the `segment-state` vector; 0 means the base's width.
-    pub state_size: usize,
+    /// Size of the `segment-state` vector, or `"auto"`: the base's width.
+    #[serde(with = "retrofit_runtime::setting::auto")]
+    pub state_size: Option<usize>,
 }
 
 impl Default for InsertionConfig {
     fn default() -> Self {
-        Self { inserted_blocks: 3, positions: None, heads: 8, ff_mult: 4, recurrence: Recurrence::None, state_size: 0 }
+        Self { inserted_blocks: 3, positions: None, heads: 8, ff_mult: 4, recurrence: Recurrence::None, state_size: None }
     }
 }
 
@@ -72,25 +74,38 @@ pub struct RecurrentDataConfig {
     /// Random training examples (of `bptt_windows` windows) per epoch.
     pub train_examples: usize,
     /// Validation examples (consecutive, from the start of the validation split) evaluated by
-    /// the Learner after each epoch; 0: all.
-    pub valid_examples: usize,
+    /// the Learner after each epoch, or `"all"`.
+    #[serde(with = "retrofit_runtime::setting::all")]
+    pub valid_examples: Option<usize>,
     /// Final evaluation: the validation split is read as this many parallel streams of
     /// consecutive windows, the state carried along each stream...
     pub eval_streams: usize,
-    /// ...for at most this many windows per stream (0: as many as the split holds).
-    pub eval_windows: usize,
+    /// ...for at most this many windows per stream, or `"all"` that the split holds.
+    #[serde(with = "retrofit_runtime::setting::all")]
+    pub eval_windows: Option<usize>,
+}
+
+impl RecurrentDataConfig {
+    /// Examples of `bptt_windows` consecutive windows.
+    pub fn plan(&self) -> ExamplePlan {
+        ExamplePlan {
+            example_tokens: self.context * self.bptt_windows,
+            train_examples: self.train_examples,
+            valid_examples: self.valid_examples,
+        }
+    }
 }
 
 impl Default for RecurrentDataConfig {
     fn default() -> Self {
         Self {
-            source: DataSource::Text { path: PathBuf::from(EMBEDDED_TEXT), valid_fraction: 0.05, test_fraction: 0.05 },
+            source: DataSource::default(),
             context: 1024,
             bptt_windows: 2,
             train_examples: 1_000,
-            valid_examples: 0,
+            valid_examples: None,
             eval_streams: 2,
-            eval_windows: 0,
+            eval_windows: None,
         }
     }
 }
@@ -104,8 +119,19 @@ pub struct RecurrentGeneratorConfig {
     pub base: PathBuf,
     pub data: RecurrentDataConfig,
     pub model: InsertionConfig,
-    /// `epochs = 0` evaluates the model as initialised (the frozen base: zero-shot).
+    /// Train, or evaluate the model as initialised (`"zero-shot"`: the frozen base).
+    pub schedule: Schedule,
     pub training: TrainingConfig,
+}
+
+/// Whether the stage trains (`schedule = "train"`) or only evaluates the model as initialised
+/// (`schedule = "zero-shot"`: with no inserted blocks, exactly the frozen base).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    #[default]
+    Train,
+    ZeroShot,
 }
 
 impl Default for RecurrentGeneratorConfig {
@@ -116,7 +142,8 @@ impl Default for RecurrentGeneratorConfig {
             base: PathBuf::from("data/distilgpt2"),
             data: RecurrentDataConfig::default(),
             model: InsertionConfig::default(),
-            training: TrainingConfig { learning_rate: 3e-4, warmup_steps: 0, epochs: 1, batch_size: 2, clip_grad_norm: 1.0, ..TrainingConfig::default() },
+            schedule: Schedule::Train,
+            training: TrainingConfig { learning_rate: 3e-4, warmup_steps: 0, epochs: 1, batch_size: 2, clip_grad_norm: Some(1.0), ..TrainingConfig::default() },
         }
     }
 }

@@ -3,10 +3,13 @@ use std::path::PathBuf;
 use retrofit_core::CoreError;
 use retrofit_core::gpt2::Gpt2Error;
 use retrofit_data::DataError;
+use retrofit_runtime::RuntimeError;
 
-/// Errors of the recurrent generator; each displays as one line.
+/// Errors of the recurrent generator; each displays as one line and keeps its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum RecurrentError {
+    #[error("no base model at {0} (config.json missing): run `just fetch-distilgpt2`, or set base to a generator run's model/ (configs/generator-gpt2.toml)")]
+    NoBase(PathBuf),
     #[error("cannot read or write {path}: {cause}")]
     Io { path: PathBuf, cause: std::io::Error },
     #[error("checkpoint {path}: {message}")]
@@ -19,14 +22,6 @@ pub enum RecurrentError {
     Core(#[from] CoreError),
     #[error(transparent)]
     Data(#[from] DataError),
-}
-
-impl From<RecurrentError> for CoreError {
-    fn from(error: RecurrentError) -> Self {
-        match error {
-            RecurrentError::Core(error) => error,
-            RecurrentError::Data(error) => CoreError::Data(error),
-            other => CoreError::Model(other.to_string()),
-        }
-    }
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
 }

@@ -5,6 +5,13 @@ use retrofit_core::CoreError;
 use retrofit_core::attention::HeadForm;
 use retrofit_core::block::{NormPlacement, TransformerBlock, TransformerBlockConfig};
 
+/// Whether an inserted block runs a GRU along the tokens (`token-gru`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenGru {
+    Without,
+    Along,
+}
+
 /// A trainable block inserted between frozen base blocks:
 /// `y = x + mult * (block(x + cond) + gru(x + cond))`, `mult` a learned scalar that starts at 0,
 /// so that at initialisation the block passes its input through unchanged.
@@ -19,7 +26,7 @@ pub struct InsertedBlock {
 }
 
 impl InsertedBlock {
-    pub fn new(d_model: usize, heads: usize, ff_mult: usize, with_gru: bool, device: &Device) -> Result<Self, CoreError> {
+    pub fn new(d_model: usize, heads: usize, ff_mult: usize, token_gru: TokenGru, device: &Device) -> Result<Self, CoreError> {
         let block = TransformerBlockConfig::new(d_model, heads)
             .with_form(HeadForm::Narrow)
             .with_ff_mult(ff_mult)
@@ -28,7 +35,7 @@ impl InsertedBlock {
             .init(device)?;
         Ok(Self {
             block,
-            gru: with_gru.then(|| GruConfig::new(d_model, d_model, true).init(device)),
+            gru: (token_gru == TokenGru::Along).then(|| GruConfig::new(d_model, d_model, true).init(device)),
             mult: Param::from_tensor(Tensor::zeros([1], device)),
         })
     }

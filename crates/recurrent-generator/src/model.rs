@@ -3,10 +3,11 @@ use burn::nn::{Gru, GruConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 use retrofit_core::CoreError;
 use retrofit_core::gpt2::Gpt2;
-use retrofit_core::language_model::token_nll;
+use retrofit_core::language_model::{StateCarry, WindowedLm, token_nll};
 
 use crate::config::{InsertionConfig, Recurrence};
-use crate::inserted::InsertedBlock;
+use crate::inserted::{InsertedBlock, TokenGru};
+use retrofit_core::positions::position_ids;
 
 /// The `segment-state` connection: a GRU cell that updates the state from a window's mean final
 /// hidden state, and the projection of the state that the next window's inserted blocks add to
@@ -60,21 +61,36 @@ impl RecurrentGpt2 {
         let d_model = base.wte.weight.dims()[1];
         let vocab = base.wte.weight.dims()[0];
         if context == 0 || context > base.n_positions {
-            return Err(CoreError::Model(format!("data.context {context} must be between 1 and the base's n_positions ({})", base.n_positions)));
+            return Err(CoreError::setting("data.context", format!("must be between 1 and the base's n_positions ({})", base.n_positions)));
+        }
+        if config.positions.is_none() && config.inserted_blocks > n_layer {
+            return Err(CoreError::setting(
+                "model.inserted_blocks",
+                format!(
+                    "at most the base's {n_layer} blocks (one before each of k evenly spaced base blocks, plus one after the last); got {}",
+                    config.inserted_blocks
+                ),
+            ));
         }
         let positions = config.resolved_positions(n_layer);
         if positions.windows(2).any(|pair| pair[0] > pair[1]) || positions.iter().any(|&p| p > n_layer) {
-            return Err(CoreError::Model(format!("model.positions {positions:?} must be ascending and at most n_layer ({n_layer})")));
+            return Err(CoreError::setting("model.positions", format!("{positions:?} must be ascending and at most n_layer ({n_layer})")));
         }
         if positions.is_empty() && config.recurrence != Recurrence::None {
-            return Err(CoreError::Model(format!("recurrence {:?} needs inserted blocks (model.inserted_blocks > 0)", config.recurrence)));
+            return Err(CoreError::setting(
+                "model.recurrence",
+                format!("{:?} needs inserted blocks (model.inserted_blocks > 0)", config.recurrence),
+            ));
         }
-        let with_gru = config.recurrence == Recurrence::TokenGru;
+        let token_gru = match config.recurrence {
+            Recurrence::TokenGru => TokenGru::Along,
+            Recurrence::None | Recurrence::SegmentState => TokenGru::Without,
+        };
         let inserted = positions
             .iter()
-            .map(|_| InsertedBlock::new(d_model, config.heads, config.ff_mult, with_gru, device))
+            .map(|_| InsertedBlock::new(d_model, config.heads, config.ff_mult, token_gru, device))
             .collect::<Result<Vec<_>, _>>()?;
-        let state_size = if config.state_size == 0 { d_model } else { config.state_size };
+        let state_size = config.state_size.unwrap_or(d_model);
         let segment = (config.recurrence == Recurrence::SegmentState).then(|| SegmentState {
             cell: GruConfig::new(d_model, state_size, true).init(device),
             project: LinearConfig::new(state_size, d_model).init(device),
@@ -98,7 +114,7 @@ impl RecurrentGpt2 {
     pub fn forward_window(&self, ids: Tensor<2, Int>, cond: Option<Tensor<3>>) -> (Tensor<3>, Tensor<3>) {
         let [batch, seq] = ids.dims();
         let device = ids.device();
-        let positions = Tensor::<1, Int>::arange(0..seq as i64, &device).reshape([1, seq]).expand([batch, seq]);
+        let positions = position_ids(batch, seq, 0, &device);
         let mask = self.base.key_mask(batch, seq, 0, None, &device);
         let mut x = self.base.embed(ids, positions);
         let mut next = 0;
@@ -132,12 +148,12 @@ impl RecurrentGpt2 {
     /// Negative log-likelihood of every target of consecutive windows: `inputs` holds
     /// `n * context` tokens per row, read as `n` windows of `context` in order. With
     /// `segment-state` the state starts at zero and is carried from window to window, or zeroed
-    /// before every window when `reset_state`.
+    /// before every window when `carry` is [`StateCarry::Reset`].
     ///
     /// # Shapes
     /// - `inputs`, `targets`: `[batch, n * context]`
     /// - output: `[batch, n * context]`
-    pub fn segment_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, reset_state: bool) -> Tensor<2> {
+    pub fn segment_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
         let [batch, total] = inputs.dims();
         let context = self.context.min(total);
         let device = inputs.device();
@@ -148,7 +164,7 @@ impl RecurrentGpt2 {
             let end = (start + context).min(total);
             let window = inputs.clone().slice([0..batch, start..end]);
             let window_targets = targets.clone().slice([0..batch, start..end]);
-            if reset_state {
+            if carry == StateCarry::Reset {
                 state = zero_state();
             }
             let cond = match (&self.segment, &state) {
@@ -162,5 +178,15 @@ impl RecurrentGpt2 {
             }
         }
         Tensor::cat(nll, 1)
+    }
+}
+
+impl WindowedLm for RecurrentGpt2 {
+    fn context(&self) -> usize {
+        self.context
+    }
+
+    fn windows_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
+        self.segment_nll(inputs, targets, carry)
     }
 }

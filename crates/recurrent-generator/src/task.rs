@@ -1,6 +1,6 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
-use retrofit_core::language_model::LmOutput;
+use retrofit_core::language_model::{LmOutput, StateCarry};
 use retrofit_core::training::TaskModel;
 use retrofit_data::lm_batch::LmBatch;
 
@@ -21,7 +21,7 @@ impl TaskModel for RecurrentLanguageModeling {
     const CHECKPOINT_WHOLE_MODEL: bool = false;
 
     fn forward_task(&self, batch: LmBatch) -> (Tensor<1>, LmOutput) {
-        let nll = self.model.segment_nll(batch.inputs, batch.targets, false);
+        let nll = self.model.segment_nll(batch.inputs, batch.targets, StateCarry::Carried);
         let output = LmOutput::new(nll, batch.target_bytes);
         (output.window_losses.clone().mean(), output)
     }

@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
-use retrofit_core::device::{DeviceChoice, libtorch_cpu};
+use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
 use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
-use retrofit_core::run_dir::RunDir;
+use retrofit_runtime::run_dir::RunDir;
 use retrofit_core::training::parameters_with_gradient;
 use retrofit_data::source::DataSource;
 use retrofit_data::tokenizer::TokenizerConfig;
+use retrofit_core::language_model::StateCarry;
 use retrofit_recurrent_generator::{
-    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentError, RecurrentGeneratorConfig, RecurrentGpt2, load_checkpoint, run, save_checkpoint,
+    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentError, RecurrentGeneratorConfig, RecurrentGpt2, Schedule, load_checkpoint, run,
+    save_checkpoint,
 };
 
 const VOCAB: usize = 256;
@@ -72,7 +74,7 @@ fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
         let ids = random_ids(2, 3 * CONTEXT + 1, &device);
         let [_, total] = ids.dims();
         let (inputs, targets) = (ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]));
-        let carried = model.segment_nll(inputs.clone(), targets.clone(), false);
+        let carried = model.segment_nll(inputs.clone(), targets.clone(), StateCarry::Carried);
         let windows: Vec<Tensor<2>> = (0..3)
             .map(|w| {
                 let range = w * CONTEXT..(w + 1) * CONTEXT;
@@ -95,7 +97,7 @@ impl ModuleVisitor for BaseParameterIds {
 fn loss(model: &RecurrentGpt2, device: &Device) -> Tensor<1> {
     let total = 3 * CONTEXT + 1;
     let ids = random_ids(2, total, device);
-    model.segment_nll(ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]), false).mean()
+    model.segment_nll(ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]), StateCarry::Carried).mean()
 }
 
 #[test]
@@ -148,19 +150,19 @@ fn the_state_carried_from_window_one_changes_window_two_and_reset_removes_the_ef
     let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
     let model = open_gates(RecurrentGpt2::new(gpt2, &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap(), 1.0);
     let window_two = random_ids(1, CONTEXT + 1, &device);
-    let nll_of = |first: Tensor<2, Int>, reset: bool| {
+    let nll_of = |first: Tensor<2, Int>, carry: StateCarry| {
         let ids = Tensor::cat(vec![first, window_two.clone()], 1); // [1, 2 * CONTEXT + 1]
         let total = 2 * CONTEXT + 1;
-        let nll = model.segment_nll(ids.clone().slice([0..1, 0..total - 1]), ids.slice([0..1, 1..total]), reset);
+        let nll = model.segment_nll(ids.clone().slice([0..1, 0..total - 1]), ids.slice([0..1, 1..total]), carry);
         nll.slice([0..1, CONTEXT..2 * CONTEXT]) // window two's targets
     };
     let (first_a, first_b) = (random_ids(1, CONTEXT, &device), random_ids(1, CONTEXT, &device));
     // Carried: what window one said reaches window two.
-    assert!(max_abs_diff(nll_of(first_a.clone(), false), nll_of(first_b.clone(), false)) > 1e-4);
+    assert!(max_abs_diff(nll_of(first_a.clone(), StateCarry::Carried), nll_of(first_b.clone(), StateCarry::Carried)) > 1e-4);
     // Reset: window two no longer depends on window one (its last token is window two's first input).
     let last = |first: Tensor<2, Int>| first.slice([0..1, CONTEXT - 1..CONTEXT]);
     let first_c = Tensor::cat(vec![first_b.slice([0..1, 0..CONTEXT - 1]), last(first_a.clone())], 1);
-    assert!(max_abs_diff(nll_of(first_a, true), nll_of(first_c, true)) < 1e-6);
+    assert!(max_abs_diff(nll_of(first_a, StateCarry::Reset), nll_of(first_c, StateCarry::Reset)) < 1e-6);
 }
 
 #[test]
@@ -197,21 +199,21 @@ fn checkpoints_round_trip_and_refuse_another_base() {
     }
 }
 
-fn smoke_config(base: &Path, recurrence: Recurrence, epochs: usize) -> RecurrentGeneratorConfig {
+fn smoke_config(base: &Path, recurrence: Recurrence, schedule: Schedule) -> RecurrentGeneratorConfig {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut config = RecurrentGeneratorConfig::default();
     config.base = base.to_path_buf();
     config.model = insertion(recurrence);
-    config.data.source = DataSource::Text { path: PathBuf::from("data/alice29.txt"), valid_fraction: 0.05, test_fraction: 0.05 }.relative_to(&root);
+    config.data.source = DataSource::default().relative_to(&root);
     config.data.context = CONTEXT;
     config.data.bptt_windows = 2;
     config.data.train_examples = 1280;
-    config.data.valid_examples = 16;
+    config.data.valid_examples = Some(16);
     config.data.eval_streams = 2;
-    config.data.eval_windows = 8;
+    config.data.eval_windows = Some(8);
     config.training.learning_rate = 1e-2;
     config.training.batch_size = 16;
-    config.training.epochs = epochs;
+    config.schedule = schedule;
     config
 }
 
@@ -221,12 +223,12 @@ fn a_smoke_run_of_every_variant_lowers_the_validation_loss() {
     let results = tempfile::tempdir().unwrap();
     let device = DeviceChoice::Cpu.resolve().unwrap();
     let zero_shot_dir = RunDir::create(results.path(), "recurrent-generator", "zero-shot").unwrap();
-    let zero_shot = run(&smoke_config(base.path(), Recurrence::None, 0), &zero_shot_dir, &device).unwrap();
+    let zero_shot = run(&smoke_config(base.path(), Recurrence::None, Schedule::ZeroShot), &zero_shot_dir, &device).unwrap();
     assert_eq!(zero_shot.parameters.trainable, 0);
     let before = zero_shot.final_metrics["valid_loss"];
     for recurrence in VARIANTS {
         let run_dir = RunDir::create(results.path(), "recurrent-generator", &format!("{recurrence:?}")).unwrap();
-        let summary = run(&smoke_config(base.path(), recurrence, 1), &run_dir, &device).unwrap();
+        let summary = run(&smoke_config(base.path(), recurrence, Schedule::Train), &run_dir, &device).unwrap();
         let after = summary.final_metrics["valid_loss"];
         assert!(after < before - 0.5, "{recurrence:?}: validation loss {before} -> {after}");
         assert!(summary.parameters.trainable > 0 && summary.parameters.trainable < summary.parameters.total);
@@ -235,3 +237,13 @@ fn a_smoke_run_of_every_variant_lowers_the_validation_loss() {
     }
 }
 
+
+#[test]
+fn more_inserted_blocks_than_base_blocks_is_refused_with_the_rule() {
+    let base = base_dir(8);
+    let device = libtorch_cpu();
+    let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
+    let config = InsertionConfig { inserted_blocks: 64, ..insertion(Recurrence::None) };
+    let error = RecurrentGpt2::new(gpt2, &config, CONTEXT, &device).unwrap_err().to_string();
+    assert!(error.contains("model.inserted_blocks") && error.contains("at most the base's 4 blocks"), "{error}");
+}

@@ -3,7 +3,8 @@ use burn::tensor::Device;
 use retrofit_core::CoreError;
 use retrofit_core::attention::HeadForm;
 use retrofit_core::block::{NormPlacement, TransformerBlockConfig};
-use retrofit_core::classification::{CLASSES, ClassificationDataConfig};
+use retrofit_core::classification::ClassificationDataConfig;
+use retrofit_data::labelled::NUM_CLASSES;
 use retrofit_core::pooling::Pooling;
 use retrofit_core::training::TrainingConfig;
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,7 @@ impl TransformerClassifierModelConfig {
     /// Builds the model for a vocabulary of `vocab_size` and sequences up to `max_length`.
     pub fn init(&self, vocab_size: usize, max_length: usize, device: &Device) -> Result<TransformerClassifier, CoreError> {
         if self.depth == 0 || vocab_size == 0 || max_length == 0 {
-            return Err(CoreError::Model("depth, the vocabulary and max_length must not be empty".to_string()));
+            return Err(CoreError::setting("model.depth", "depth, the vocabulary and max_length must not be empty"));
         }
         let block = TransformerBlockConfig::new(self.d_model, self.heads)
             .with_form(self.form)
@@ -47,7 +48,7 @@ impl TransformerClassifierModelConfig {
             positions: EmbeddingConfig::new(max_length, self.d_model).init(device),
             blocks: (0..self.depth).map(|_| block.init(device)).collect::<Result<_, _>>()?,
             pooling: self.pooling,
-            output: LinearConfig::new(self.d_model, CLASSES).init(device),
+            output: LinearConfig::new(self.d_model, NUM_CLASSES).init(device),
         })
     }
 }

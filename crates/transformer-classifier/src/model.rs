@@ -4,6 +4,7 @@ use burn::tensor::{Bool, Int, Tensor};
 use retrofit_core::block::TransformerBlock;
 use retrofit_core::classification::SequenceClassifier;
 use retrofit_core::pooling::Pooling;
+use retrofit_core::positions::position_ids;
 
 /// Token + position embeddings, `depth` transformer blocks, pooling, linear.
 #[derive(Module, Debug)]
@@ -25,7 +26,7 @@ impl TransformerClassifier {
     pub fn forward(&self, tokens: Tensor<2, Int>, padding_mask: Option<Tensor<2, Bool>>) -> Tensor<2> {
         let [batch, seq] = tokens.dims();
         let device = tokens.device();
-        let ids = Tensor::<1, Int>::arange(0..seq as i64, &device).reshape([1, seq]).expand([batch, seq]);
+        let ids = position_ids(batch, seq, 0, &device);
         let mut x = self.tokens.forward(tokens) + self.positions.forward(ids); // [batch, seq, d_model]
         for block in &self.blocks {
             x = block.forward(x, padding_mask.clone());

@@ -7,10 +7,10 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use retrofit_core::block::NormPlacement;
 use retrofit_core::classification::SequenceClassifier;
-use retrofit_core::config::load_config;
-use retrofit_core::device::{DeviceChoice, libtorch_cpu};
+use retrofit_runtime::config::load_config;
+use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
 use retrofit_core::pooling::Pooling;
-use retrofit_core::run_dir::RunDir;
+use retrofit_runtime::run_dir::RunDir;
 use retrofit_core::training::parameters_with_gradient;
 use retrofit_transformer_classifier::{TransformerClassifierConfig, TransformerClassifierModelConfig, run};
 

@@ -2,14 +2,13 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 use clap::Parser;
 use retrofit_attention_classifier::AttentionClassifierModelConfig;
 use std::time::Instant;
 
-use retrofit_core::device::{libtorch_cpu, set_cpu_threads};
+use retrofit_runtime::device::{libtorch_cpu, set_cpu_threads};
 use retrofit_core::language_model::CausalLm;
 use retrofit_generator::GeneratorModelConfig;
 use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentGpt2};
@@ -18,13 +17,34 @@ use retrofit_experiments::bench::{cross_entropy, median, random_ids, time_traini
 use retrofit_experiments::run_main;
 use retrofit_transformer_classifier::TransformerClassifierModelConfig;
 
+/// The workloads of `../shared/bench/README.md` that this binary runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Workload {
+    AttentionClassifier,
+    TransformerClassifier,
+    Generator,
+    Gpt2Iblocks,
+    Gpt2IblocksGru,
+    /// One warm-up generation; --steps timed.
+    Gpt2Generate,
+}
+
+impl Workload {
+    fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self).map(|value| value.get_name().to_string()).unwrap_or_default()
+    }
+
+    fn is_generation(self) -> bool {
+        self == Self::Gpt2Generate
+    }
+}
+
 /// Run one benchmark workload and print `BENCH <workload> backend=burn-tch ...` last.
 #[derive(Debug, Parser)]
 #[command(name = "bench")]
 struct Cli {
-    /// attention-classifier | transformer-classifier | generator | gpt2-iblocks | gpt2-iblocks-gru | gpt2-generate (one warm-up generation; --steps timed)
-    #[arg(long)]
-    workload: String,
+    #[arg(long, value_enum)]
+    workload: Workload,
     /// Timed steps (default 5; gpt2-generate: 3 generations).
     #[arg(long)]
     steps: Option<usize>,
@@ -56,21 +76,21 @@ fn classifier_workload<M: Module>(
 fn main() -> ExitCode {
     run_main(|| {
         let cli = Cli::parse();
-        let steps = cli.steps.unwrap_or(if cli.workload == "gpt2-generate" { 3 } else { 5 });
+        let steps = cli.steps.unwrap_or(if cli.workload.is_generation() { 3 } else { 5 });
         let threads = set_cpu_threads(cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())));
         let device = libtorch_cpu().autodiff();
         device.seed(0);
         let seq = 512;
-        let (times, losses, tokens_per_step) = match cli.workload.as_str() {
-            "attention-classifier" => {
+        let (times, losses, tokens_per_step) = match cli.workload {
+            Workload::AttentionClassifier => {
                 let model = AttentionClassifierModelConfig::default().init(50_000, seq, &device)?;
                 classifier_workload(model, &cli, steps, |model, inputs| model.forward(inputs, None))
             }
-            "transformer-classifier" => {
+            Workload::TransformerClassifier => {
                 let model = TransformerClassifierModelConfig::default().init(50_000, seq, &device)?;
                 classifier_workload(model, &cli, steps, |model, inputs| model.forward(inputs, None))
             }
-            "generator" => {
+            Workload::Generator => {
                 // former's GTransformer on bytes: 12 causal blocks of 256, 32 windows of 256.
                 let (batch, context) = (32, 256);
                 let model = GeneratorModelConfig::default().init(256, context, &device)?;
@@ -83,11 +103,11 @@ fn main() -> ExitCode {
                 });
                 (times, losses, batch * context)
             }
-            "gpt2-iblocks" | "gpt2-iblocks-gru" => {
+            Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru => {
                 // A frozen DistilGPT-2-shaped base (random weights) with 3+1 inserted blocks of 8
                 // heads and a logit bias; 2 windows of 256 tokens.
                 let (batch, context) = (2, 256);
-                let recurrence = if cli.workload == "gpt2-iblocks" { Recurrence::None } else { Recurrence::TokenGru };
+                let recurrence = if cli.workload == Workload::Gpt2Iblocks { Recurrence::None } else { Recurrence::TokenGru };
                 let base = Gpt2Config::distilgpt2().init(&device);
                 let insertion = InsertionConfig { inserted_blocks: 3, heads: 8, ff_mult: 4, recurrence, ..InsertionConfig::default() };
                 let model = RecurrentGpt2::new(base.clone(), &insertion, context, &device)?;
@@ -104,7 +124,7 @@ fn main() -> ExitCode {
                 });
                 (times, losses, batch * context)
             }
-            "gpt2-generate" => {
+            Workload::Gpt2Generate => {
                 // DistilGPT-2's shape, random weights; greedy, KV cache, 128 new tokens after 32.
                 let device = libtorch_cpu();
                 let model = Gpt2Config::distilgpt2().init(&device);
@@ -122,15 +142,14 @@ fn main() -> ExitCode {
                 }
                 (times, Vec::new(), 128)
             }
-            other => bail!("unknown workload `{other}`: use attention-classifier, transformer-classifier, generator, gpt2-iblocks, gpt2-iblocks-gru or gpt2-generate"),
         };
         println!("INFO losses {losses:?}");
         println!("INFO step times {times:?}");
         let median_s = median(&times);
-        let unit = if cli.workload == "gpt2-generate" { "generated_tokens/s" } else { "tokens/s" };
+        let unit = if cli.workload.is_generation() { "generated_tokens/s" } else { "tokens/s" };
         println!(
             "BENCH {} backend=burn-tch threads={threads} median_step_s={median_s:.4} throughput={:.1} {unit}",
-            cli.workload,
+            cli.workload.name(),
             tokens_per_step as f64 / median_s
         );
         Ok(())

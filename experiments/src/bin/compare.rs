@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use retrofit_experiments::compare::{markdown_table, read_summaries, results_readme};
+use retrofit_experiments::compare::{curve_links, markdown_table, read_summaries, results_readme};
 use retrofit_experiments::run_main;
 
 /// Compare every run's summary.json in one table.
@@ -39,7 +39,8 @@ fn main() -> ExitCode {
         if !cli.no_write && cli.stage.is_none() {
             let readme = cli.results.join("README.md");
             std::fs::create_dir_all(&cli.results).with_context(|| format!("cannot create {}", cli.results.display()))?;
-            std::fs::write(&readme, results_readme(&table)).with_context(|| format!("cannot write {}", readme.display()))?;
+            let curves = curve_links(&cli.results, &summaries);
+            std::fs::write(&readme, results_readme(&table, &curves)).with_context(|| format!("cannot write {}", readme.display()))?;
         }
         Ok(())
     })

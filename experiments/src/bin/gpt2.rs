@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use retrofit_core::device::DeviceChoice;
-use retrofit_core::gpt2::{GenerationConfig, SamplingConfig, evaluate_text, generate, load_gpt2, load_tokenizer};
-use retrofit_core::run_dir::{RunDir, timestamp_run_name};
-use retrofit_core::summary::{RunClock, RunSummary, Throughput};
+use retrofit_runtime::device::DeviceChoice;
+use retrofit_core::gpt2::{GenerationConfig, SamplingConfig, generate, load_gpt2, load_tokenizer};
+use retrofit_core::language_model::evaluate_text;
+use retrofit_runtime::{MetricSet, Quantity};
+use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
+use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
 use retrofit_core::training::count_parameters;
 use retrofit_data::text::read_utf8;
 use retrofit_experiments::run_main;
@@ -90,6 +92,12 @@ fn main() -> ExitCode {
             let device = device.resolve()?;
             let (gpt2, config) = load_gpt2(&model, &device.device)?;
             let tokenizer = load_tokenizer(&model, &config)?;
+            anyhow::ensure!(
+                context <= config.n_positions,
+                "--context {context} exceeds the model's {} positions: pass --context {} or less",
+                config.n_positions,
+                config.n_positions
+            );
             let content = read_utf8(&text)?;
             let ids = tokenizer.encode_corpus(content.as_bytes())?;
             let run_dir = RunDir::create(&results, "gpt2-eval", &run_name.unwrap_or_else(timestamp_run_name))?;
@@ -98,12 +106,10 @@ fn main() -> ExitCode {
             let eval_clock = RunClock::start();
             let evaluation = evaluate_text(&gpt2, &ids, content.len(), context, stride, &device.device)?;
             let eval_s = eval_clock.elapsed_s();
-            let metrics: std::collections::BTreeMap<String, f64> = [
-                ("eval_perplexity".to_string(), evaluation.perplexity),
-                ("eval_bits_per_byte".to_string(), evaluation.bits_per_byte),
-                ("eval_tokens".to_string(), ids.len() as f64),
-            ]
-            .into();
+            let mut metrics = MetricSet::new();
+            metrics.insert("eval_perplexity", Quantity::Perplexity, evaluation.perplexity);
+            metrics.insert("eval_bits_per_byte", Quantity::BitsPerByte, evaluation.bits_per_byte);
+            metrics.insert("eval_tokens", Quantity::Count, ids.len() as f64);
             let summary = RunSummary {
                 data: format!("text {} ({})", text.display(), tokenizer.name()),
                 parameters: count_parameters(&gpt2),

@@ -7,13 +7,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use retrofit_core::device::DeviceChoice;
+use retrofit_runtime::device::DeviceChoice;
 use retrofit_core::gpt2::load_tokenizer;
 use retrofit_data::lm_batch::LmBatcher;
 use retrofit_data::source::load_language_corpus;
 use retrofit_data::text::read_utf8;
 use retrofit_experiments::{TrainArgs, run_main};
-use retrofit_recurrent_generator::{CHECKPOINT_DIR, STAGE, evaluate_streams, load_checkpoint, run};
+use retrofit_core::language_model::{StateCarry, evaluate_streams};
+use retrofit_recurrent_generator::{CHECKPOINT_DIR, STAGE, load_checkpoint, run};
 
 /// Train the recurrent generator (`configs/recurrent-generator.toml`), or evaluate a trained run.
 #[derive(Debug, Parser)]
@@ -45,9 +46,12 @@ enum Command {
         /// Parallel streams (default: the run's data.eval_streams).
         #[arg(long)]
         streams: Option<usize>,
-        /// Windows per stream (default: the run's data.eval_windows; 0: all).
+        /// Windows per stream (default: the run's data.eval_windows).
         #[arg(long)]
         windows: Option<usize>,
+        /// Evaluate every window the text holds (overrides --windows).
+        #[arg(long)]
+        all_windows: bool,
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
@@ -60,7 +64,7 @@ fn main() -> ExitCode {
             None => {
                 cli.train.run_stage(STAGE, run)?;
             }
-            Some(Command::Eval { run, reset_state, text, base, streams, windows, device }) => {
+            Some(Command::Eval { run, reset_state, text, base, streams, windows, all_windows, device }) => {
                 let device = device.resolve()?;
                 let checkpoint = run.join(CHECKPOINT_DIR);
                 anyhow::ensure!(checkpoint.is_dir(), "{} has no checkpoint/: pass a trained run (results/recurrent-generator/<run>)", run.display());
@@ -75,15 +79,11 @@ fn main() -> ExitCode {
                 let ids = tokenizer.encode_corpus(&bytes).context("tokenizing the evaluated text")?;
                 let batcher = LmBatcher::new(tokenizer.token_byte_lengths()?);
                 let data = &manifest.config.data;
-                let result = evaluate_streams(
-                    &model,
-                    &ids,
-                    &batcher,
-                    streams.unwrap_or(data.eval_streams),
-                    windows.unwrap_or(data.eval_windows),
-                    reset_state,
-                    &device.device,
-                )?;
+                let windows = if all_windows { None } else { windows.or(data.eval_windows) };
+                let carry = if reset_state { StateCarry::Reset } else { StateCarry::Carried };
+                let bytes_of = |ids: &[u32]| batcher.bytes_of(ids);
+                let streams = streams.unwrap_or(data.eval_streams);
+                let result = evaluate_streams(&model, &ids, bytes_of, streams, windows, carry, &device.device)?;
                 println!(
                     "{} streams x {} windows of {} tokens ({} bytes), state {}: loss {:.4}, perplexity {:.3}, bits per byte {:.4}",
                     result.streams,

@@ -1,39 +1,134 @@
-//! The thesis's table and plots for one ladder of recurrent-generator runs (`just thesis` runs
-//! the ladder and then this).
+//! The thesis's ladder: `thesis run` trains and evaluates every rung for every seed (skipping
+//! runs that finished), then writes the report; `thesis report` writes the table and plots of a
+//! ladder's finished runs into results/thesis/<ladder>/.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
-use retrofit_experiments::run_main;
-use retrofit_experiments::thesis::{ladder_table, read_ladder, write_plots};
+use clap::{Parser, Subcommand};
+use retrofit_experiments::thesis::{Rung, ladder_table, read_ladder, write_plots};
+use retrofit_experiments::{StageArgs, TrainArgs, run_main};
+use retrofit_recurrent_generator::{STAGE, run};
+use retrofit_runtime::device::DeviceChoice;
+use retrofit_runtime::summary::{RunStatus, RunSummary};
 
-/// Write results/thesis/<ladder>/README.md (table) and its plots, and print the table.
+/// Run the thesis's ladder of recurrent-generator rungs, or report a ladder's runs.
 #[derive(Debug, Parser)]
 #[command(name = "thesis")]
 struct Cli {
-    /// The ladder's name: its runs are results/recurrent-generator/<ladder>-<rung>-s<seed>.
-    #[arg(long)]
-    ladder: String,
-    #[arg(long, default_value = "results", value_name = "DIR")]
-    results: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train and evaluate every rung for every seed as results/recurrent-generator/<ladder>-<rung>-s<seed>
+    /// (runs with a summary.json are skipped), then write the report.
+    Run {
+        /// The ladder's name (default: ladder-<UTC time>).
+        #[arg(long)]
+        ladder: Option<String>,
+        /// The recurrent generator's config every rung starts from.
+        #[arg(long, default_value = "configs/recurrent-generator.toml", value_name = "FILE")]
+        config: PathBuf,
+        /// Seeds (`--seeds 0 1 2`).
+        #[arg(long, num_args = 1.., default_values_t = [0u64])]
+        seeds: Vec<u64>,
+        /// Rungs to run (default: all, cheapest first).
+        #[arg(long, value_enum, num_args = 1..)]
+        rungs: Vec<Rung>,
+        /// Override a config key of every rung, after the rung's own changes (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        #[arg(long, default_value = "results", value_name = "DIR")]
+        results: PathBuf,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+    },
+    /// Write results/thesis/<ladder>/README.md (table) and its plots, and print the table.
+    Report {
+        /// The ladder's name: its runs are results/recurrent-generator/<ladder>-<rung>-s<seed>.
+        #[arg(long)]
+        ladder: String,
+        #[arg(long, default_value = "results", value_name = "DIR")]
+        results: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
-    run_main(|| {
-        let cli = Cli::parse();
-        let rungs = read_ladder(&cli.results, &cli.ladder)?;
-        let table = ladder_table(&rungs);
-        let dir = cli.results.join("thesis").join(&cli.ladder);
-        write_plots(&rungs, &dir)?;
-        let data = &rungs[0].1[0].summary.data;
-        let readme = format!(
-            "# Ladder `{}`\n\nData: {data}.\n\n{table}\n![training loss](loss_curves.svg)\n\n![validation loss by window index](window_loss.svg)\n\nWritten by `thesis --ladder {}` from results/recurrent-generator/{}-*.\n",
-            cli.ladder, cli.ladder, cli.ladder
-        );
-        std::fs::write(dir.join("README.md"), readme)?;
-        print!("{table}");
-        println!("written: {}", dir.display());
-        Ok(())
+    run_main(|| match Cli::parse().command {
+        Command::Run { ladder, config, seeds, rungs, overrides, results, device } => {
+            let ladder = ladder.unwrap_or_else(|| format!("ladder-{}", retrofit_runtime::run_dir::timestamp_run_name()));
+            let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
+            let mut failed = Vec::new();
+            for &seed in &seeds {
+                for &rung in &rungs {
+                    // A failed rung (e.g. a diverging loss) is reported; the others still run.
+                    if let Err(error) = run_rung(&ladder, rung, seed, &config, &overrides, &results, device) {
+                        eprintln!("thesis: {} failed: {error:#}", rung.run_name(&ladder, seed));
+                        failed.push(rung.run_name(&ladder, seed));
+                    }
+                }
+            }
+            report(&results, &ladder)?;
+            anyhow::ensure!(failed.is_empty(), "{} run(s) failed: {}", failed.len(), failed.join(", "));
+            Ok(())
+        }
+        Command::Report { ladder, results } => report(&results, &ladder),
     })
+}
+
+/// Runs one rung unless it finished; a run directory left without a summary (a run that was
+/// killed) is removed and the rung runs again from the start.
+fn run_rung(
+    ladder: &str,
+    rung: Rung,
+    seed: u64,
+    config: &Path,
+    overrides: &[String],
+    results: &Path,
+    device: DeviceChoice,
+) -> anyhow::Result<()> {
+    let run_name = rung.run_name(ladder, seed);
+    let dir = results.join(STAGE).join(&run_name);
+    let summary_file = dir.join(RunSummary::FILE_NAME);
+    if summary_file.is_file() {
+        match RunSummary::read(&summary_file)?.status {
+            RunStatus::Finished => eprintln!("thesis: {run_name} finished earlier, skipped"),
+            RunStatus::Failed { reason } => {
+                eprintln!("thesis: {run_name} failed earlier ({reason}), skipped: remove {} to run it again", dir.display())
+            }
+        }
+        return Ok(());
+    }
+    if dir.exists() {
+        eprintln!("thesis: {run_name} did not finish; running it again from the start");
+        std::fs::remove_dir_all(&dir)?;
+    }
+    eprintln!("thesis: {ladder}, seed {seed}, rung {}", rung.name());
+    let mut all_overrides = rung.overrides();
+    all_overrides.push(format!("training.seed={seed}"));
+    all_overrides.extend_from_slice(overrides);
+    let args = TrainArgs {
+        stage: StageArgs { config: Some(config.to_path_buf()), overrides: all_overrides, run_name: Some(run_name), results: results.to_path_buf() },
+        device,
+        quiet: false,
+    };
+    args.run_stage(STAGE, run)?;
+    Ok(())
+}
+
+fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
+    let rungs = read_ladder(results, ladder)?;
+    let table = ladder_table(&rungs);
+    let dir = results.join("thesis").join(ladder);
+    write_plots(&rungs, &dir)?;
+    let data = &rungs[0].1[0].summary.data;
+    let readme = format!(
+        "# Ladder `{ladder}`\n\nData: {data}.\n\n{table}\n![training loss](loss_curves.svg)\n\n![validation loss by window index](window_loss.svg)\n\nWritten by `thesis report --ladder {ladder}` from results/recurrent-generator/{ladder}-*.\n"
+    );
+    std::fs::write(dir.join("README.md"), readme)?;
+    print!("{table}");
+    println!("written: {}", dir.display());
+    Ok(())
 }

@@ -51,16 +51,19 @@ impl MultiHeadSelfAttentionConfig {
     /// Checks the sizes: a narrow form needs `heads` to divide `d_model`.
     pub fn validate(&self) -> Result<(), CoreError> {
         if self.heads == 0 || self.d_model == 0 {
-            return Err(CoreError::Model(format!(
-                "attention needs d_model > 0 and heads > 0 (got d_model {}, heads {})",
-                self.d_model, self.heads
-            )));
+            return Err(CoreError::setting(
+                "heads",
+                format!("attention needs d_model > 0 and heads > 0 (got d_model {}, heads {})", self.d_model, self.heads),
+            ));
         }
         if self.form == HeadForm::Narrow && self.d_model % self.heads != 0 {
-            return Err(CoreError::Model(format!(
-                "narrow attention splits the embedding across heads: {} heads do not divide d_model {} (use a divisor or form = \"wide\")",
-                self.heads, self.d_model
-            )));
+            return Err(CoreError::setting(
+                "heads",
+                format!(
+                    "narrow attention splits the embedding across heads: {} heads do not divide d_model {} (use a divisor or form = \"wide\")",
+                    self.heads, self.d_model
+                ),
+            ));
         }
         Ok(())
     }

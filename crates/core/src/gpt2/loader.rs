@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::module::{Module, Param};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use retrofit_data::DataError;
 use retrofit_data::tokenizer::{TextTokenizer, TokenizerConfig, default_gpt2_dir};
 
@@ -29,6 +30,8 @@ pub enum Gpt2Error {
     TokenizerMismatch { tokenizer: usize, model: usize },
     #[error("{tokens} tokens ({prompt} of prompt + {new} to generate) do not fit the model's {positions} positions: shorten the prompt or generate fewer tokens")]
     TooLong { tokens: usize, prompt: usize, new: usize, positions: usize },
+    #[error("{path} holds an lm_head.weight that differs from the token embedding wte (max |difference| {difference}): GPT-2 ties its head to wte, so an untied head cannot be loaded as GPT-2")]
+    UntiedHead { path: PathBuf, difference: f32 },
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -85,8 +88,44 @@ pub fn load_gpt2(dir: &Path, device: &Device) -> Result<(Gpt2, Gpt2Config), Gpt2
     if let Some(key) = result.unused.iter().find(|key| !is_ignored_key(key)) {
         return Err(mismatch(format!("unexpected tensor `{key}`")));
     }
+    if result.unused.iter().any(|key| key == "lm_head.weight") {
+        check_tied_head(&model, &weights, device)?;
+    }
     tracing::info!(dir = %dir.display(), layers = config.n_layer, n_embd = config.n_embd, tensors = result.applied.len(), "GPT-2 loaded");
     Ok((model, config))
+}
+
+/// `lm_head.weight` of a checkpoint that stores one.
+#[derive(Module, Debug)]
+struct StoredHead {
+    lm_head: StoredHeadWeight,
+}
+
+#[derive(Module, Debug)]
+struct StoredHeadWeight {
+    weight: Param<Tensor<2>>,
+}
+
+/// GPT-2's head is its token embedding (tied). A checkpoint whose `lm_head.weight` differs from
+/// `wte` (an untied head) is refused rather than silently replaced by `wte`.
+fn check_tied_head(model: &Gpt2, weights: &Path, device: &Device) -> Result<(), Gpt2Error> {
+    let wte = model.wte.weight.val();
+    let mut head = StoredHead { lm_head: StoredHeadWeight { weight: Param::from_tensor(Tensor::zeros(wte.dims(), device)) } };
+    let mut store = SafetensorsStore::from_file(weights.to_path_buf()).allow_partial(true).validate(false);
+    let result = head
+        .load_from(&mut store)
+        .map_err(|error| Gpt2Error::Weights { path: weights.to_path_buf(), message: error.to_string() })?;
+    if !result.errors.is_empty() || !result.missing.is_empty() {
+        return Err(Gpt2Error::Mismatch {
+            path: weights.to_path_buf(),
+            message: format!("lm_head.weight does not have wte's shape {:?}", wte.dims()),
+        });
+    }
+    let difference = head.lm_head.weight.val().sub(wte).abs().max().into_scalar::<f32>();
+    if difference > 0.0 {
+        return Err(Gpt2Error::UntiedHead { path: weights.to_path_buf(), difference });
+    }
+    Ok(())
 }
 
 /// The model directory's tokenizer ([`TOKENIZER_FILE`], `tokenizer.json`, or `vocab.json` +

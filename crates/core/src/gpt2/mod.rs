@@ -3,7 +3,6 @@
 //! HF GPT-2-family directory, a key/value cache for generation, sampling and evaluation.
 
 mod config;
-mod eval;
 mod export;
 mod generate;
 mod loader;
@@ -12,7 +11,6 @@ mod sampling;
 
 pub use config::Gpt2Config;
 pub use export::{TOKENIZER_FILE, export_gpt2};
-pub use eval::{TextEvaluation, evaluate_text};
 pub use generate::{GenerationConfig, generate};
 pub use loader::{Gpt2Error, load_gpt2, load_tokenizer};
 pub use model::{Gpt2, Gpt2Attention, Gpt2Block, Gpt2Mlp, KvCache, LayerCache};

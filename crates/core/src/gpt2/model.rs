@@ -170,7 +170,7 @@ impl Gpt2 {
     /// `ids`: `[batch, seq]` → `[batch, seq, vocab]`
     pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
         let [batch, seq] = ids.dims();
-        let positions = Tensor::<1, Int>::arange(0..seq as i64, &ids.device()).reshape([1, seq]).expand([batch, seq]);
+        let positions = crate::positions::position_ids(batch, seq, 0, &ids.device());
         self.head(self.hidden(ids, positions, None, &mut KvCache::default()))
     }
 }

@@ -1,11 +1,15 @@
-//! Language modelling, shared by the generator and the recurrent generator: the [`CausalLm`]
-//! trait, next-token cross-entropy as a training task with bits per byte, the `[data]` settings
-//! and loaders, and the run from a model to its summary.
+//! The one language-model pipeline, shared by the generator, the recurrent generator and the
+//! evaluation of pre-trained bases: the [`CausalLm`] trait, next-token cross-entropy as a
+//! training task with bits per byte, the corpus cut into windows, the training run from a task
+//! to its summary, and evaluation (streams of windows with a state carried or reset, and
+//! sliding-window perplexity).
 
 mod data;
+mod evaluate;
 mod run;
 mod task;
 
-pub use data::{EMBEDDED_TEXT, LanguageModelDataConfig, LmData, load_lm_data};
+pub use data::{ExamplePlan, LanguageModelDataConfig, LmData, TokenizedCorpus, load_lm_data};
+pub use evaluate::{StateCarry, StreamEvaluation, TextEvaluation, WindowedLm, evaluate_streams, evaluate_text};
 pub use run::train_language_model;
 pub use task::{CausalLm, LanguageModeling, LmOutput, token_nll};

@@ -1,30 +1,38 @@
-//! Training a [`CausalLm`] with the harness and summarising the run.
+//! Training a language-model task with the harness and summarising the run: the one training
+//! path of the generator and the recurrent generator.
 
+use burn::train::metric::{Adaptor, LossInput};
+use retrofit_data::lm_batch::LmBatch;
+use retrofit_runtime::device::ResolvedDevice;
+use retrofit_runtime::run_dir::RunDir;
+use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
+use retrofit_runtime::{Quantity, Split};
+
+use super::data::LmData;
+use super::task::LmOutput;
 use crate::CoreError;
-use crate::device::ResolvedDevice;
-use crate::run_dir::RunDir;
-use crate::summary::{RunClock, RunSummary, Throughput};
-use crate::training::{BitsPerByteMetric, TrainingConfig, count_parameters, train};
+use crate::training::{BitsPerByteMetric, LearnerMetric, TaskModel, TrainingConfig, count_parameters, train};
 
-use super::data::{LanguageModelDataConfig, LmData};
-use super::task::{CausalLm, LanguageModeling};
-
-/// Trains `model` (built on `device`'s autodiff device) on `data` with the metrics loss, bits per
+/// Trains `task` (built on `device`'s autodiff device) on `data` with the metrics loss, bits per
 /// byte, learning rate and gradient norm; the summary adds `valid_perplexity = exp(valid_loss)`
-/// and training tokens per second (over the Learner's time, validation included). Returns the summary and the trained model.
-pub fn train_language_model<M: CausalLm, C: serde::Serialize>(
+/// and training tokens per second (over the Learner's time, validation included). Returns the
+/// summary and the trained task (without autodiff).
+pub fn train_language_model<T, C>(
     run_dir: &RunDir,
     device: &ResolvedDevice,
     data: &LmData,
-    data_config: &LanguageModelDataConfig,
     training: &TrainingConfig,
     config: &C,
-    model: M,
-) -> Result<(RunSummary, M), CoreError> {
+    task: T,
+) -> Result<(RunSummary, T), CoreError>
+where
+    T: TaskModel<Batch = LmBatch, Output = LmOutput>,
+    LmOutput: Adaptor<LossInput>,
+    C: serde::Serialize,
+{
     let clock = RunClock::start();
-    let task = LanguageModeling { lm: model };
     let parameters = count_parameters(&task);
-    tracing::info!(total = parameters.total, trainable = parameters.trainable, data = %data.description, "training language model");
+    tracing::info!(total = parameters.total, trainable = parameters.trainable, data = %data.corpus.description, "training language model");
     let report = train(
         training,
         run_dir,
@@ -32,17 +40,18 @@ pub fn train_language_model<M: CausalLm, C: serde::Serialize>(
         data.train.clone(),
         data.valid.clone(),
         |training| training.metrics((BitsPerByteMetric::default(),)),
-        &[BitsPerByteMetric::NAME],
+        &[LearnerMetric::BITS_PER_BYTE],
     )?;
     let (mut final_metrics, mut best_metrics) = report.summary_metrics();
+    let loss_key = Split::Valid.key(Quantity::Loss);
     for metrics in [&mut final_metrics, &mut best_metrics] {
-        if let Some(&loss) = metrics.get("valid_loss") {
-            metrics.insert("valid_perplexity".to_string(), loss.exp());
+        if let Some(loss) = metrics.get(&loss_key) {
+            metrics.insert_split(Split::Valid, Quantity::Perplexity, loss.exp());
         }
     }
-    let trained_tokens = data_config.train_windows * data_config.context * training.epochs;
+    let trained_tokens = data.train_tokens_per_epoch() * training.epochs;
     let summary = RunSummary {
-        data: format!("{}; validation: {} tokens, {} bytes", data.description, data.valid_tokens, data.valid_bytes),
+        data: data.describe(),
         parameters,
         wall_time_s: clock.elapsed_s(),
         throughput: Some(Throughput { value: trained_tokens as f64 / report.wall_time_s.max(1e-9), unit: "tokens/s".to_string() }),
@@ -50,5 +59,5 @@ pub fn train_language_model<M: CausalLm, C: serde::Serialize>(
         best_metrics,
         ..RunSummary::finish(run_dir, &device.name, training.seed, config)?
     };
-    Ok((summary, report.model.lm))
+    Ok((summary, report.model))
 }

@@ -1,33 +1,39 @@
 use serde::{Deserialize, Serialize};
 
-/// Which optimizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum OptimizerKind {
+/// Which optimizer (`optimizer = { kind = "adam" }` or
+/// `optimizer = { kind = "adamw", weight_decay = 0.01 }`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Optimizer {
     /// Adam (β = 0.9, 0.999; ε = 1e-8, as PyTorch), no weight decay.
-    #[default]
     Adam,
-    /// AdamW with decoupled `weight_decay`.
-    Adamw,
+    /// AdamW with decoupled weight decay.
+    #[serde(rename = "adamw")]
+    AdamW { weight_decay: f64 },
+}
+
+impl Default for Optimizer {
+    fn default() -> Self {
+        Self::Adam
+    }
 }
 
 /// The training settings every stage shares (`[training]` in a stage config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainingConfig {
-    pub optimizer: OptimizerKind,
+    pub optimizer: Optimizer,
     /// Peak learning rate, reached after the warm-up.
     pub learning_rate: f64,
-    /// AdamW's decoupled weight decay (ignored by Adam).
-    pub weight_decay: f64,
     /// Optimizer steps of linear warm-up from `learning_rate / warmup_steps` to `learning_rate`.
     pub warmup_steps: usize,
-    /// Passes over the training loader.
+    /// Passes over the training loader (at least 1).
     pub epochs: usize,
     pub batch_size: usize,
     /// Clip the global gradient norm (all parameters together, as PyTorch's `clip_grad_norm_`)
-    /// to this value; 0 turns clipping off. The norm before clipping is logged either way.
-    pub clip_grad_norm: f64,
+    /// to this value, or `"off"`. The norm before clipping is logged either way.
+    #[serde(with = "retrofit_runtime::setting::off")]
+    pub clip_grad_norm: Option<f64>,
     /// Seed of parameter initialisation and data order.
     pub seed: u64,
     /// Data-loading threads.
@@ -38,20 +44,19 @@ impl TrainingConfig {
     /// former's IMDb classifier settings: Adam 1e-4 with 100 warm-up steps, 20 epochs of batch
     /// 32, clipping 1.0.
     pub fn former_classifier() -> Self {
-        Self { learning_rate: 1e-4, warmup_steps: 100, epochs: 20, batch_size: 32, clip_grad_norm: 1.0, ..Self::default() }
+        Self { learning_rate: 1e-4, warmup_steps: 100, epochs: 20, batch_size: 32, clip_grad_norm: Some(1.0), ..Self::default() }
     }
 }
 
 impl Default for TrainingConfig {
     fn default() -> Self {
         Self {
-            optimizer: OptimizerKind::Adam,
+            optimizer: Optimizer::Adam,
             learning_rate: 1e-4,
-            weight_decay: 0.0,
             warmup_steps: 0,
             epochs: 1,
             batch_size: 32,
-            clip_grad_norm: 1.0,
+            clip_grad_norm: Some(1.0),
             seed: 0,
             workers: 1,
         }

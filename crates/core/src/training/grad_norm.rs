@@ -38,22 +38,21 @@ impl ModuleVisitor for Scale<'_> {
 }
 
 /// The L2 norm of all gradients of `module` together, and the gradients scaled so that this
-/// norm is at most `max_norm` (PyTorch's `clip_grad_norm_`; `max_norm <= 0` leaves them as
-/// they are). Everything stays on the device: no synchronisation.
+/// norm is at most `max_norm` (PyTorch's `clip_grad_norm_`; `None` leaves them as they are). Everything stays on the device: no synchronisation.
 ///
 /// # Shapes
 /// the returned norm: `[1]`
 pub fn clip_by_global_norm<M: Module>(
     module: &M,
     mut grads: GradientsParams,
-    max_norm: f64,
+    max_norm: Option<f64>,
 ) -> (GradientsParams, Option<Tensor<1>>) {
     let mut squared = SquaredSum { grads: &grads, sum: None };
     module.visit(&mut squared);
     let Some(norm) = squared.sum.map(Tensor::sqrt) else {
         return (grads, None);
     };
-    if max_norm > 0.0 {
+    if let Some(max_norm) = max_norm {
         let factor = (norm.clone() + 1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
         module.visit(&mut Scale { grads: &mut grads, factor });
     }

@@ -5,46 +5,66 @@ use burn::data::dataloader::DataLoader;
 use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
 use burn::optim::{AdamConfig, AdamWConfig};
 use burn::train::metric::{Adaptor, LearningRateMetric, LossInput, LossMetric};
-use burn::train::{Learner, LearnerSummary, SupervisedTraining};
+use burn::train::{Interrupter, Learner, LearnerSummary, SupervisedTraining};
 
-use super::config::{OptimizerKind, TrainingConfig};
+use super::config::{Optimizer, TrainingConfig};
+use super::divergence::DivergenceGuard;
 use super::grad_norm::GradNormMetric;
+use super::progress_renderer::{ProgressOutput, ProgressRenderer};
 use super::quiet_renderer::QuietRenderer;
 use super::task::{StepTimes, TaskModel, Trainable};
 use crate::CoreError;
-use crate::run_dir::RunDir;
-use crate::summary::RunClock;
+use crate::training::BitsPerByteMetric;
+use retrofit_runtime::curves::{Curves, Series};
+use retrofit_runtime::{MetricSet, Quantity, Split};
+use retrofit_runtime::run_dir::RunDir;
+use retrofit_runtime::summary::RunClock;
+
+/// A metric the Learner logs, by its Learner name, and what it measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LearnerMetric {
+    /// The name burn's Learner logs it under (`Loss`, `Bits Per Byte`, ...).
+    pub learner_name: &'static str,
+    pub quantity: Quantity,
+}
+
+impl LearnerMetric {
+    pub const LOSS: Self = Self { learner_name: "Loss", quantity: Quantity::Loss };
+    pub const LEARNING_RATE: Self = Self { learner_name: "Learning Rate", quantity: Quantity::LearningRate };
+    pub const GRAD_NORM: Self = Self { learner_name: GradNormMetric::NAME, quantity: Quantity::GradNorm };
+    pub const BITS_PER_BYTE: Self = Self { learner_name: BitsPerByteMetric::NAME, quantity: Quantity::BitsPerByte };
+    pub const ACCURACY: Self = Self { learner_name: "Accuracy", quantity: Quantity::Accuracy };
+}
 
 /// Per-epoch values of every metric, as the Learner logged them (epoch means).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricHistory {
-    /// `train_loss`, `train_grad_norm`, `valid_accuracy`, ... → one value per epoch.
-    pub per_epoch: BTreeMap<String, Vec<f64>>,
+    /// `train_loss`, `train_grad_norm`, `valid_accuracy`, ... → what it measures and one value
+    /// per epoch.
+    pub per_epoch: BTreeMap<String, (Quantity, Vec<f64>)>,
 }
 
 impl MetricHistory {
     /// Last value of each metric.
-    pub fn final_values(&self) -> BTreeMap<String, f64> {
-        self.per_epoch
-            .iter()
-            .filter_map(|(name, values)| values.last().map(|&value| (name.clone(), value)))
-            .collect()
+    pub fn final_values(&self) -> MetricSet {
+        let mut set = MetricSet::new();
+        for (name, (quantity, values)) in &self.per_epoch {
+            if let Some(&value) = values.last() {
+                set.insert(name.clone(), *quantity, value);
+            }
+        }
+        set
     }
 
-    /// Best value of each metric over the epochs: highest for accuracy, lowest otherwise.
-    pub fn best_values(&self) -> BTreeMap<String, f64> {
-        self.per_epoch
-            .iter()
-            .filter(|(_, values)| !values.is_empty())
-            .map(|(name, values)| {
-                let higher_is_better = name.ends_with("accuracy");
-                let best = values.iter().copied().fold(
-                    if higher_is_better { f64::NEG_INFINITY } else { f64::INFINITY },
-                    |best, value| if higher_is_better { best.max(value) } else { best.min(value) },
-                );
-                (name.clone(), best)
-            })
-            .collect()
+    /// Best value of each metric over the epochs, by its quantity's direction.
+    pub fn best_values(&self) -> MetricSet {
+        let mut set = MetricSet::new();
+        for (name, (quantity, values)) in &self.per_epoch {
+            if let Some(best) = values.iter().copied().reduce(|a, b| quantity.better(a, b)) {
+                set.insert(name.clone(), *quantity, best);
+            }
+        }
+        set
     }
 }
 
@@ -62,10 +82,10 @@ pub struct TrainingReport<M> {
 
 impl<M> TrainingReport<M> {
     /// The run's final metrics (with `median_step_s`) and best metrics, for its summary.
-    pub fn summary_metrics(&self) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
+    pub fn summary_metrics(&self) -> (MetricSet, MetricSet) {
         let mut final_metrics = self.history.final_values();
         if let Some(median) = self.median_step_s {
-            final_metrics.insert("median_step_s".to_string(), median);
+            final_metrics.insert("median_step_s", Quantity::Seconds, median);
         }
         (final_metrics, self.history.best_values())
     }
@@ -73,7 +93,7 @@ impl<M> TrainingReport<M> {
 
 /// Trains `model` (built on an autodiff device) with burn's Learner: the configured optimizer,
 /// linear warm-up, global gradient clipping, and the metrics loss, learning rate and gradient
-/// norm plus whatever `register_metrics` adds (named in `metric_names` so that they are read back
+/// norm plus whatever `register_metrics` adds (listed in `task_metrics` so that they are read back
 /// into the history). Logs and checkpoints go into the run directory.
 pub fn train<M>(
     config: &TrainingConfig,
@@ -82,24 +102,27 @@ pub fn train<M>(
     train_loader: Arc<dyn DataLoader<M::Batch>>,
     valid_loader: Arc<dyn DataLoader<M::Batch>>,
     register_metrics: impl FnOnce(SupervisedTraining<Trainable<M>>) -> SupervisedTraining<Trainable<M>>,
-    metric_names: &[&str],
+    task_metrics: &[LearnerMetric],
 ) -> Result<TrainingReport<M>, CoreError>
 where
     M: TaskModel,
     M::Output: Adaptor<LossInput>,
 {
     if config.epochs == 0 || config.batch_size == 0 {
-        return Err(CoreError::Training("epochs and batch_size must be at least 1".to_string()));
+        return Err(CoreError::setting("training", "epochs and batch_size must be at least 1"));
     }
     let optimizer = match config.optimizer {
-        OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).init(),
-        OptimizerKind::Adamw => AdamWConfig::new()
+        Optimizer::Adam => AdamConfig::new().with_epsilon(1e-8).init(),
+        Optimizer::AdamW { weight_decay } => AdamWConfig::new()
             .with_epsilon(1e-8)
-            .with_weight_decay(config.weight_decay as f32)
+            .with_weight_decay(weight_decay as f32)
             .init(),
     };
     let step_times = StepTimes::default();
-    let trainable = Trainable { model, max_grad_norm: config.clip_grad_norm, step_times: step_times.clone() };
+    let interrupter = Interrupter::new();
+    let guard = DivergenceGuard::new(interrupter.clone());
+    let trainable =
+        Trainable { model, max_grad_norm: config.clip_grad_norm, step_times: step_times.clone(), guard: guard.clone() };
     let learner = if config.warmup_steps > 0 {
         let warmup = LinearLrSchedulerConfig::new(
             config.learning_rate / config.warmup_steps as f64,
@@ -107,7 +130,7 @@ where
             config.warmup_steps,
         )
         .init()
-        .map_err(CoreError::Training)?;
+        .map_err(CoreError::Schedule)?;
         Learner::new(trainable, optimizer, warmup)
     } else {
         Learner::new(trainable, optimizer, config.learning_rate)
@@ -118,32 +141,72 @@ where
         .metric_train_numeric(LearningRateMetric::new())
         .metric_train_numeric(GradNormMetric::default())
         .num_epochs(config.epochs)
+        .with_interrupter(interrupter)
         .with_application_logger(None)
-        .renderer(Box::new(QuietRenderer));
+        .renderer(if retrofit_runtime::progress::is_quiet() {
+            Box::new(QuietRenderer)
+        } else {
+            Box::new(ProgressRenderer::new(ProgressOutput::detect()))
+        });
     let training = if M::CHECKPOINT_WHOLE_MODEL { training.with_default_checkpointers() } else { training };
     let training = register_metrics(training);
 
     let clock = RunClock::start();
     let result = training.launch(learner);
     let wall_time_s = clock.elapsed_s();
+    if let Some(divergence) = guard.diverged() {
+        return Err(CoreError::Diverged(divergence));
+    }
     if let Some(error) = result.error {
-        return Err(CoreError::Training(error.to_string()));
+        return Err(CoreError::Learner(error.to_string()));
     }
 
-    let mut names = vec!["Loss", "Learning Rate", GradNormMetric::NAME];
-    names.extend_from_slice(metric_names);
-    let history = read_history(run_dir, &names)?;
+    let mut metrics = vec![LearnerMetric::LOSS, LearnerMetric::LEARNING_RATE, LearnerMetric::GRAD_NORM];
+    metrics.extend_from_slice(task_metrics);
+    let history = read_history(run_dir, &metrics)?;
+    let curves = read_curves(run_dir, &metrics, &history, config.epochs);
+    if let Err(error) = curves.write(run_dir) {
+        tracing::warn!(%error, "cannot write the training curves");
+    }
     Ok(TrainingReport { model: result.model.model, wall_time_s, median_step_s: step_times.median(), history })
 }
 
-fn read_history(run_dir: &RunDir, names: &[&str]) -> Result<MetricHistory, CoreError> {
-    let summary = LearnerSummary::new(run_dir.path(), names).map_err(CoreError::Training)?;
+fn read_history(run_dir: &RunDir, metrics: &[LearnerMetric]) -> Result<MetricHistory, CoreError> {
+    let names: Vec<&str> = metrics.iter().map(|metric| metric.learner_name).collect();
+    let summary = LearnerSummary::new(run_dir.path(), &names).map_err(CoreError::MetricLogs)?;
     let mut per_epoch = BTreeMap::new();
-    for (split, metrics) in [("train", &summary.metrics.train), ("valid", &summary.metrics.valid)] {
-        for metric in metrics {
-            let name = format!("{split}_{}", metric.name.to_lowercase().replace(' ', "_"));
-            per_epoch.insert(name, metric.entries.iter().map(|entry| entry.value).collect());
+    for (split, logged) in [(Split::Train, &summary.metrics.train), (Split::Valid, &summary.metrics.valid)] {
+        for metric in logged {
+            let Some(known) = metrics.iter().find(|known| known.learner_name == metric.name) else { continue };
+            let values = metric.entries.iter().map(|entry| entry.value).collect();
+            per_epoch.insert(split.key(known.quantity), (known.quantity, values));
         }
     }
     Ok(MetricHistory { per_epoch })
+}
+
+/// Training values per step from the Learner's logs (`train/epoch-N/<Metric_Name>.log`, a
+/// `value,...` line per step) and validation values per epoch from `history`.
+fn read_curves(run_dir: &RunDir, metrics: &[LearnerMetric], history: &MetricHistory, epochs: usize) -> Curves {
+    let mut curves = Curves::default();
+    for metric in metrics {
+        let file = format!("{}.log", metric.learner_name.replace(' ', "_"));
+        let mut values = Vec::new();
+        for epoch in 1..=epochs {
+            let Ok(text) = std::fs::read_to_string(run_dir.path().join(format!("train/epoch-{epoch}")).join(&file)) else {
+                continue;
+            };
+            values.extend(text.lines().filter_map(|line| line.split(',').next()?.trim().parse::<f32>().ok()));
+        }
+        if !values.is_empty() {
+            curves.train.insert(metric.quantity.stem().to_string(), Series { quantity: metric.quantity, values });
+        }
+        if let Some((quantity, values)) = history.per_epoch.get(&Split::Valid.key(metric.quantity)) {
+            let values = values.iter().map(|&value| value as f32).collect();
+            curves.valid.insert(metric.quantity.stem().to_string(), Series { quantity: *quantity, values });
+        }
+    }
+    let steps = curves.train.values().map(|series| series.values.len()).max().unwrap_or(0);
+    curves.steps_per_epoch = steps / epochs.max(1);
+    curves
 }

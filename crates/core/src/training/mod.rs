@@ -4,18 +4,22 @@
 
 mod bits_per_byte;
 mod config;
+mod divergence;
 mod grad_norm;
 mod harness;
 mod mean_metric;
 mod parameters;
+mod progress_renderer;
 mod quiet_renderer;
 mod task;
 
 pub use bits_per_byte::{BitsPerByteInput, BitsPerByteMetric, bits_per_byte};
-pub use config::{OptimizerKind, TrainingConfig};
+pub use config::{Optimizer, TrainingConfig};
+pub use divergence::{Divergence, DivergenceGuard};
 pub use grad_norm::{GradNormInput, GradNormMetric, clip_by_global_norm};
 pub use mean_metric::{MeanMetric, StepValue};
-pub use harness::{MetricHistory, TrainingReport, train};
+pub use harness::{LearnerMetric, MetricHistory, TrainingReport, train};
 pub use parameters::{count_parameters, parameters_with_gradient};
+pub use progress_renderer::{LOG_EVERY, ProgressOutput, ProgressRenderer};
 pub use quiet_renderer::QuietRenderer;
 pub use task::{StepTimes, TaskModel, TrainItem, Trainable};

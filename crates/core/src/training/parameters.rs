@@ -2,7 +2,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
-use crate::summary::ParameterCounts;
+use retrofit_runtime::summary::ParameterCounts;
 
 struct Counter(ParameterCounts);
 

@@ -8,6 +8,7 @@ use burn::train::metric::{AccuracyInput, Adaptor, ItemLazy, LossInput, Perplexit
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
 
 use super::bits_per_byte::BitsPerByteInput;
+use super::divergence::DivergenceGuard;
 use super::grad_norm::{GradNormInput, clip_by_global_norm};
 
 /// What a stage's model provides to be trained by the harness.
@@ -38,6 +39,11 @@ impl StepTimes {
         }
     }
 
+    /// Steps recorded so far.
+    pub fn count(&self) -> usize {
+        self.0.lock().map(|times| times.len()).unwrap_or_default()
+    }
+
     /// Every recorded step, in order.
     pub fn all(&self) -> Vec<f64> {
         self.0.lock().map(|times| times.clone()).unwrap_or_default()
@@ -57,13 +63,16 @@ impl StepTimes {
 }
 
 /// A stage model wrapped for the Learner: each training step back-propagates the loss, measures
-/// the global gradient norm and clips it to `max_grad_norm` (0: no clipping).
+/// the global gradient norm and clips it to `max_grad_norm` (`None`: no clipping).
 #[derive(Module, Debug)]
 pub struct Trainable<M: Module> {
     pub model: M,
-    pub max_grad_norm: f64,
+    #[module(skip)]
+    pub max_grad_norm: Option<f64>,
     #[module(skip)]
     pub step_times: StepTimes,
+    #[module(skip)]
+    pub guard: DivergenceGuard,
 }
 
 /// A training step's output: the task's output and the gradient norm before clipping.
@@ -80,11 +89,22 @@ impl<M: TaskModel> TrainStep for Trainable<M> {
     fn step(&self, batch: M::Batch) -> TrainOutput<TrainItem<M::Output>> {
         let start = Instant::now();
         let (loss, output) = self.model.forward_task(batch);
+        let output_loss = loss.clone();
         let grads = GradientsParams::from_grads(loss.backward(), self);
         let (grads, grad_norm) = clip_by_global_norm(self, grads, self.max_grad_norm);
         self.step_times.record(start.elapsed().as_secs_f64());
+        let step = self.step_times.count();
+        let loss_value = loss_value(&output_loss);
+        let norm_value = grad_norm.clone().map(|norm| norm.into_scalar::<f64>());
+        // A non-finite step leaves the weights as they are: no gradient reaches the optimizer.
+        let grads = if self.guard.check(step, loss_value, norm_value) { grads } else { GradientsParams::new() };
         TrainOutput { grads, item: TrainItem { output, grad_norm } }
     }
+}
+
+/// The value of a step's loss (`[1]`).
+fn loss_value(loss: &Tensor<1>) -> f64 {
+    loss.clone().into_scalar::<f64>()
 }
 
 impl<M: TaskModel> InferenceStep for Trainable<M> {

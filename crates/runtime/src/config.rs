@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::CoreError;
+use crate::RuntimeError;
 
 /// Reads `path` (or nothing: all defaults) and applies `overrides` (`a.b=value`, the value in
 /// TOML syntax, a bare word taken as a string), then deserializes. A key the struct does not
@@ -18,10 +18,10 @@ use crate::CoreError;
 pub fn load_config<T: DeserializeOwned + Serialize + Default>(
     path: Option<&Path>,
     overrides: &[String],
-) -> Result<T, CoreError> {
+) -> Result<T, RuntimeError> {
     let (origin, text) = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|cause| CoreError::ConfigRead {
+            let text = std::fs::read_to_string(path).map_err(|cause| RuntimeError::ConfigRead {
                 path: path.to_path_buf(),
                 cause,
             })?;
@@ -37,14 +37,14 @@ pub fn parse_config<T: DeserializeOwned + Serialize + Default>(
     origin: &str,
     text: &str,
     overrides: &[String],
-) -> Result<T, CoreError> {
+) -> Result<T, RuntimeError> {
     let file: toml::Table = text.parse().map_err(|error: toml::de::Error| {
-        CoreError::ConfigSyntax {
+        RuntimeError::ConfigSyntax {
             origin: origin.to_string(),
             message: one_line(error.message()),
         }
     })?;
-    let mut table = toml::Table::try_from(T::default()).map_err(|error| CoreError::Serialize {
+    let mut table = toml::Table::try_from(T::default()).map_err(|error| RuntimeError::Serialize {
         what: "default config".to_string(),
         message: error.to_string(),
     })?;
@@ -62,7 +62,7 @@ pub fn parse_config<T: DeserializeOwned + Serialize + Default>(
             Some(field) if !key.ends_with(field) => format!("{key}.{field}"),
             _ => key,
         };
-        CoreError::ConfigKey {
+        RuntimeError::ConfigKey {
             origin: origin.to_string(),
             key,
             message,
@@ -71,8 +71,8 @@ pub fn parse_config<T: DeserializeOwned + Serialize + Default>(
 }
 
 /// The resolved configuration as TOML, to be written into a run directory.
-pub fn to_toml<T: Serialize>(config: &T) -> Result<String, CoreError> {
-    toml::to_string_pretty(config).map_err(|error| CoreError::Serialize {
+pub fn to_toml<T: Serialize>(config: &T) -> Result<String, RuntimeError> {
+    toml::to_string_pretty(config).map_err(|error| RuntimeError::Serialize {
         what: "config".to_string(),
         message: error.to_string(),
     })
@@ -95,12 +95,12 @@ fn merge(base: &mut toml::Table, layer: toml::Table) {
     }
 }
 
-fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), CoreError> {
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), RuntimeError> {
     let (key, raw_value) = assignment
         .split_once('=')
         .map(|(key, value)| (key.trim(), value.trim()))
         .filter(|(key, _)| !key.is_empty())
-        .ok_or_else(|| CoreError::OverrideSyntax(assignment.to_string()))?;
+        .ok_or_else(|| RuntimeError::OverrideSyntax(assignment.to_string()))?;
     let value = format!("value = {raw_value}")
         .parse::<toml::Table>()
         .ok()
@@ -113,7 +113,7 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), CoreE
         let entry = current
             .entry(part.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        current = entry.as_table_mut().ok_or_else(|| CoreError::ConfigKey {
+        current = entry.as_table_mut().ok_or_else(|| RuntimeError::ConfigKey {
             origin: "--set".to_string(),
             key: key.to_string(),
             message: format!("`{part}` is not a table"),
@@ -201,11 +201,11 @@ mod tests {
     fn malformed_override_and_toml_are_errors() {
         assert!(matches!(
             parse_config::<Stage>("t", "", &["epochs".to_string()]),
-            Err(CoreError::OverrideSyntax(_))
+            Err(RuntimeError::OverrideSyntax(_))
         ));
         assert!(matches!(
             parse_config::<Stage>("t", "name = ", &[]),
-            Err(CoreError::ConfigSyntax { .. })
+            Err(RuntimeError::ConfigSyntax { .. })
         ));
     }
 

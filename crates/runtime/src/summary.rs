@@ -1,10 +1,13 @@
 //! `summary.json`: what every run reports, the row of the comparison table.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+
+use crate::RuntimeError;
+use crate::metric::MetricSet;
+use crate::run_dir::RunDir;
 
 /// Parameter counts of a run's model.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
@@ -20,14 +23,34 @@ pub struct Throughput {
     pub unit: String,
 }
 
-/// The summary of one finished run.
+/// How a run ended.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Ran to its end: the metrics are results.
+    #[default]
+    Finished,
+    /// Stopped by an error (e.g. a diverging loss): the metrics are not results.
+    Failed { reason: String },
+}
+
+/// The summary of one run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunSummary {
     pub stage: String,
     pub run: String,
+    /// Summaries written before this field existed are of finished runs.
+    #[serde(default)]
+    pub status: RunStatus,
     /// `git rev-parse --short HEAD`, with `-dirty` when the work tree had changes.
     pub git_commit: Option<String>,
     pub device: String,
+    /// libtorch's version (e.g. `2.9.0+cu128`), where known.
+    #[serde(default)]
+    pub libtorch: Option<String>,
+    /// libtorch's intra-op CPU threads.
+    #[serde(default)]
+    pub threads: Option<usize>,
     pub seed: u64,
     /// What the run read, e.g. `data/alice29.txt (gpt2 BPE)`.
     pub data: String,
@@ -36,9 +59,9 @@ pub struct RunSummary {
     pub throughput: Option<Throughput>,
     pub peak_memory_bytes: Option<u64>,
     /// Metric values at the end of the run.
-    pub final_metrics: BTreeMap<String, f64>,
-    /// Best value of each metric over the run (lowest loss, highest accuracy, ...).
-    pub best_metrics: BTreeMap<String, f64>,
+    pub final_metrics: MetricSet,
+    /// Best value of each metric over the run, by its direction (lowest loss, highest accuracy).
+    pub best_metrics: MetricSet,
     /// The resolved config.
     pub config: serde_json::Value,
 }
@@ -49,29 +72,45 @@ impl RunSummary {
     /// The summary of `run_dir`'s run as it ends: stage, run, git commit, device, seed, peak
     /// memory so far and config filled in; the caller sets what the run measured (data,
     /// parameters, wall time, throughput, metrics) with struct-update syntax.
-    pub fn finish(run_dir: &crate::run_dir::RunDir, device: &str, seed: u64, config: &impl Serialize) -> Result<Self, crate::CoreError> {
+    pub fn finish(run_dir: &RunDir, device: &str, seed: u64, config: &impl Serialize) -> Result<Self, RuntimeError> {
         Ok(Self {
             stage: run_dir.stage().to_string(),
             run: run_dir.name().to_string(),
+            status: RunStatus::Finished,
             git_commit: git_commit(),
             device: device.to_string(),
+            libtorch: libtorch_version(),
+            threads: Some(tch::get_num_threads().max(0) as usize),
             seed,
             data: String::new(),
             parameters: ParameterCounts::default(),
             wall_time_s: 0.0,
             throughput: None,
             peak_memory_bytes: crate::memory::peak_host_memory_bytes(),
-            final_metrics: BTreeMap::new(),
-            best_metrics: BTreeMap::new(),
+            final_metrics: MetricSet::new(),
+            best_metrics: MetricSet::new(),
             config: serde_json::to_value(config)
-                .map_err(|error| crate::CoreError::Serialize { what: "config".into(), message: error.to_string() })?,
+                .map_err(|error| RuntimeError::Serialize { what: "config".into(), message: error.to_string() })?,
         })
     }
 
+    /// The summary of a run that `reason` stopped: what is known without the stage's results.
+    pub fn failed(run_dir: &RunDir, device: &str, config: &impl Serialize, reason: String) -> Result<Self, RuntimeError> {
+        let config = serde_json::to_value(config)
+            .map_err(|error| RuntimeError::Serialize { what: "config".into(), message: error.to_string() })?;
+        let seed = ["/training/seed", "/seed"].iter().find_map(|pointer| config.pointer(pointer)?.as_u64()).unwrap_or(0);
+        Ok(Self { status: RunStatus::Failed { reason }, ..Self::finish(run_dir, device, seed, &config)? })
+    }
+
+    /// Whether the run ran to its end.
+    pub fn is_finished(&self) -> bool {
+        self.status == RunStatus::Finished
+    }
+
     /// Reads a `summary.json`.
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|error| error.to_string())?;
-        serde_json::from_str(&text).map_err(|error| error.to_string())
+    pub fn read(path: &Path) -> Result<Self, RuntimeError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| RuntimeError::Read { path: path.to_path_buf(), cause })?;
+        serde_json::from_str(&text).map_err(|cause| RuntimeError::SummaryFormat { path: path.to_path_buf(), cause })
     }
 }
 
@@ -110,4 +149,13 @@ pub fn git_commit() -> Option<String> {
     let dirty = output(&["status", "--porcelain", "--untracked-files=no"])
         .is_some_and(|status| !status.is_empty());
     Some(if dirty { format!("{commit}-dirty") } else { commit })
+}
+
+/// The version of the libtorch the binaries run with: `torch/version.py` beside the `lib/`
+/// directory they were linked against (a pip-installed PyTorch), where present.
+pub fn libtorch_version() -> Option<String> {
+    let lib = std::path::Path::new(option_env!("RETROFIT_LIBTORCH_LIB")?);
+    let text = std::fs::read_to_string(lib.parent()?.join("version.py")).ok()?;
+    let line = text.lines().find(|line| line.starts_with("__version__"))?;
+    Some(line.split(['\'', '"']).nth(1)?.to_string())
 }

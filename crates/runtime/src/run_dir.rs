@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::CoreError;
+use crate::RuntimeError;
 use crate::config::to_toml;
 use crate::summary::RunSummary;
 
@@ -19,24 +19,24 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates `results_root/stage/name`. Fails if it already exists.
-    pub fn create(results_root: &Path, stage: &str, name: &str) -> Result<Self, CoreError> {
+    pub fn create(results_root: &Path, stage: &str, name: &str) -> Result<Self, RuntimeError> {
         let valid_name = !name.is_empty()
             && !name.starts_with('.')
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !valid_name {
-            return Err(CoreError::RunName(name.to_string()));
+            return Err(RuntimeError::RunName(name.to_string()));
         }
         let stage_dir = results_root.join(stage);
-        std::fs::create_dir_all(&stage_dir).map_err(|cause| CoreError::Write {
+        std::fs::create_dir_all(&stage_dir).map_err(|cause| RuntimeError::Write {
             path: stage_dir.clone(),
             cause,
         })?;
         let path = stage_dir.join(name);
         std::fs::create_dir(&path).map_err(|cause| match cause.kind() {
-            std::io::ErrorKind::AlreadyExists => CoreError::RunExists(path.clone()),
-            _ => CoreError::Write {
+            std::io::ErrorKind::AlreadyExists => RuntimeError::RunExists(path.clone()),
+            _ => RuntimeError::Write {
                 path: path.clone(),
                 cause,
             },
@@ -62,13 +62,13 @@ impl RunDir {
     }
 
     /// Writes the resolved config as `config.toml`.
-    pub fn write_config<T: Serialize>(&self, config: &T) -> Result<PathBuf, CoreError> {
+    pub fn write_config<T: Serialize>(&self, config: &T) -> Result<PathBuf, RuntimeError> {
         self.write_text("config.toml", &to_toml(config)?)
     }
 
     /// Writes `value` as pretty JSON into `file_name`.
-    pub fn write_json<T: Serialize>(&self, file_name: &str, value: &T) -> Result<PathBuf, CoreError> {
-        let text = serde_json::to_string_pretty(value).map_err(|error| CoreError::Serialize {
+    pub fn write_json<T: Serialize>(&self, file_name: &str, value: &T) -> Result<PathBuf, RuntimeError> {
+        let text = serde_json::to_string_pretty(value).map_err(|error| RuntimeError::Serialize {
             what: file_name.to_string(),
             message: error.to_string(),
         })?;
@@ -76,16 +76,18 @@ impl RunDir {
     }
 
     /// Writes `summary.json`; the last file of a finished run.
-    pub fn write_summary(&self, summary: &RunSummary) -> Result<PathBuf, CoreError> {
+    pub fn write_summary(&self, summary: &RunSummary) -> Result<PathBuf, RuntimeError> {
         self.write_json(RunSummary::FILE_NAME, summary)
     }
 
-    fn write_text(&self, file_name: &str, text: &str) -> Result<PathBuf, CoreError> {
+    /// Writes `text` atomically: into a temporary file first, then renamed over `file_name`, so
+    /// that a run killed mid-write never leaves a half-written file.
+    pub fn write_text(&self, file_name: &str, text: &str) -> Result<PathBuf, RuntimeError> {
         let path = self.path.join(file_name);
-        std::fs::write(&path, text).map_err(|cause| CoreError::Write {
-            path: path.clone(),
-            cause,
-        })?;
+        let partial = self.path.join(format!(".{file_name}.partial"));
+        let write_error = |cause| RuntimeError::Write { path: path.clone(), cause };
+        std::fs::write(&partial, text).map_err(write_error)?;
+        std::fs::rename(&partial, &path).map_err(write_error)?;
         Ok(path)
     }
 }
@@ -108,7 +110,7 @@ mod tests {
         run.write_config(&serde_json::json!({"a": 1})).unwrap();
         assert!(run.path().join("config.toml").exists());
         let error = RunDir::create(root.path(), "data", "first").unwrap_err();
-        assert!(matches!(error, CoreError::RunExists(_)), "{error}");
+        assert!(matches!(error, RuntimeError::RunExists(_)), "{error}");
         assert!(error.to_string().contains("already exists"));
         assert!(run.path().join("config.toml").exists());
     }
@@ -119,7 +121,7 @@ mod tests {
         for bad in ["", "../x", "a/b", ".hidden", "with space"] {
             assert!(matches!(
                 RunDir::create(root.path(), "data", bad),
-                Err(CoreError::RunName(_))
+                Err(RuntimeError::RunName(_))
             ));
         }
     }

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use burn::tensor::Device;
 
-use crate::CoreError;
+use crate::RuntimeError;
 
 /// The libtorch CPU device (tests and tools that never use a GPU).
 #[allow(deprecated)] // burn 0.22 marks burn-tch deprecated; the project trains on libtorch.
@@ -17,11 +17,6 @@ pub fn libtorch_cpu() -> Device {
 /// in use.
 pub fn set_cpu_threads(threads: usize) -> usize {
     tch::set_num_threads(threads as i32);
-    tch::get_num_threads().max(0) as usize
-}
-
-/// libtorch's intra-op CPU threads.
-pub fn cpu_threads() -> usize {
     tch::get_num_threads().max(0) as usize
 }
 
@@ -38,7 +33,7 @@ pub enum DeviceChoice {
 }
 
 impl FromStr for DeviceChoice {
-    type Err = CoreError;
+    type Err = RuntimeError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text.trim() {
@@ -49,7 +44,7 @@ impl FromStr for DeviceChoice {
                 .strip_prefix("cuda:")
                 .and_then(|index| index.parse().ok())
                 .map(Self::Cuda)
-                .ok_or_else(|| CoreError::DeviceSyntax(text.to_string())),
+                .ok_or_else(|| RuntimeError::DeviceSyntax(text.to_string())),
         }
     }
 }
@@ -74,7 +69,7 @@ pub struct ResolvedDevice {
 impl DeviceChoice {
     /// Resolves the request against what libtorch sees. Asking for a CUDA device that does not
     /// exist is an error (libtorch would abort the process instead).
-    pub fn resolve(self) -> Result<ResolvedDevice, CoreError> {
+    pub fn resolve(self) -> Result<ResolvedDevice, RuntimeError> {
         let cuda_count = if tch::Cuda::is_available() {
             tch::Cuda::device_count().max(0) as usize
         } else {
@@ -84,10 +79,10 @@ impl DeviceChoice {
             Self::Cpu => None,
             Self::Auto => (cuda_count > 0).then_some(0),
             Self::Cuda(_) if cuda_count == 0 => {
-                return Err(CoreError::CudaUnavailable(self.cuda_index()));
+                return Err(RuntimeError::CudaUnavailable(self.cuda_index()));
             }
             Self::Cuda(index) if index >= cuda_count => {
-                return Err(CoreError::CudaIndex {
+                return Err(RuntimeError::CudaIndex {
                     index,
                     count: cuda_count,
                 });

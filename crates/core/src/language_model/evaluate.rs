@@ -1,0 +1,184 @@
+//! Evaluation of language models on held-out text, with one bits-per-byte formula
+//! ([`bits_per_byte`]) for everything: consecutive windows read as parallel streams (a state
+//! carried along each, or reset every window), with the loss by window index; and sliding-window
+//! perplexity of a plain causal model (the method of Hugging Face's perplexity guide).
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::task::{CausalLm, token_nll};
+use crate::CoreError;
+use crate::training::bits_per_byte;
+
+/// Whether a model that carries a state from window to window keeps it or starts every window
+/// from zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateCarry {
+    Carried,
+    Reset,
+}
+
+/// A model that reads text as consecutive windows of a fixed length.
+pub trait WindowedLm {
+    /// Tokens per window.
+    fn context(&self) -> usize;
+
+    /// Negative log-likelihood of every target: each row holds `n * context` tokens read as
+    /// `n` consecutive windows.
+    ///
+    /// # Shapes
+    /// - `inputs`, `targets`: `[batch, n * context]`
+    /// - output: `[batch, n * context]`
+    fn windows_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2>;
+}
+
+/// The result of one pass over the evaluated text, read as parallel streams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamEvaluation {
+    pub streams: usize,
+    pub windows_per_stream: usize,
+    /// Target tokens and their UTF-8 bytes.
+    pub tokens: usize,
+    pub bytes: usize,
+    /// Summed negative log-likelihood (nats).
+    pub nll_nats: f64,
+    /// Mean NLL per token (nats).
+    pub loss: f64,
+    pub perplexity: f64,
+    pub bits_per_byte: f64,
+    /// Mean NLL per token of window `i` of every stream.
+    pub loss_by_window: Vec<f64>,
+}
+
+/// Evaluates `model` (without autodiff) on `ids` cut into `streams` equal consecutive parts of
+/// whole windows (at most `max_windows` each; `None`: as many as fit).
+pub fn evaluate_streams(
+    model: &impl WindowedLm,
+    ids: &[u32],
+    bytes_of: impl Fn(&[u32]) -> usize,
+    streams: usize,
+    max_windows: Option<usize>,
+    carry: StateCarry,
+    device: &Device,
+) -> Result<StreamEvaluation, CoreError> {
+    let context = model.context();
+    if streams == 0 {
+        return Err(CoreError::setting("data.eval_streams", "must be at least 1"));
+    }
+    let mut windows = ids.len().saturating_sub(1) / (streams * context);
+    if let Some(max_windows) = max_windows {
+        windows = windows.min(max_windows);
+    }
+    if windows == 0 {
+        return Err(CoreError::setting(
+            "data.eval_streams",
+            format!(
+                "the evaluated text ({} tokens) is shorter than {streams} streams of one window of {context} tokens: lower data.eval_streams or data.context",
+                ids.len()
+            ),
+        ));
+    }
+    let length = windows * context;
+    let (mut inputs, mut targets, mut bytes) = (Vec::with_capacity(streams * length), Vec::with_capacity(streams * length), 0);
+    for stream in 0..streams {
+        let start = stream * length;
+        inputs.extend(ids[start..start + length].iter().map(|&id| i64::from(id)));
+        targets.extend(ids[start + 1..=start + length].iter().map(|&id| i64::from(id)));
+        bytes += bytes_of(&ids[start + 1..=start + length]);
+    }
+    let inputs: Tensor<2, Int> = Tensor::from_data(TensorData::new(inputs, [streams, length]), device);
+    let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(targets, [streams, length]), device);
+    let nll = model.windows_nll(inputs, targets, carry); // [streams, length]
+    let by_window: Vec<f32> = nll
+        .clone()
+        .reshape([streams, windows, context])
+        .mean_dim(2)
+        .mean_dim(0)
+        .reshape([windows])
+        .try_into_vec_as::<f32>()
+        .map_err(|error| CoreError::TensorRead(error.to_string()))?;
+    let nll_nats = f64::from(nll.sum().into_scalar::<f32>());
+    let tokens = streams * length;
+    let loss = nll_nats / tokens as f64;
+    Ok(StreamEvaluation {
+        streams,
+        windows_per_stream: windows,
+        tokens,
+        bytes,
+        nll_nats,
+        loss,
+        perplexity: loss.exp(),
+        bits_per_byte: bits_per_byte(nll_nats, bytes),
+        loss_by_window: by_window.into_iter().map(f64::from).collect(),
+    })
+}
+
+/// The result of evaluating a text with a sliding window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TextEvaluation {
+    /// Summed negative log-likelihood in nats of the predicted tokens.
+    pub nll_nats: f64,
+    /// Tokens predicted (all but the first).
+    pub predicted_tokens: usize,
+    /// UTF-8 bytes of the evaluated text.
+    pub bytes: usize,
+    /// `exp(nll / predicted_tokens)`.
+    pub perplexity: f64,
+    /// See [`bits_per_byte`].
+    pub bits_per_byte: f64,
+}
+
+impl TextEvaluation {
+    /// Perplexity and bits per byte from a summed NLL.
+    pub fn from_nll(nll_nats: f64, predicted_tokens: usize, bytes: usize) -> Self {
+        Self {
+            nll_nats,
+            predicted_tokens,
+            bytes,
+            perplexity: (nll_nats / predicted_tokens.max(1) as f64).exp(),
+            bits_per_byte: bits_per_byte(nll_nats, bytes),
+        }
+    }
+}
+
+/// Windows of at most `context` tokens starting every `stride` tokens; each window scores only
+/// the tokens that no earlier window scored, so every token after the first is predicted once,
+/// with up to `context - stride` tokens of history. `context` must fit the model.
+pub fn evaluate_text(
+    model: &impl CausalLm,
+    ids: &[u32],
+    bytes: usize,
+    context: usize,
+    stride: usize,
+    device: &Device,
+) -> Result<TextEvaluation, CoreError> {
+    if ids.len() < 2 {
+        return Err(CoreError::setting("text", format!("evaluation needs at least 2 tokens (got {})", ids.len())));
+    }
+    if stride == 0 || stride > context {
+        return Err(CoreError::setting("stride", format!("must be between 1 and the context ({context}), got {stride}")));
+    }
+    let mut nll = 0.0f64;
+    let mut scored_until = 1; // token 0 is never predicted
+    let mut begin = 0;
+    while scored_until < ids.len() {
+        // A window must hold the token before its first target.
+        begin = begin.min(scored_until - 1);
+        let end = (begin + context).min(ids.len());
+        let tensor = |ids: &[u32]| -> Tensor<2, Int> {
+            Tensor::from_data(TensorData::new(ids.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), [1, ids.len()]), device)
+        };
+        let window = &ids[begin..end];
+        // Position p predicts token p + 1; score targets scored_until..end.
+        let first = scored_until - begin - 1;
+        let count = end - scored_until;
+        let logits = model.logits(tensor(&window[..window.len() - 1])); // [1, len - 1, vocab]
+        let [_, _, vocab] = logits.dims();
+        let logits = logits.slice([0..1, first..first + count, 0..vocab]);
+        nll += f64::from(token_nll(logits, tensor(&ids[scored_until..end])).sum().into_scalar::<f32>());
+        scored_until = end;
+        begin += stride;
+    }
+    Ok(TextEvaluation::from_nll(nll, ids.len() - 1, bytes))
+}
