@@ -165,7 +165,7 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
         let wall: Vec<f64> = runs.iter().map(|run| run.summary.wall_time_s).collect();
         let step = cell("median_step_s", 3);
         table.push_str(&format!(
-            "| {} | {what} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {what} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} s |\n",
             rung.name(),
             runs.len(),
             first.parameters.trainable,
@@ -176,7 +176,7 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
             if step == "-" { step } else { format!("{step} s") },
             if throughput.is_empty() { "-".to_string() } else { mean_spread(&throughput, 0) },
             if memory.is_empty() { "-".to_string() } else { format!("{} MiB", mean_spread(&memory, 0)) },
-            format!("{} s", mean_spread(&wall, 0)),
+            mean_spread(&wall, 0),
         ));
     }
     table

@@ -7,6 +7,8 @@ use retrofit_core::pooling::Pooling;
 use retrofit_core::positions::position_ids;
 
 /// The attention layer, one of the two kinds.
+// Built once per model, so the variants' size difference costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum SelfAttention {
     Simple(SimpleSelfAttention),

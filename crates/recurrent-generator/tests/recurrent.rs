@@ -16,9 +16,10 @@ use retrofit_data::source::DataSource;
 use retrofit_data::tokenizer::TokenizerConfig;
 use retrofit_core::language_model::StateCarry;
 use retrofit_recurrent_generator::{
-    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentError, RecurrentGeneratorConfig, RecurrentGpt2, Schedule, load_checkpoint, run,
-    save_checkpoint,
+    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentError, RecurrentGeneratorConfig, RecurrentGpt2, Schedule,
+    load_checkpoint, run, save_checkpoint,
 };
+use retrofit_core::training::TrainingConfig;
 
 const VOCAB: usize = 256;
 const CONTEXT: usize = 16;
@@ -201,20 +202,22 @@ fn checkpoints_round_trip_and_refuse_another_base() {
 
 fn smoke_config(base: &Path, recurrence: Recurrence, schedule: Schedule) -> RecurrentGeneratorConfig {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut config = RecurrentGeneratorConfig::default();
-    config.base = base.to_path_buf();
-    config.model = insertion(recurrence);
-    config.data.source = DataSource::default().relative_to(&root);
-    config.data.context = CONTEXT;
-    config.data.bptt_windows = 2;
-    config.data.train_examples = 1280;
-    config.data.valid_examples = Some(16);
-    config.data.eval_streams = 2;
-    config.data.eval_windows = Some(8);
-    config.training.learning_rate = 1e-2;
-    config.training.batch_size = 16;
-    config.schedule = schedule;
-    config
+    let defaults = RecurrentGeneratorConfig::default();
+    RecurrentGeneratorConfig {
+        base: base.to_path_buf(),
+        model: insertion(recurrence),
+        data: RecurrentDataConfig {
+            source: DataSource::default().relative_to(&root),
+            context: CONTEXT,
+            bptt_windows: 2,
+            train_examples: 1280,
+            valid_examples: Some(16),
+            eval_streams: 2,
+            eval_windows: Some(8),
+        },
+        training: TrainingConfig { learning_rate: 1e-2, batch_size: 16, ..defaults.training },
+        schedule,
+    }
 }
 
 #[test]

@@ -56,7 +56,7 @@ impl MultiHeadSelfAttentionConfig {
                 format!("attention needs d_model > 0 and heads > 0 (got d_model {}, heads {})", self.d_model, self.heads),
             ));
         }
-        if self.form == HeadForm::Narrow && self.d_model % self.heads != 0 {
+        if self.form == HeadForm::Narrow && !self.d_model.is_multiple_of(self.heads) {
             return Err(CoreError::setting(
                 "heads",
                 format!(

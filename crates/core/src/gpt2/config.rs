@@ -61,7 +61,7 @@ impl Gpt2Config {
     /// Checks what the architecture needs.
     pub fn validate(&self) -> Result<(), Gpt2Error> {
         let invalid = |message: String| Gpt2Error::Invalid(message);
-        if self.n_head == 0 || self.n_embd % self.n_head != 0 {
+        if self.n_head == 0 || !self.n_embd.is_multiple_of(self.n_head) {
             return Err(invalid(format!("n_head {} must divide n_embd {}", self.n_head, self.n_embd)));
         }
         if self.n_layer == 0 || self.vocab_size == 0 || self.n_positions == 0 {

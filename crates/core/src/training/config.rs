@@ -2,20 +2,15 @@ use serde::{Deserialize, Serialize};
 
 /// Which optimizer (`optimizer = { kind = "adam" }` or
 /// `optimizer = { kind = "adamw", weight_decay = 0.01 }`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Optimizer {
     /// Adam (β = 0.9, 0.999; ε = 1e-8, as PyTorch), no weight decay.
+    #[default]
     Adam,
     /// AdamW with decoupled weight decay.
     #[serde(rename = "adamw")]
     AdamW { weight_decay: f64 },
-}
-
-impl Default for Optimizer {
-    fn default() -> Self {
-        Self::Adam
-    }
 }
 
 /// The training settings every stage shares (`[training]` in a stage config).
