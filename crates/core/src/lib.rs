@@ -2,12 +2,14 @@
 //! configuration, run directories, run summaries, logging.
 
 pub mod attention;
+pub mod base;
 pub mod block;
 pub mod classification;
 pub mod config;
 pub mod device;
 pub mod gpt2;
 pub mod language_model;
+pub mod llama;
 pub mod error;
 // burn-tch is deprecated upstream but is the backend this project is built on.
 #[allow(deprecated)]
