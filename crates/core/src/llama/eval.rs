@@ -29,10 +29,16 @@ pub fn evaluate_text(
         )));
     }
     if let Some(&id) = ids.iter().find(|&&id| id as usize >= model.vocab_size()) {
-        return Err(LlamaError::Usage(format!("token id {id} is outside the model's vocabulary of {}", model.vocab_size())));
+        return Err(LlamaError::Usage(format!(
+            "token id {id} is outside the model's vocabulary of {}",
+            model.vocab_size()
+        )));
     }
     let tensor = |values: &[u32], shape: [usize; 2]| -> Tensor<2, Int> {
-        Tensor::from_data(TensorData::new(values.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), shape), device)
+        Tensor::from_data(
+            TensorData::new(values.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), shape),
+            device,
+        )
     };
     let mut nll = 0.0f64;
     let mut scored_until = 1; // token 0 is never predicted
@@ -48,11 +54,16 @@ pub fn evaluate_text(
         let count = end - scored_until;
         let targets = tensor(&ids[scored_until..end], [1, count]).reshape([1, count, 1]);
         let [_, _, vocab] = log_probs.dims();
-        let picked = log_probs.slice([0..1, first..first + count, 0..vocab]).gather(2, targets);
+        let picked = log_probs
+            .slice([0..1, first..first + count, 0..vocab])
+            .gather(2, targets);
         nll -= f64::from(picked.sum().into_scalar::<f32>());
         scored_until = end;
         begin += stride;
     }
     let predicted = ids.len() - 1;
-    Ok(TextEvaluation { bits_per_byte: bits_per_byte(nll, bytes), ..TextEvaluation::from_nll(nll, predicted, bytes) })
+    Ok(TextEvaluation {
+        bits_per_byte: bits_per_byte(nll, bytes),
+        ..TextEvaluation::from_nll(nll, predicted, bytes)
+    })
 }

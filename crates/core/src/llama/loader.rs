@@ -16,11 +16,12 @@ use super::model::Llama;
 /// HF key → our module path, applied in order to every key of the file. The module tree is
 /// built with HF's names, so only the norms are renamed; the adapter does the rest.
 ///
-/// | HF key                                  | module path        | why                            |
-/// |-----------------------------------------|--------------------|--------------------------------|
-/// | `….input_layernorm.weight` (every `…norm.weight`: also `post_attention_layernorm`, `model.norm`) | `….gamma` | burn's RmsNorm calls its scale `gamma` |
-/// | `….{q,k,v,o}_proj.weight`, `mlp.{gate,up,down}_proj.weight`, `lm_head.weight` | unchanged | stored `[out, in]` by `nn.Linear`: [`PyTorchToBurnAdapter`] transposes every burn `Linear` weight to `[in, out]` |
-/// | `model.embed_tokens.weight`             | unchanged          | `[vocab, d_model]` in both     |
+/// - `….norm.weight` (`input_layernorm`, `post_attention_layernorm`, `model.norm`) →
+///   `….norm.gamma`: burn's RmsNorm calls its scale `gamma`.
+/// - `….{q,k,v,o}_proj.weight`, `….{gate,up,down}_proj.weight`, `lm_head.weight`: unchanged;
+///   `nn.Linear` stores them `[out, in]`, and [`PyTorchToBurnAdapter`] transposes every burn
+///   `Linear` weight to `[in, out]` as it loads.
+/// - `model.embed_tokens.weight`, biases: unchanged (`[vocab, d_model]`, `[out]` in both).
 const KEY_REMAPPING: [(&str, &str); 1] = [(r"norm\.weight$", "norm.gamma")];
 
 /// The checkpoint's name of a module path (the inverse of [`KEY_REMAPPING`]), for messages.
@@ -65,10 +66,16 @@ fn apply_error(path: &Path, error: &ApplyError) -> LlamaError {
                 expected.as_slice()
             ),
         ),
-        ApplyError::DTypeMismatch { path, expected, found } => (path, format!("dtype {found:?}, expected {expected:?}")),
+        ApplyError::DTypeMismatch { path, expected, found } => {
+            (path, format!("dtype {found:?}, expected {expected:?}"))
+        }
         ApplyError::AdapterError { path, message } | ApplyError::LoadError { path, message } => (path, message.clone()),
     };
-    LlamaError::TensorMismatch { path: path.to_path_buf(), tensor: hf_key(tensor), message: message.replace('\n', " ") }
+    LlamaError::TensorMismatch {
+        path: path.to_path_buf(),
+        tensor: hf_key(tensor),
+        message: message.replace('\n', " "),
+    }
 }
 
 /// Loads `dir/config.json` and `dir/model.safetensors` onto `device`. A missing, unexpected or
@@ -79,27 +86,42 @@ pub fn load_llama(dir: &Path, device: &Device) -> Result<(Llama, LlamaConfig), L
     let weights = dir.join("model.safetensors");
     if !weights.is_file() {
         let hint = if dir.join("pytorch_model.bin").is_file() {
-            "only pytorch_model.bin found: save the model with safetensors (transformers' save_pretrained does by default)"
+            "only pytorch_model.bin found: save the model with safetensors (transformers' save_pretrained does \
+             by default)"
         } else {
             "no such file"
         };
-        return Err(LlamaError::Missing { path: weights, source: std::io::Error::other(hint) });
+        return Err(LlamaError::Missing {
+            path: weights,
+            source: std::io::Error::other(hint),
+        });
     }
     let mut model = config.init(device);
-    let result =
-        model.load_from(&mut store(&weights)).map_err(|source| LlamaError::Weights { path: weights.clone(), source })?;
+    let result = model
+        .load_from(&mut store(&weights))
+        .map_err(|source| LlamaError::Weights {
+            path: weights.clone(),
+            source,
+        })?;
     if let Some(error) = result.errors.first() {
         return Err(apply_error(&weights, error));
     }
     if let Some((tensor, _)) = result.missing.first() {
-        return Err(LlamaError::MissingTensor { path: weights, tensor: hf_key(tensor), count: result.missing.len() });
+        return Err(LlamaError::MissingTensor {
+            path: weights,
+            tensor: hf_key(tensor),
+            count: result.missing.len(),
+        });
     }
     let mut has_head = false;
     for key in result.unused.iter().filter(|key| !is_ignored_key(key)) {
         if key == "lm_head.weight" && config.tie_word_embeddings {
             has_head = true;
         } else {
-            return Err(LlamaError::UnexpectedTensor { path: weights, tensor: hf_key(key) });
+            return Err(LlamaError::UnexpectedTensor {
+                path: weights,
+                tensor: hf_key(key),
+            });
         }
     }
     if has_head {
@@ -120,10 +142,17 @@ pub fn load_llama(dir: &Path, device: &Device) -> Result<(Llama, LlamaConfig), L
 /// twice); it is accepted only when it equals the embedding.
 fn check_tied_head(model: &Llama, weights: &PathBuf, device: &Device) -> Result<(), LlamaError> {
     let [vocab, d_model] = model.model.embed_tokens.weight.dims();
-    let mut head = HeadOnly { lm_head: burn::nn::LinearConfig::new(d_model, vocab).with_bias(false).init(device) };
+    let mut head = HeadOnly {
+        lm_head: burn::nn::LinearConfig::new(d_model, vocab)
+            .with_bias(false)
+            .init(device),
+    };
     let result = head
         .load_from(&mut store(weights))
-        .map_err(|source| LlamaError::Weights { path: weights.clone(), source })?;
+        .map_err(|source| LlamaError::Weights {
+            path: weights.clone(),
+            source,
+        })?;
     let differs = || LlamaError::TiedHeadDiffers { path: weights.clone() };
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(differs());
@@ -138,11 +167,17 @@ fn check_tied_head(model: &Llama, weights: &PathBuf, device: &Device) -> Result<
 pub fn load_tokenizer(dir: &Path, config: &LlamaConfig) -> Result<TextTokenizer, LlamaError> {
     let path = dir.join("tokenizer.json");
     if !path.is_file() {
-        return Err(LlamaError::Missing { path, source: std::io::Error::other("no such file") });
+        return Err(LlamaError::Missing {
+            path,
+            source: std::io::Error::other("no such file"),
+        });
     }
     let tokenizer = TextTokenizer::gpt2_from_dir(dir)?;
     if tokenizer.vocab_size() != config.vocab_size {
-        return Err(LlamaError::TokenizerMismatch { tokenizer: tokenizer.vocab_size(), model: config.vocab_size });
+        return Err(LlamaError::TokenizerMismatch {
+            tokenizer: tokenizer.vocab_size(),
+            model: config.vocab_size,
+        });
     }
     Ok(tokenizer)
 }
