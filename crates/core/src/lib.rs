@@ -4,10 +4,12 @@
 //! (config, run directories, summaries, device) is `retrofit-runtime`'s.
 
 pub mod attention;
+pub mod base;
 pub mod block;
 pub mod classification;
 pub mod gpt2;
 pub mod language_model;
+pub mod llama;
 pub mod error;
 // burn-tch is deprecated upstream but is the backend this project is built on.
 #[allow(deprecated)]

@@ -50,6 +50,8 @@ impl Default for TokenizerConfig {
 
 /// GPT-2's end-of-text token, also used as its padding id.
 pub const GPT2_END_OF_TEXT: u32 = 50_256;
+/// The end-of-text token of byte-level BPE vocabularies (GPT-2's, SmolLM2's).
+const END_OF_TEXT: &str = "<|endoftext|>";
 const WORD_PAD: &str = "<pad>";
 const WORD_UNKNOWN: &str = "<unk>";
 
@@ -142,11 +144,13 @@ impl TextTokenizer {
         }
     }
 
-    /// The id used to fill padded positions (they are masked, so its value never matters).
+    /// The id used to fill padded positions (they are masked, so its value never matters, but it
+    /// must be in the vocabulary): a BPE vocabulary's `<|endoftext|>` (50,256 in GPT-2's, 0 in
+    /// SmolLM2's), else GPT-2's.
     pub fn pad_id(&self) -> u32 {
         match self {
             Self::Bytes | Self::Word(_) => 0,
-            Self::Gpt2(_) => GPT2_END_OF_TEXT,
+            Self::Gpt2(tokenizer) => tokenizer.token_to_id(END_OF_TEXT).unwrap_or(GPT2_END_OF_TEXT),
         }
     }
 

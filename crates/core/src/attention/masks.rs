@@ -32,3 +32,27 @@ pub(crate) fn combine(
         (mask, None) | (None, mask) => mask,
     }
 }
+
+/// The key mask of `seq` new queries that follow `seen` cached positions: causal (the query at
+/// absolute position `seen + i` must not see a later key), plus the padded keys of `padding`.
+///
+/// # Shapes
+/// - `padding`: `[batch, seen + seq]`, `true` at padded positions (left padding)
+/// - output: `[batch, 1, seq, seen + seq]`, `true` where a key must not be attended to
+pub fn cached_causal_mask(
+    batch: usize,
+    seq: usize,
+    seen: usize,
+    padding: Option<Tensor<2, Bool>>,
+    device: &Device,
+) -> Tensor<4, Bool> {
+    let total = seen + seq;
+    let causal = Tensor::<2, Bool>::tril_mask([total, total], 0, device)
+        .slice([seen..total, 0..total])
+        .reshape([1, 1, seq, total])
+        .expand([batch, 1, seq, total]);
+    match padding {
+        Some(padding) => causal.bool_or(padding.reshape([batch, 1, 1, total]).expand([batch, 1, seq, total])),
+        None => causal,
+    }
+}

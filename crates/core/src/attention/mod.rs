@@ -5,7 +5,7 @@ mod masks;
 mod multi_head;
 mod simple;
 
-pub use masks::{causal_mask, key_padding_mask};
+pub use masks::{cached_causal_mask, causal_mask, key_padding_mask};
 pub use multi_head::{HeadForm, MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
 pub use simple::SimpleSelfAttention;
 

@@ -124,16 +124,7 @@ impl Gpt2 {
     /// # Shapes
     /// output: `[batch, 1, seq, seen + seq]`
     pub fn key_mask(&self, batch: usize, seq: usize, seen: usize, padding: Option<Tensor<2, Bool>>, device: &burn::tensor::Device) -> Tensor<4, Bool> {
-        let total = seen + seq;
-        // Query i (absolute position seen + i) must not see key j > seen + i.
-        let causal = Tensor::<2, Bool>::tril_mask([total, total], 0, device)
-            .slice([seen..total, 0..total])
-            .reshape([1, 1, seq, total])
-            .expand([batch, 1, seq, total]);
-        match padding {
-            Some(padding) => causal.bool_or(padding.reshape([batch, 1, 1, total]).expand([batch, 1, seq, total])),
-            None => causal,
-        }
+        crate::attention::cached_causal_mask(batch, seq, seen, padding, device)
     }
 
     /// The final hidden states (after `ln_f`) of `ids`, continuing the cache when one is given.

@@ -1,0 +1,297 @@
+//! The architecture fields of a Hugging Face Llama `config.json`, in both the transformers 4.x
+//! form (`rope_theta`, `rope_scaling` at the top level) and the 5.x form (`rope_parameters`).
+
+use std::path::Path;
+
+use burn::nn::{EmbeddingConfig, LinearConfig, RmsNormConfig};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::LlamaError;
+use super::model::{Llama, LlamaAttention, LlamaDecoderLayer, LlamaMlp, LlamaModel};
+use super::rotary::RotaryTables;
+
+/// The `model_type` this module reads.
+pub const LLAMA_MODEL_TYPE: &str = "llama";
+
+/// A Llama-family architecture. Field names are Hugging Face's; `rope_theta` is read from either
+/// place transformers writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlamaConfig {
+    pub vocab_size: usize,
+    /// `d_model`.
+    pub hidden_size: usize,
+    /// Width of the SwiGLU feed-forward layer.
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    /// Query heads.
+    pub num_attention_heads: usize,
+    /// Key/value heads (grouped-query attention); `None` means one per query head.
+    pub num_key_value_heads: Option<usize>,
+    /// Width of one head; `None` means `hidden_size / num_attention_heads`.
+    pub head_dim: Option<usize>,
+    /// Longest sequence the rotary tables cover.
+    pub max_position_embeddings: usize,
+    pub rms_norm_eps: f64,
+    /// Base of the rotary frequencies.
+    pub rope_theta: f64,
+    /// `true`: the output head is `model.embed_tokens` (no `lm_head.weight` of its own).
+    pub tie_word_embeddings: bool,
+    /// Biases on the query, key, value and output projections.
+    pub attention_bias: bool,
+    /// Biases on the gate, up and down projections.
+    pub mlp_bias: bool,
+}
+
+/// `config.json` as transformers writes it; only the fields that shape the model are read.
+#[derive(Debug, Deserialize)]
+struct HfLlamaConfig {
+    model_type: Option<String>,
+    vocab_size: usize,
+    hidden_size: usize,
+    intermediate_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    #[serde(default)]
+    num_key_value_heads: Option<usize>,
+    #[serde(default)]
+    head_dim: Option<usize>,
+    #[serde(default = "default_max_positions")]
+    max_position_embeddings: usize,
+    #[serde(default = "default_rms_norm_eps")]
+    rms_norm_eps: f64,
+    #[serde(default = "default_hidden_act")]
+    hidden_act: String,
+    /// transformers 4.x.
+    #[serde(default)]
+    rope_theta: Option<f64>,
+    /// transformers 4.x: `null` or an object with `rope_type` (or `type`).
+    #[serde(default)]
+    rope_scaling: Option<Value>,
+    /// transformers 5.x: `{"rope_type": "default", "rope_theta": ...}`.
+    #[serde(default)]
+    rope_parameters: Option<Value>,
+    #[serde(default = "default_tie")]
+    tie_word_embeddings: bool,
+    #[serde(default)]
+    attention_bias: bool,
+    #[serde(default)]
+    mlp_bias: bool,
+}
+
+fn default_max_positions() -> usize {
+    2048
+}
+
+fn default_rms_norm_eps() -> f64 {
+    1e-6
+}
+
+fn default_hidden_act() -> String {
+    "silu".to_string()
+}
+
+fn default_tie() -> bool {
+    false
+}
+
+const DEFAULT_ROPE_THETA: f64 = 10_000.0;
+
+/// The rope type named by a `rope_scaling` / `rope_parameters` object (`rope_type`, or the older
+/// `type`); absent means the default.
+fn rope_type(object: &Value) -> Option<&str> {
+    object
+        .get("rope_type")
+        .or_else(|| object.get("type"))
+        .and_then(Value::as_str)
+}
+
+/// Refuses any rotary variant but the default one. `rope_parameters` without a type is the
+/// default (it only carries `rope_theta`); a `rope_scaling` object always scales something.
+fn check_rope(field: &'static str, value: &Value) -> Result<(), LlamaError> {
+    let untyped_is_default = field == "rope_parameters";
+    match (value, rope_type(value)) {
+        (Value::Null, _) | (_, Some("default")) => Ok(()),
+        (_, None) if untyped_is_default => Ok(()),
+        (_, found) => Err(LlamaError::UnsupportedRopeScaling {
+            rope_type: found.unwrap_or("unnamed").to_string(),
+            field,
+            value: value.to_string(),
+        }),
+    }
+}
+
+impl LlamaConfig {
+    /// SmolLM2-135M(-Instruct): 30 layers of 576, 9 query heads and 3 key/value heads of 64,
+    /// SwiGLU 1536, vocabulary 49,152, rope_theta 100,000, 8,192 positions, tied head.
+    pub fn smollm2_135m() -> Self {
+        Self {
+            vocab_size: 49_152,
+            hidden_size: 576,
+            intermediate_size: 1536,
+            num_hidden_layers: 30,
+            num_attention_heads: 9,
+            num_key_value_heads: Some(3),
+            head_dim: Some(64),
+            max_position_embeddings: 8192,
+            rms_norm_eps: 1e-5,
+            rope_theta: 100_000.0,
+            tie_word_embeddings: true,
+            attention_bias: false,
+            mlp_bias: false,
+        }
+    }
+
+    /// Reads and checks `dir/config.json`.
+    pub fn from_dir(dir: &Path) -> Result<Self, LlamaError> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| LlamaError::Missing {
+            path: path.clone(),
+            source,
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    /// Parses and checks the text of a Hugging Face `config.json`.
+    pub fn from_json(text: &str) -> Result<Self, LlamaError> {
+        Self::parse(text, Path::new("config.json"))
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Self, LlamaError> {
+        let hf: HfLlamaConfig = serde_json::from_str(text).map_err(|source| LlamaError::Config {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if let Some(found) = hf.model_type.as_deref().filter(|found| *found != LLAMA_MODEL_TYPE) {
+            return Err(LlamaError::ModelType {
+                found: found.to_string(),
+            });
+        }
+        // transformers maps both names to SiLU.
+        if !matches!(hf.hidden_act.as_str(), "silu" | "swish") {
+            return Err(LlamaError::UnsupportedActivation(hf.hidden_act));
+        }
+        if let Some(scaling) = &hf.rope_scaling {
+            check_rope("rope_scaling", scaling)?;
+        }
+        let mut rope_theta = hf.rope_theta;
+        if let Some(parameters) = &hf.rope_parameters {
+            check_rope("rope_parameters", parameters)?;
+            if let Some(theta) = parameters.get("rope_theta").and_then(Value::as_f64) {
+                rope_theta = Some(theta);
+            }
+        }
+        let config = Self {
+            vocab_size: hf.vocab_size,
+            hidden_size: hf.hidden_size,
+            intermediate_size: hf.intermediate_size,
+            num_hidden_layers: hf.num_hidden_layers,
+            num_attention_heads: hf.num_attention_heads,
+            num_key_value_heads: hf.num_key_value_heads,
+            head_dim: hf.head_dim,
+            max_position_embeddings: hf.max_position_embeddings,
+            rms_norm_eps: hf.rms_norm_eps,
+            rope_theta: rope_theta.unwrap_or(DEFAULT_ROPE_THETA),
+            tie_word_embeddings: hf.tie_word_embeddings,
+            attention_bias: hf.attention_bias,
+            mlp_bias: hf.mlp_bias,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the architecture needs.
+    pub fn validate(&self) -> Result<(), LlamaError> {
+        let invalid = |message: String| Err(LlamaError::Invalid(message));
+        let heads = self.num_attention_heads;
+        let kv_heads = self.key_value_heads();
+        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 {
+            return invalid(format!(
+                "num_key_value_heads {kv_heads} must divide num_attention_heads {heads}"
+            ));
+        }
+        if self.head_dim.is_none() && self.hidden_size % heads != 0 {
+            return invalid(format!(
+                "num_attention_heads {heads} must divide hidden_size {}",
+                self.hidden_size
+            ));
+        }
+        if self.head_dim() == 0 || self.head_dim() % 2 != 0 {
+            return invalid(format!(
+                "head_dim {} must be even and positive (rotary pairs)",
+                self.head_dim()
+            ));
+        }
+        let sizes = [
+            self.vocab_size,
+            self.hidden_size,
+            self.intermediate_size,
+            self.num_hidden_layers,
+        ];
+        if sizes.contains(&0) || self.max_position_embeddings == 0 {
+            return invalid(
+                "vocab_size, hidden_size, intermediate_size, num_hidden_layers and max_position_embeddings must be \
+                 positive"
+                    .to_string(),
+            );
+        }
+        if !(self.rms_norm_eps > 0.0) || !(self.rope_theta > 0.0) {
+            return invalid(format!(
+                "rms_norm_eps ({}) and rope_theta ({}) must be positive",
+                self.rms_norm_eps, self.rope_theta
+            ));
+        }
+        Ok(())
+    }
+
+    /// Key/value heads (grouped-query attention).
+    pub fn key_value_heads(&self) -> usize {
+        self.num_key_value_heads.unwrap_or(self.num_attention_heads)
+    }
+
+    /// Width of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+    }
+
+    /// A model of this shape with burn's default initialisation (to be overwritten by loaded
+    /// weights), rotary tables computed.
+    pub fn init(&self, device: &Device) -> Llama {
+        let d_model = self.hidden_size;
+        let q_width = self.num_attention_heads * self.head_dim();
+        let kv_width = self.key_value_heads() * self.head_dim();
+        let linear =
+            |d_in: usize, d_out: usize, bias: bool| LinearConfig::new(d_in, d_out).with_bias(bias).init(device);
+        let rms_norm = || RmsNormConfig::new(d_model).with_epsilon(self.rms_norm_eps).init(device);
+        let layer = || LlamaDecoderLayer {
+            self_attn: LlamaAttention {
+                q_proj: linear(d_model, q_width, self.attention_bias),
+                k_proj: linear(d_model, kv_width, self.attention_bias),
+                v_proj: linear(d_model, kv_width, self.attention_bias),
+                o_proj: linear(q_width, d_model, self.attention_bias),
+                n_head: self.num_attention_heads,
+                n_kv_head: self.key_value_heads(),
+                head_dim: self.head_dim(),
+            },
+            mlp: LlamaMlp {
+                gate_proj: linear(d_model, self.intermediate_size, self.mlp_bias),
+                up_proj: linear(d_model, self.intermediate_size, self.mlp_bias),
+                down_proj: linear(self.intermediate_size, d_model, self.mlp_bias),
+            },
+            input_layernorm: rms_norm(),
+            post_attention_layernorm: rms_norm(),
+        };
+        Llama {
+            model: LlamaModel {
+                embed_tokens: EmbeddingConfig::new(self.vocab_size, d_model).init(device),
+                layers: (0..self.num_hidden_layers).map(|_| layer()).collect(),
+                norm: rms_norm(),
+            },
+            lm_head: (!self.tie_word_embeddings).then(|| linear(d_model, self.vocab_size, false)),
+            rotary: RotaryTables::new(self.head_dim(), self.max_position_embeddings, self.rope_theta, device),
+            max_position_embeddings: self.max_position_embeddings,
+        }
+    }
+}
