@@ -9,7 +9,11 @@ pub mod device;
 pub mod gpt2;
 pub mod language_model;
 pub mod error;
+#[allow(deprecated)]
+pub mod fast_gru;
 // burn-tch is deprecated upstream but is the backend this project is built on.
+#[allow(deprecated)]
+pub mod fused_attention;
 #[allow(deprecated)]
 pub mod fused_softmax;
 pub mod memory;

@@ -4,6 +4,7 @@ use burn::tensor::{Device, Tensor};
 use retrofit_core::CoreError;
 use retrofit_core::attention::HeadForm;
 use retrofit_core::block::{NormPlacement, TransformerBlock, TransformerBlockConfig};
+use retrofit_core::fast_gru::gru_forward;
 
 /// A trainable block inserted between frozen base blocks:
 /// `y = x + mult * (block(x + cond) + gru(x + cond))`, `mult` a learned scalar that starts at 0,
@@ -44,7 +45,7 @@ impl InsertedBlock {
         };
         let mut update = self.block.forward(input.clone(), None);
         if let Some(gru) = &self.gru {
-            update = update + gru.forward(input, None);
+            update = update + gru_forward(gru, input, None);
         }
         x + update * self.mult.val().reshape([1, 1, 1])
     }

@@ -9,6 +9,7 @@ use clap::Parser;
 use retrofit_attention_classifier::AttentionClassifierModelConfig;
 use std::time::Instant;
 
+use retrofit_core::attention::{AttentionKernel, set_attention_kernel};
 use retrofit_core::device::{libtorch_cpu, set_cpu_threads};
 use retrofit_core::language_model::CausalLm;
 use retrofit_generator::GeneratorModelConfig;
@@ -34,6 +35,9 @@ struct Cli {
     /// libtorch CPU threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Attention implementation: `fused` (libtorch's kernels) or `unfused` (burn's ops), to compare.
+    #[arg(long, default_value = "fused")]
+    attention: String,
 }
 
 /// Workloads 1 and 2: a classifier on one random batch of 32 x 512 ids in [0, 50000), labels in
@@ -57,6 +61,11 @@ fn main() -> ExitCode {
     run_main(|| {
         let cli = Cli::parse();
         let steps = cli.steps.unwrap_or(if cli.workload == "gpt2-generate" { 3 } else { 5 });
+        match cli.attention.as_str() {
+            "fused" => set_attention_kernel(AttentionKernel::Fused),
+            "unfused" => set_attention_kernel(AttentionKernel::Unfused),
+            other => bail!("unknown --attention `{other}`: use fused or unfused"),
+        }
         let threads = set_cpu_threads(cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())));
         let device = libtorch_cpu().autodiff();
         device.seed(0);
