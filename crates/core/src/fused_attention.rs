@@ -197,8 +197,8 @@ fn cpu_forward(query: &TchRaw, key: &TchRaw, value: &TchRaw, plan: &Plan, scale:
     )
 }
 
-/// Forward through libtorch's dispatcher, recorded by libtorch's autograd when `leaves` are
-/// marked as requiring gradients.
+/// Forward through libtorch's dispatcher (flash, memory-efficient, cuDNN or math), recorded by
+/// libtorch's autograd when the inputs require gradients.
 fn autograd_forward(query: &TchRaw, key: &TchRaw, value: &TchRaw, plan: &Plan, scale: f64) -> TchRaw {
     TchRaw::scaled_dot_product_attention(
         &query_for(query, plan),
