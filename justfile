@@ -129,9 +129,15 @@ bench *ARGS: build
         fi
     done
 
-# GPT-2: `just gpt2 generate --model data/distilgpt2 --prompt "Alice was"` or `just gpt2 eval --model DIR --text FILE`.
+# A pre-trained model of any supported family (GPT-2, Llama; from config.json's model_type):
+# `just pretrained generate --model data/smollm2-135m --prompt "The capital of France is"` or
+# `just pretrained eval --model DIR --text FILE`.
+pretrained *ARGS: build
+    {{cargo}} run {{release}} -q --bin pretrained -- {{ARGS}}
+
+# The former name of `just pretrained`.
 gpt2 *ARGS: build
-    {{cargo}} run {{release}} -q --bin gpt2 -- {{ARGS}}
+    {{cargo}} run {{release}} -q --bin pretrained -- {{ARGS}}
 
 # Download DistilGPT-2 (config, safetensors weights, tokenizer) into data/distilgpt2 where the network allows.
 fetch-distilgpt2:

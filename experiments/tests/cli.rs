@@ -81,7 +81,7 @@ fn missing_data_is_one_line_and_leaves_no_run_directory() {
 }
 
 fn gpt2(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gpt2"))
+    Command::new(env!("CARGO_BIN_EXE_pretrained"))
         .current_dir(repo_root())
         .env("RUST_LOG", "warn")
         .args(args)
@@ -136,7 +136,7 @@ fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
     let device = retrofit_runtime::device::libtorch_cpu();
     export_gpt2(&config.init_for_training(&device), &config, &retrofit_data::tokenizer::TokenizerConfig::Bytes, model.path()).unwrap();
     let results = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gpt2"))
+    let output = Command::new(env!("CARGO_BIN_EXE_pretrained"))
         .current_dir(repo_root())
         .env("RUST_LOG", "warn")
         .args(["eval", "--text", "data/alice29.txt", "--context", "64", "--stride", "64", "--run-name", "tiny"])
@@ -148,7 +148,7 @@ fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(results.path().join("gpt2-eval/tiny/summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(results.path().join("pretrained-eval/tiny/summary.json")).unwrap()).unwrap();
     // A random model with N(0, 0.02) weights predicts nearly uniformly: about 8 bits per byte.
     let bits = summary["final_metrics"]["eval_bits_per_byte"]["value"].as_f64().unwrap();
     assert!((bits - 8.0).abs() < 0.2, "{bits}");
@@ -176,7 +176,7 @@ fn gpt2_eval_refuses_a_context_longer_than_the_model() {
     let device = retrofit_runtime::device::libtorch_cpu();
     export_gpt2(&config.init_for_training(&device), &config, &retrofit_data::tokenizer::TokenizerConfig::Bytes, model.path()).unwrap();
     let results = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gpt2"))
+    let output = Command::new(env!("CARGO_BIN_EXE_pretrained"))
         .current_dir(repo_root())
         .env("RUST_LOG", "warn")
         .args(["eval", "--text", "data/alice29.txt", "--context", "100000"])

@@ -47,7 +47,9 @@ fn generator_configs_parse_and_the_full_one_is_the_default() {
 #[test]
 fn recurrent_generator_configs_parse_and_the_full_one_is_the_default() {
     use retrofit_recurrent_generator::RecurrentGeneratorConfig;
-    for file in ["recurrent-generator.toml", "recurrent-generator-cpu.toml", "smoke/recurrent-generator.toml"] {
+    for file in
+        ["recurrent-generator.toml", "recurrent-generator-cpu.toml", "recurrent-generator-smollm2.toml", "smoke/recurrent-generator.toml"]
+    {
         load_config::<RecurrentGeneratorConfig>(Some(&config(file)), &[]).unwrap();
     }
     let full: RecurrentGeneratorConfig = load_config(Some(&config("recurrent-generator.toml")), &[]).unwrap();

@@ -8,14 +8,14 @@
 use std::path::PathBuf;
 
 use retrofit_core::base::load_base;
-use retrofit_core::device::libtorch_cpu;
+use retrofit_runtime::device::libtorch_cpu;
 use retrofit_data::text::{read_utf8, split_text};
 
 const VALID_FRACTION: f64 = 0.05;
 const TEST_FRACTION: f64 = 0.05;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    retrofit_core::telemetry::init_tracing();
+    retrofit_runtime::telemetry::init_tracing();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [model, context, stride, texts @ ..] = args.as_slice() else {
         return Err("usage: zero_shot_bits_per_byte MODEL_DIR CONTEXT STRIDE TEXT...".into());

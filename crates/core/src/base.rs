@@ -11,7 +11,9 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 use retrofit_data::tokenizer::TextTokenizer;
 use serde::{Deserialize, Serialize};
 
-use crate::gpt2::{self, GenerationConfig, Gpt2, Gpt2Config, Gpt2Error, KvCache, LayerCache, TextEvaluation};
+use crate::CoreError;
+use crate::gpt2::{self, GenerationConfig, Gpt2, Gpt2Config, Gpt2Error, KvCache, LayerCache};
+use crate::language_model::TextEvaluation;
 use crate::llama::{self, Llama, LlamaConfig, LlamaContext, LlamaError, RotaryAngles};
 
 /// The architectures a base can have.
@@ -78,6 +80,12 @@ pub enum BaseError {
     Gpt2(#[from] Gpt2Error),
     #[error(transparent)]
     Llama(#[from] LlamaError),
+    #[error("token id {id} is outside the model's vocabulary of {vocab}: use the model's own tokenizer")]
+    TokenOutOfVocabulary { id: u32, vocab: usize },
+    #[error("a context of {context} tokens exceeds the model's {positions} positions: use {positions} or less")]
+    ContextTooLong { context: usize, positions: usize },
+    #[error(transparent)]
+    Evaluation(Box<CoreError>),
 }
 
 /// The family of the model in `dir`, from `config.json`'s `model_type`.
@@ -352,10 +360,14 @@ impl PretrainedBase {
         stride: usize,
         device: &Device,
     ) -> Result<TextEvaluation, BaseError> {
-        Ok(match self {
-            Self::Gpt2(model) => gpt2::evaluate_text(model, ids, bytes, context, stride, device)?,
-            Self::Llama(model) => llama::evaluate_text(model, ids, bytes, context, stride, device)?,
-        })
+        if context > self.max_positions() {
+            return Err(BaseError::ContextTooLong { context, positions: self.max_positions() });
+        }
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.vocab_size()) {
+            return Err(BaseError::TokenOutOfVocabulary { id, vocab: self.vocab_size() });
+        }
+        crate::language_model::evaluate_text(self, ids, bytes, context, stride, device)
+            .map_err(|error| BaseError::Evaluation(Box::new(error)))
     }
 }
 

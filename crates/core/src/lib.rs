@@ -11,7 +11,11 @@ pub mod gpt2;
 pub mod language_model;
 pub mod llama;
 pub mod error;
+#[allow(deprecated)]
+pub mod fast_gru;
 // burn-tch is deprecated upstream but is the backend this project is built on.
+#[allow(deprecated)]
+pub mod fused_attention;
 #[allow(deprecated)]
 pub mod fused_softmax;
 pub mod pooling;

@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
-use retrofit_core::device::libtorch_cpu;
-use retrofit_core::gpt2::{GenerationConfig, KvCache, TextEvaluation};
-use retrofit_core::llama::{Llama, LlamaConfig, LlamaError, evaluate_text, generate, load_llama, load_tokenizer};
+use retrofit_runtime::device::libtorch_cpu;
+use retrofit_core::gpt2::{GenerationConfig, KvCache};
+use retrofit_core::language_model::{TextEvaluation, evaluate_text};
+use retrofit_core::llama::{Llama, LlamaConfig, LlamaError, generate, load_llama, load_tokenizer};
 use retrofit_core::training::bits_per_byte;
 use serde_json::Value;
 

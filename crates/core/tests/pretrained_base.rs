@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
 use retrofit_core::base::{BaseError, BaseFamily, PretrainedBase, base_family, load_base};
-use retrofit_core::device::libtorch_cpu;
+use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::gpt2::{GenerationConfig, KvCache};
 use serde_json::Value;
 

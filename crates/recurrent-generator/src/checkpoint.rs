@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
-use retrofit_core::gpt2::load_gpt2;
+use retrofit_core::base::{BaseFamily, load_base};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::RecurrentGeneratorConfig;
 use crate::error::RecurrentError;
-use crate::model::RecurrentGpt2;
+use crate::model::RecurrentLm;
 
 /// Files of a checkpoint directory.
 pub const CHECKPOINT_WEIGHTS: &str = "trainable.safetensors";
@@ -23,6 +23,8 @@ pub const CHECKPOINT_MANIFEST: &str = "checkpoint.json";
 pub struct CheckpointManifest {
     /// The base directory it was trained on.
     pub base: PathBuf,
+    /// The base's architecture family.
+    pub base_family: BaseFamily,
     /// Fingerprint of the base's `config.json` and `model.safetensors`.
     pub base_fingerprint: String,
     pub config: RecurrentGeneratorConfig,
@@ -52,12 +54,17 @@ fn is_trainable(path: &str, _container: &str) -> bool {
 }
 
 /// Writes the trainable part of `model` and the manifest into `dir`.
-pub fn save_checkpoint(model: &RecurrentGpt2, config: &RecurrentGeneratorConfig, dir: &Path) -> Result<(), RecurrentError> {
+pub fn save_checkpoint(model: &RecurrentLm, config: &RecurrentGeneratorConfig, dir: &Path) -> Result<(), RecurrentError> {
     std::fs::create_dir_all(dir).map_err(|cause| RecurrentError::Io { path: dir.to_path_buf(), cause })?;
     let weights = dir.join(CHECKPOINT_WEIGHTS);
     let mut store = SafetensorsStore::from_file(weights.clone()).with_predicate(is_trainable).overwrite(true);
     model.save_into(&mut store).map_err(|error| RecurrentError::Checkpoint { path: weights, message: error.to_string() })?;
-    let manifest = CheckpointManifest { base: config.base.clone(), base_fingerprint: base_fingerprint(&config.base)?, config: config.clone() };
+    let manifest = CheckpointManifest {
+        base: config.base.clone(),
+        base_family: model.base.family(),
+        base_fingerprint: base_fingerprint(&config.base)?,
+        config: config.clone(),
+    };
     let path = dir.join(CHECKPOINT_MANIFEST);
     let text = serde_json::to_string_pretty(&manifest).map_err(|error| RecurrentError::Checkpoint { path: path.clone(), message: error.to_string() })?;
     std::fs::write(&path, text + "\n").map_err(|cause| RecurrentError::Io { path, cause })
@@ -65,7 +72,7 @@ pub fn save_checkpoint(model: &RecurrentGpt2, config: &RecurrentGeneratorConfig,
 
 /// Loads a checkpoint onto `base` (default: the base it names). A base whose files differ from
 /// the one it was trained on is an error.
-pub fn load_checkpoint(dir: &Path, base: Option<&Path>, device: &Device) -> Result<(RecurrentGpt2, CheckpointManifest), RecurrentError> {
+pub fn load_checkpoint(dir: &Path, base: Option<&Path>, device: &Device) -> Result<(RecurrentLm, CheckpointManifest), RecurrentError> {
     let manifest_path = dir.join(CHECKPOINT_MANIFEST);
     let text = std::fs::read_to_string(&manifest_path).map_err(|cause| RecurrentError::Io { path: manifest_path.clone(), cause })?;
     let manifest: CheckpointManifest =
@@ -75,8 +82,8 @@ pub fn load_checkpoint(dir: &Path, base: Option<&Path>, device: &Device) -> Resu
     if fingerprint != manifest.base_fingerprint {
         return Err(RecurrentError::WrongBase { checkpoint: dir.to_path_buf(), expected: manifest.base.clone(), given: base.to_path_buf() });
     }
-    let (gpt2, _) = load_gpt2(base, device)?;
-    let mut model = RecurrentGpt2::new(gpt2, &manifest.config.model, manifest.config.data.context, device)?;
+    let (base_model, _) = load_base(base, device)?;
+    let mut model = RecurrentLm::new(base_model, &manifest.config.model, manifest.config.data.context, device)?;
     let weights = dir.join(CHECKPOINT_WEIGHTS);
     let mut store = SafetensorsStore::from_file(weights.clone()).with_predicate(is_trainable).allow_partial(true);
     let result = model.load_from(&mut store).map_err(|error| RecurrentError::Checkpoint { path: weights.clone(), message: error.to_string() })?;

@@ -4,6 +4,7 @@ use burn::tensor::{Device, Tensor};
 use retrofit_core::CoreError;
 use retrofit_core::attention::HeadForm;
 use retrofit_core::block::{NormPlacement, TransformerBlock, TransformerBlockConfig};
+use retrofit_core::fast_gru::gru_forward;
 
 /// Whether an inserted block runs a GRU along the tokens (`token-gru`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +52,7 @@ impl InsertedBlock {
         };
         let mut update = self.block.forward(input.clone(), None);
         if let Some(gru) = &self.gru {
-            update = update + gru.forward(input, None);
+            update = update + gru_forward(gru, input, None);
         }
         x + update * self.mult.val().reshape([1, 1, 1])
     }

@@ -1,4 +1,4 @@
-//! Stage 6, the recurrent generator: a frozen pre-trained GPT-2 with trainable inserted blocks,
+//! Stage 6, the recurrent generator: a frozen pre-trained base (GPT-2 or Llama family) with trainable inserted blocks,
 //! a logit bias and a recurrent connection (none, a token GRU, or a state carried from window
 //! to window), trained and evaluated identically so that the variants can be compared.
 
@@ -13,10 +13,10 @@ pub use checkpoint::{CHECKPOINT_MANIFEST, CHECKPOINT_WEIGHTS, CheckpointManifest
 pub use config::{InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule};
 pub use error::RecurrentError;
 pub use inserted::{InsertedBlock, TokenGru};
-pub use model::{RecurrentGpt2, SegmentState};
+pub use model::{RecurrentLm, SegmentState};
 pub use task::RecurrentLanguageModeling;
 
-use retrofit_core::gpt2::{load_gpt2, load_tokenizer};
+use retrofit_core::base::load_base;
 use retrofit_core::language_model::{LmData, StateCarry, StreamEvaluation, TokenizedCorpus, evaluate_streams, train_language_model};
 use retrofit_core::training::count_parameters;
 use retrofit_runtime::device::ResolvedDevice;
@@ -53,11 +53,12 @@ pub fn run(config: &RecurrentGeneratorConfig, run_dir: &RunDir, device: &Resolve
     if !config.base.join("config.json").is_file() {
         return Err(RecurrentError::NoBase(config.base.clone()));
     }
-    let (base, base_config) = load_gpt2(&config.base, &train_device)?;
-    let tokenizer = load_tokenizer(&config.base, &base_config)?;
+    let (base, base_config) = load_base(&config.base, &train_device)?;
+    let tokenizer = base_config.load_tokenizer(&config.base)?;
+    tracing::info!(base = %config.base.display(), family = %base.family(), "frozen base loaded");
     let corpus = TokenizedCorpus::load(&config.data.source, tokenizer)?;
     device.device.seed(config.training.seed);
-    let model = RecurrentGpt2::new(base, &config.model, config.data.context, &train_device)?;
+    let model = RecurrentLm::new(base, &config.model, config.data.context, &train_device)?;
     let description = format!("{}, base {}", corpus.description, config.base.display());
 
     let (mut summary, model, corpus) = match config.schedule {

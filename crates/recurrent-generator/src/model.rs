@@ -2,7 +2,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Gru, GruConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 use retrofit_core::CoreError;
-use retrofit_core::gpt2::Gpt2;
+use retrofit_core::base::PretrainedBase;
 use retrofit_core::language_model::{StateCarry, WindowedLm, token_nll};
 
 use crate::config::{InsertionConfig, Recurrence};
@@ -37,12 +37,12 @@ impl SegmentState {
     }
 }
 
-/// A frozen pre-trained GPT-2 with trainable inserted blocks, a trainable bias on its logits
-/// and, optionally, a recurrent connection.
+/// A frozen pre-trained base (any supported family) with trainable inserted blocks, a trainable
+/// bias on its logits and, optionally, a recurrent connection.
 #[derive(Module, Debug)]
-pub struct RecurrentGpt2 {
+pub struct RecurrentLm {
     /// Frozen: no parameter requires a gradient.
-    pub base: Gpt2,
+    pub base: PretrainedBase,
     pub inserted: Vec<InsertedBlock>,
     /// Base block index each inserted block precedes (`n_layer`: after the last block).
     #[module(skip)]
@@ -54,14 +54,17 @@ pub struct RecurrentGpt2 {
     pub context: usize,
 }
 
-impl RecurrentGpt2 {
+impl RecurrentLm {
     /// Wraps `base` (frozen here) for windows of `context` tokens.
-    pub fn new(base: Gpt2, config: &InsertionConfig, context: usize, device: &Device) -> Result<Self, CoreError> {
-        let n_layer = base.h.len();
-        let d_model = base.wte.weight.dims()[1];
-        let vocab = base.wte.weight.dims()[0];
-        if context == 0 || context > base.n_positions {
-            return Err(CoreError::setting("data.context", format!("must be between 1 and the base's n_positions ({})", base.n_positions)));
+    pub fn new(base: PretrainedBase, config: &InsertionConfig, context: usize, device: &Device) -> Result<Self, CoreError> {
+        let n_layer = base.n_layer();
+        let d_model = base.d_model();
+        let vocab = base.vocab_size();
+        if context == 0 || context > base.max_positions() {
+            return Err(CoreError::setting(
+                "data.context",
+                format!("must be between 1 and the base's {} positions", base.max_positions()),
+            ));
         }
         if config.positions.is_none() && config.inserted_blocks > n_layer {
             return Err(CoreError::setting(
@@ -115,20 +118,20 @@ impl RecurrentGpt2 {
         let [batch, seq] = ids.dims();
         let device = ids.device();
         let positions = position_ids(batch, seq, 0, &device);
-        let mask = self.base.key_mask(batch, seq, 0, None, &device);
+        let context = self.base.context(positions.clone(), None, 0);
         let mut x = self.base.embed(ids, positions);
         let mut next = 0;
-        for (layer, block) in self.base.h.iter().enumerate() {
+        for layer in 0..self.base.n_layer() {
             while next < self.inserted.len() && self.positions[next] == layer {
                 x = self.inserted[next].forward(x, cond.clone());
                 next += 1;
             }
-            x = block.forward(x, mask.clone(), &mut None);
+            x = self.base.block(layer, x, &context, &mut None);
         }
         for inserted in &self.inserted[next..] {
             x = inserted.forward(x, cond.clone());
         }
-        let hidden = self.base.ln_f.forward(x);
+        let hidden = self.base.final_norm(x);
         let logits = self.base.head(hidden.clone()) + self.logit_bias.val().reshape([1, 1, self.logit_bias.val().dims()[0]]);
         (hidden, logits)
     }
@@ -181,7 +184,7 @@ impl RecurrentGpt2 {
     }
 }
 
-impl WindowedLm for RecurrentGpt2 {
+impl WindowedLm for RecurrentLm {
     fn context(&self) -> usize {
         self.context
     }

@@ -4,12 +4,12 @@ use retrofit_core::language_model::{LmOutput, StateCarry};
 use retrofit_core::training::TaskModel;
 use retrofit_data::lm_batch::LmBatch;
 
-use crate::model::RecurrentGpt2;
+use crate::model::RecurrentLm;
 
 /// Language modelling over examples of consecutive windows (state carried within an example).
 #[derive(Module, Debug)]
 pub struct RecurrentLanguageModeling {
-    pub model: RecurrentGpt2,
+    pub model: RecurrentLm,
 }
 
 impl TaskModel for RecurrentLanguageModeling {

@@ -9,6 +9,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
+use retrofit_core::base::{PretrainedBase, load_base};
 use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_core::training::parameters_with_gradient;
@@ -16,7 +17,7 @@ use retrofit_data::source::DataSource;
 use retrofit_data::tokenizer::TokenizerConfig;
 use retrofit_core::language_model::StateCarry;
 use retrofit_recurrent_generator::{
-    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentError, RecurrentGeneratorConfig, RecurrentGpt2, Schedule,
+    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentError, RecurrentGeneratorConfig, RecurrentLm, Schedule,
     load_checkpoint, run, save_checkpoint,
 };
 use retrofit_core::training::TrainingConfig;
@@ -42,7 +43,19 @@ fn insertion(recurrence: Recurrence) -> InsertionConfig {
 }
 
 fn random_ids(batch: usize, seq: usize, device: &Device) -> Tensor<2, Int> {
-    Tensor::<2>::random([batch, seq], Distribution::Uniform(0.0, VOCAB as f64), device).int().clamp(0, VOCAB as i64 - 1)
+    random_ids_below(VOCAB, batch, seq, device)
+}
+
+fn random_ids_below(vocab: usize, batch: usize, seq: usize, device: &Device) -> Tensor<2, Int> {
+    Tensor::<2>::random([batch, seq], Distribution::Uniform(0.0, vocab as f64), device).int().clamp(0, vocab as i64 - 1)
+}
+
+/// Both families: a random byte-level GPT-2 and the tiny Llama fixture (grouped-query heads,
+/// rotary positions) that core's parity tests check against transformers.
+fn bases(seed: u64, device: &Device) -> Vec<PretrainedBase> {
+    let gpt2_dir = base_dir(seed);
+    let llama_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/llama-tiny/tied");
+    [gpt2_dir.path(), llama_dir.as_path()].iter().map(|dir| load_base(dir, device).unwrap().0).collect()
 }
 
 fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
@@ -52,7 +65,7 @@ fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
 const VARIANTS: [Recurrence; 3] = [Recurrence::None, Recurrence::TokenGru, Recurrence::SegmentState];
 
 /// Opens every gate: `mult = value` (the gradient of a block's parameters is 0 while its gate is 0).
-fn open_gates(mut model: RecurrentGpt2, value: f32) -> RecurrentGpt2 {
+fn open_gates(mut model: RecurrentLm, value: f32) -> RecurrentLm {
     for block in &mut model.inserted {
         let device = block.mult.val().device();
         block.mult = Param::from_tensor(Tensor::full([1], value, &device));
@@ -62,17 +75,17 @@ fn open_gates(mut model: RecurrentGpt2, value: f32) -> RecurrentGpt2 {
 
 #[test]
 fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
-    let base = base_dir(1);
     let device = libtorch_cpu();
-    for recurrence in VARIANTS {
-        let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
-        let reference = gpt2.clone();
-        let model = RecurrentGpt2::new(gpt2, &insertion(recurrence), CONTEXT, &device).unwrap();
-        assert_eq!(model.inserted.len(), 3, "2 blocks inside plus one after the last");
-        let ids = random_ids(3, CONTEXT, &device);
-        assert_eq!(max_abs_diff(model.logits(ids.clone()), reference.forward(ids.clone())), 0.0, "{recurrence:?}");
+    for (base, recurrence) in bases(1, &device).into_iter().flat_map(|base| VARIANTS.map(|r| (base.clone(), r))) {
+        let family = base.family();
+        let vocab = base.vocab_size();
+        let reference = base.clone();
+        let model = RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap();
+        assert!(model.inserted.len() >= 2, "blocks inside plus one after the last");
+        let ids = random_ids_below(vocab, 3, CONTEXT, &device);
+        assert_eq!(max_abs_diff(model.logits(ids.clone()), reference.forward(ids.clone())), 0.0, "{family} {recurrence:?}");
         // Across windows too: the carried state changes nothing while the gates are closed.
-        let ids = random_ids(2, 3 * CONTEXT + 1, &device);
+        let ids = random_ids_below(vocab, 2, 3 * CONTEXT + 1, &device);
         let [_, total] = ids.dims();
         let (inputs, targets) = (ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]));
         let carried = model.segment_nll(inputs.clone(), targets.clone(), StateCarry::Carried);
@@ -82,7 +95,7 @@ fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
                 retrofit_core::language_model::token_nll(reference.forward(inputs.clone().slice([0..2, range.clone()])), targets.clone().slice([0..2, range]))
             })
             .collect();
-        assert_eq!(max_abs_diff(carried, Tensor::cat(windows, 1)), 0.0, "{recurrence:?}");
+        assert_eq!(max_abs_diff(carried, Tensor::cat(windows, 1)), 0.0, "{family} {recurrence:?}");
     }
 }
 
@@ -95,19 +108,17 @@ impl ModuleVisitor for BaseParameterIds {
 }
 
 /// Over three windows, so that the GRU cell's hidden-to-hidden weights see a non-zero state.
-fn loss(model: &RecurrentGpt2, device: &Device) -> Tensor<1> {
+fn loss(model: &RecurrentLm, device: &Device) -> Tensor<1> {
     let total = 3 * CONTEXT + 1;
-    let ids = random_ids(2, total, device);
+    let ids = random_ids_below(model.base.vocab_size(), 2, total, device);
     model.segment_nll(ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]), StateCarry::Carried).mean()
 }
 
 #[test]
 fn the_base_gets_no_gradient_and_no_optimizer_state_while_every_trainable_parameter_learns() {
-    let base = base_dir(2);
     let device = libtorch_cpu().autodiff();
-    for recurrence in VARIANTS {
-        let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
-        let model = open_gates(RecurrentGpt2::new(gpt2, &insertion(recurrence), CONTEXT, &device).unwrap(), 0.5);
+    for (base, recurrence) in bases(2, &device).into_iter().flat_map(|base| VARIANTS.map(|r| (base.clone(), r))) {
+        let model = open_gates(RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap(), 0.5);
         let grads = GradientsParams::from_grads(loss(&model, &device).backward(), &model);
         let (base_with_gradient, base_total) = parameters_with_gradient(&model.base, &grads);
         assert_eq!(base_with_gradient, 0, "{recurrence:?}: {base_with_gradient} of {base_total} frozen tensors got a gradient");
@@ -139,7 +150,7 @@ fn the_base_gets_no_gradient_and_no_optimizer_state_while_every_trainable_parame
         let model = optimizer.step(1e-2, model, grads);
         let record = format!("{:?}", optimizer.to_record());
         assert!(record.contains(&format!("num_tensors: {}", 2 * trainable_tensors)), "{recurrence:?}: {record}, {trainable_tensors} trainable tensors");
-        let ids = random_ids(1, CONTEXT, &device);
+        let ids = random_ids_below(model.base.vocab_size(), 1, CONTEXT, &device);
         assert_eq!(max_abs_diff(before.forward(ids.clone()), model.base.forward(ids)), 0.0);
     }
 }
@@ -149,7 +160,7 @@ fn the_state_carried_from_window_one_changes_window_two_and_reset_removes_the_ef
     let base = base_dir(3);
     let device = libtorch_cpu();
     let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
-    let model = open_gates(RecurrentGpt2::new(gpt2, &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap(), 1.0);
+    let model = open_gates(RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap(), 1.0);
     let window_two = random_ids(1, CONTEXT + 1, &device);
     let nll_of = |first: Tensor<2, Int>, carry: StateCarry| {
         let ids = Tensor::cat(vec![first, window_two.clone()], 1); // [1, 2 * CONTEXT + 1]
@@ -180,7 +191,7 @@ fn checkpoints_round_trip_and_refuse_another_base() {
         };
         let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
         device.seed(7);
-        let model = open_gates(RecurrentGpt2::new(gpt2, &config.model, CONTEXT, &device).unwrap(), 0.3);
+        let model = open_gates(RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &config.model, CONTEXT, &device).unwrap(), 0.3);
         let checkpoint = tempfile::tempdir().unwrap();
         save_checkpoint(&model, &config, checkpoint.path()).unwrap();
         let saved_bytes = std::fs::metadata(checkpoint.path().join("trainable.safetensors")).unwrap().len();
@@ -247,6 +258,6 @@ fn more_inserted_blocks_than_base_blocks_is_refused_with_the_rule() {
     let device = libtorch_cpu();
     let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
     let config = InsertionConfig { inserted_blocks: 64, ..insertion(Recurrence::None) };
-    let error = RecurrentGpt2::new(gpt2, &config, CONTEXT, &device).unwrap_err().to_string();
+    let error = RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &config, CONTEXT, &device).unwrap_err().to_string();
     assert!(error.contains("model.inserted_blocks") && error.contains("at most the base's 4 blocks"), "{error}");
 }

@@ -8,10 +8,12 @@ use clap::Parser;
 use retrofit_attention_classifier::AttentionClassifierModelConfig;
 use std::time::Instant;
 
+use retrofit_core::attention::{AttentionKernel, set_attention_kernel};
 use retrofit_runtime::device::{libtorch_cpu, set_cpu_threads};
+use retrofit_core::base::PretrainedBase;
 use retrofit_core::language_model::CausalLm;
 use retrofit_generator::GeneratorModelConfig;
-use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentGpt2};
+use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLm};
 use retrofit_core::gpt2::{GenerationConfig, Gpt2Config, generate};
 use retrofit_experiments::bench::{cross_entropy, median, random_ids, time_training};
 use retrofit_experiments::run_main;
@@ -39,6 +41,13 @@ impl Workload {
     }
 }
 
+/// The attention implementations the bench compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BenchAttention {
+    Fused,
+    Unfused,
+}
+
 /// Run one benchmark workload and print `BENCH <workload> backend=burn-tch ...` last.
 #[derive(Debug, Parser)]
 #[command(name = "bench")]
@@ -54,6 +63,9 @@ struct Cli {
     /// libtorch CPU threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Attention implementation: libtorch's fused kernels or burn's ops, to compare.
+    #[arg(long, value_enum, default_value = "fused")]
+    attention: BenchAttention,
 }
 
 /// Workloads 1 and 2: a classifier on one random batch of 32 x 512 ids in [0, 50000), labels in
@@ -77,6 +89,10 @@ fn main() -> ExitCode {
     run_main(|| {
         let cli = Cli::parse();
         let steps = cli.steps.unwrap_or(if cli.workload.is_generation() { 3 } else { 5 });
+        set_attention_kernel(match cli.attention {
+            BenchAttention::Fused => AttentionKernel::Fused,
+            BenchAttention::Unfused => AttentionKernel::Unfused,
+        });
         let threads = set_cpu_threads(cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())));
         let device = libtorch_cpu().autodiff();
         device.seed(0);
@@ -110,7 +126,7 @@ fn main() -> ExitCode {
                 let recurrence = if cli.workload == Workload::Gpt2Iblocks { Recurrence::None } else { Recurrence::TokenGru };
                 let base = Gpt2Config::distilgpt2().init(&device);
                 let insertion = InsertionConfig { inserted_blocks: 3, heads: 8, ff_mult: 4, recurrence, ..InsertionConfig::default() };
-                let model = RecurrentGpt2::new(base.clone(), &insertion, context, &device)?;
+                let model = RecurrentLm::new(PretrainedBase::Gpt2(base.clone()), &insertion, context, &device)?;
                 let parameters = retrofit_core::training::count_parameters(&model);
                 println!("INFO parameters total {} trainable {}", parameters.total, parameters.trainable);
                 let window = random_ids([batch, context + 1], 50_257, &device);

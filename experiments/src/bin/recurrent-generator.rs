@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use retrofit_runtime::device::DeviceChoice;
-use retrofit_core::gpt2::load_tokenizer;
 use retrofit_data::lm_batch::LmBatcher;
 use retrofit_data::source::load_language_corpus;
 use retrofit_data::text::read_utf8;
@@ -70,8 +69,8 @@ fn main() -> ExitCode {
                 anyhow::ensure!(checkpoint.is_dir(), "{} has no checkpoint/: pass a trained run (results/recurrent-generator/<run>)", run.display());
                 let (model, manifest) = load_checkpoint(&checkpoint, base.as_deref(), &device.device)?;
                 let base = base.unwrap_or(manifest.base.clone());
-                let (_, base_config) = retrofit_core::gpt2::load_gpt2(&base, &device.device)?;
-                let tokenizer = load_tokenizer(&base, &base_config)?;
+                let (_, base_config) = retrofit_core::base::load_base(&base, &device.device)?;
+                let tokenizer = base_config.load_tokenizer(&base)?;
                 let bytes = match &text {
                     Some(path) => read_utf8(path)?.into_bytes(),
                     None => load_language_corpus(&manifest.config.data.source)?.valid,

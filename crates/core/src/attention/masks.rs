@@ -18,21 +18,6 @@ pub fn key_padding_mask(padding_mask: Tensor<2, Bool>) -> Tensor<4, Bool> {
     padding_mask.reshape([batch, 1, 1, seq])
 }
 
-/// Either mask, or both (`true` wherever one of them is).
-pub(crate) fn combine(
-    causal: Option<Tensor<4, Bool>>,
-    padding: Option<Tensor<4, Bool>>,
-) -> Option<Tensor<4, Bool>> {
-    match (causal, padding) {
-        (Some(causal), Some(padding)) => {
-            let [b, _, _, k] = padding.dims();
-            let [_, _, q, _] = causal.dims();
-            Some(causal.expand([b, 1, q, k]).bool_or(padding.expand([b, 1, q, k])))
-        }
-        (mask, None) | (None, mask) => mask,
-    }
-}
-
 /// The key mask of `seq` new queries that follow `seen` cached positions: causal (the query at
 /// absolute position `seen + i` must not see a later key), plus the padded keys of `padding`.
 ///

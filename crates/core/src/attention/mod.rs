@@ -1,10 +1,15 @@
 //! Self-attention in the forms the thesis compares: parameter-free simple attention and
 //! multi-head attention ("narrow" and "wide", after Peter Bloem's `former`).
 
+mod kernel;
 mod masks;
 mod multi_head;
 mod simple;
 
+pub use kernel::{
+    AttentionKernel, attention_kernel, scaled_dot_product_attention, scaled_dot_product_attention_with,
+    set_attention_kernel,
+};
 pub use masks::{cached_causal_mask, causal_mask, key_padding_mask};
 pub use multi_head::{HeadForm, MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
 pub use simple::SimpleSelfAttention;
@@ -16,7 +21,7 @@ use burn::tensor::{Bool, Tensor};
 /// one unmasked position never turns into NaN as -inf could.
 pub const MASKED_SCORE: f32 = -1.0e9;
 
-/// `softmax(scores masked) · values`.
+/// `softmax(scores masked) · values`: the unfused reference of [`scaled_dot_product_attention`].
 ///
 /// # Shapes
 /// - `scores`: `[batch, heads, query, key]`

@@ -4,8 +4,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::masks::combine;
-use super::{attend, causal_mask, key_padding_mask};
+use super::{key_padding_mask, scaled_dot_product_attention};
 use crate::CoreError;
 
 /// How heads share the embedding.
@@ -96,16 +95,13 @@ impl MultiHeadSelfAttention {
     pub fn forward(&self, x: Tensor<3>, padding_mask: Option<Tensor<2, Bool>>) -> Tensor<3> {
         let [batch, seq, _] = x.dims();
         let split = |t: Tensor<3>| t.reshape([batch, seq, self.heads, self.head_dim]).swap_dims(1, 2);
-        // Scale queries and keys by head_dim^-1/4 each (as former): the scores are scaled by
-        // head_dim^-1/2 without a pass over the [seq, seq] score tensor.
-        let scale = (self.head_dim as f64).powf(-0.25);
-        let queries = split(self.queries.forward(x.clone()).mul_scalar(scale)); // [batch, heads, seq, head_dim]
-        let keys = split(self.keys.forward(x.clone()).mul_scalar(scale));
+        let queries = split(self.queries.forward(x.clone())); // [batch, heads, seq, head_dim]
+        let keys = split(self.keys.forward(x.clone()));
         let values = split(self.values.forward(x));
-        let scores = queries.matmul(keys.swap_dims(2, 3)); // [batch, heads, seq, seq]
-        let causal = self.causal.then(|| causal_mask(seq, &scores.device()));
-        let mask = combine(causal, padding_mask.map(key_padding_mask));
-        let context = attend(scores, mask, values) // [batch, heads, seq, head_dim]
+        // Scores scaled by head_dim^-1/2 (former scales queries and keys by head_dim^-1/4 each).
+        let scale = (self.head_dim as f64).powf(-0.5);
+        let mask = padding_mask.map(key_padding_mask);
+        let context = scaled_dot_product_attention(queries, keys, values, mask, self.causal, scale) // [b, h, seq, d]
             .swap_dims(1, 2)
             .reshape([batch, seq, self.heads * self.head_dim]);
         self.unify_heads.forward(context)

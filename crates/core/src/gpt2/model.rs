@@ -3,7 +3,7 @@ use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::tensor::activation::gelu_approximate;
 use burn::tensor::{Bool, Int, Tensor};
 
-use crate::attention::attend;
+use crate::attention::scaled_dot_product_attention;
 
 /// Keys and values of one layer for the positions seen so far.
 #[derive(Debug, Clone)]
@@ -62,8 +62,10 @@ impl Gpt2Attention {
             values = Tensor::cat(vec![past.values, values], 2);
         }
         *cache = Some(LayerCache { keys: keys.clone(), values: values.clone() });
-        let scores = queries.matmul(keys.swap_dims(2, 3)).mul_scalar((head_dim as f64).powf(-0.5));
-        let context = attend(scores, Some(key_mask), values).swap_dims(1, 2).reshape([batch, seq, n_embd]);
+        let scale = (head_dim as f64).powf(-0.5);
+        let context = scaled_dot_product_attention(queries, keys, values, Some(key_mask), false, scale)
+            .swap_dims(1, 2)
+            .reshape([batch, seq, n_embd]);
         self.c_proj.forward(context)
     }
 }

@@ -1,11 +1,11 @@
 //! Llama-family models as Hugging Face defines `LlamaForCausalLM` (SmolLM2, TinyLlama, Llama):
 //! RMSNorm, rotary embeddings in the rotate-half layout, grouped-query attention, a SwiGLU MLP and
 //! a tied or separate head, with module names that follow HF's keys; a loader for any HF Llama
-//! directory, generation with a key/value cache and sliding-window evaluation.
+//! directory and generation with a key/value cache. Evaluation is the language-model pipeline's
+//! (`crate::language_model::evaluate_text`), as for every [`crate::language_model::CausalLm`].
 
 mod config;
 mod error;
-mod eval;
 mod generate;
 mod loader;
 mod model;
@@ -13,7 +13,6 @@ mod rotary;
 
 pub use config::{LLAMA_MODEL_TYPE, LlamaConfig};
 pub use error::LlamaError;
-pub use eval::evaluate_text;
 pub use generate::generate;
 pub use loader::{load_llama, load_tokenizer};
 pub use model::{Llama, LlamaAttention, LlamaContext, LlamaDecoderLayer, LlamaMlp, LlamaModel};

@@ -1,5 +1,6 @@
-//! A pre-trained GPT-2 (any Hugging Face GPT-2-family directory): generate text, or evaluate it
-//! zero-shot on a text file.
+//! A pre-trained model of any supported family (a Hugging Face GPT-2 or Llama directory; the
+//! family comes from `config.json`'s `model_type`): generate text, or evaluate it zero-shot on a
+//! text file. (Formerly the `gpt2` binary; `just gpt2` still calls it.)
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use retrofit_runtime::device::DeviceChoice;
-use retrofit_core::gpt2::{GenerationConfig, SamplingConfig, generate, load_gpt2, load_tokenizer};
-use retrofit_core::language_model::evaluate_text;
+use retrofit_core::base::load_base;
+use retrofit_core::gpt2::{GenerationConfig, SamplingConfig};
 use retrofit_runtime::{MetricSet, Quantity};
 use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
 use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
@@ -17,7 +18,7 @@ use retrofit_data::text::read_utf8;
 use retrofit_experiments::run_main;
 
 #[derive(Debug, Parser)]
-#[command(name = "gpt2")]
+#[command(name = "pretrained")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,7 +28,8 @@ struct Cli {
 enum Command {
     /// Continue a prompt (greedy unless --temperature > 0).
     Generate {
-        /// Model directory: config.json, model.safetensors, tokenizer files (`just fetch-distilgpt2`).
+        /// Model directory: config.json, model.safetensors, tokenizer files (`just fetch-smollm2`,
+        /// `just fetch-distilgpt2`, or a generator run's model/).
         #[arg(long)]
         model: PathBuf,
         #[arg(long)]
@@ -46,7 +48,7 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
-    /// Perplexity and bits per byte of a text (sliding window), written to results/gpt2-eval/.
+    /// Perplexity and bits per byte of a text (sliding window), written to results/pretrained-eval/.
     Eval {
         #[arg(long)]
         model: PathBuf,
@@ -72,16 +74,17 @@ fn main() -> ExitCode {
     run_main(|| match Cli::parse().command {
         Command::Generate { model, prompt, tokens, temperature, top_k, top_p, seed, device } => {
             let device = device.resolve()?;
-            let (gpt2, config) = load_gpt2(&model, &device.device)?;
-            let tokenizer = load_tokenizer(&model, &config)?;
+            let (base, config) = load_base(&model, &device.device)?;
+            let tokenizer = config.load_tokenizer(&model)?;
             let prompt_ids = tokenizer.encode(&prompt)?;
             let generation = GenerationConfig {
                 max_new_tokens: tokens,
                 sampling: SamplingConfig { temperature, top_k, top_p, seed },
-                ..GenerationConfig::default()
+                // One prompt: nothing is padded, and id 0 exists in every vocabulary.
+                pad_id: 0,
             };
             let clock = RunClock::start();
-            let new_tokens = generate(&gpt2, &[prompt_ids], &generation, &device.device)?.remove(0);
+            let new_tokens = base.generate(&[prompt_ids], &generation, &device.device)?.remove(0);
             let seconds = clock.elapsed_s();
             println!("{prompt}{}", tokenizer.decode(&new_tokens)?);
             eprintln!("{} tokens in {seconds:.2} s ({:.1} tokens/s) on {}", new_tokens.len(), new_tokens.len() as f64 / seconds, device.name);
@@ -90,21 +93,20 @@ fn main() -> ExitCode {
         Command::Eval { model, text, context, stride, run_name, results, device } => {
             let clock = RunClock::start();
             let device = device.resolve()?;
-            let (gpt2, config) = load_gpt2(&model, &device.device)?;
-            let tokenizer = load_tokenizer(&model, &config)?;
+            let (base, config) = load_base(&model, &device.device)?;
+            let tokenizer = config.load_tokenizer(&model)?;
+            let positions = base.max_positions();
             anyhow::ensure!(
-                context <= config.n_positions,
-                "--context {context} exceeds the model's {} positions: pass --context {} or less",
-                config.n_positions,
-                config.n_positions
+                context <= positions,
+                "--context {context} exceeds the model's {positions} positions: pass --context {positions} or less"
             );
             let content = read_utf8(&text)?;
             let ids = tokenizer.encode_corpus(content.as_bytes())?;
-            let run_dir = RunDir::create(&results, "gpt2-eval", &run_name.unwrap_or_else(timestamp_run_name))?;
-            let settings = serde_json::json!({ "model": model, "text": text, "context": context, "stride": stride, "gpt2": config });
+            let run_dir = RunDir::create(&results, "pretrained-eval", &run_name.unwrap_or_else(timestamp_run_name))?;
+            let settings = serde_json::json!({ "model": model, "text": text, "context": context, "stride": stride, "base": config });
             run_dir.write_config(&settings)?;
             let eval_clock = RunClock::start();
-            let evaluation = evaluate_text(&gpt2, &ids, content.len(), context, stride, &device.device)?;
+            let evaluation = base.evaluate_text(&ids, content.len(), context, stride, &device.device)?;
             let eval_s = eval_clock.elapsed_s();
             let mut metrics = MetricSet::new();
             metrics.insert("eval_perplexity", Quantity::Perplexity, evaluation.perplexity);
@@ -112,7 +114,7 @@ fn main() -> ExitCode {
             metrics.insert("eval_tokens", Quantity::Count, ids.len() as f64);
             let summary = RunSummary {
                 data: format!("text {} ({})", text.display(), tokenizer.name()),
-                parameters: count_parameters(&gpt2),
+                parameters: count_parameters(&base),
                 wall_time_s: clock.elapsed_s(),
                 throughput: Some(Throughput { value: ids.len() as f64 / eval_s.max(1e-9), unit: "tokens/s".to_string() }),
                 best_metrics: metrics.clone(),

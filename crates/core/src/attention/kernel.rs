@@ -1,0 +1,122 @@
+//! Which implementation computes scaled-dot-product attention: libtorch's fused kernels (the
+//! default, `crate::fused_attention`) or burn's own ops around [`attend`] (the reference that the
+//! tests and the benchmark compare with). Every attention of the project goes through
+//! [`scaled_dot_product_attention`].
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use burn::tensor::{Bool, Tensor};
+
+use super::attend;
+use crate::fused_attention::{AttentionOptions, AttentionRoute, fused_attention};
+
+/// An implementation of scaled-dot-product attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AttentionKernel {
+    /// libtorch's fused kernels: the CPU flash kernels called directly on the CPU, libtorch's
+    /// `scaled_dot_product_attention` with its autograd elsewhere.
+    #[default]
+    Fused,
+    /// libtorch's `scaled_dot_product_attention` with its autograd on every device, the CPU
+    /// included (what CUDA runs; here so that the CPU tests cover it).
+    FusedThroughAutograd,
+    /// burn's ops: matmul, scale, mask fill, fused softmax, matmul.
+    Unfused,
+}
+
+static KERNEL: AtomicU8 = AtomicU8::new(0);
+
+impl AttentionKernel {
+    fn code(self) -> u8 {
+        match self {
+            Self::Fused => 0,
+            Self::FusedThroughAutograd => 1,
+            Self::Unfused => 2,
+        }
+    }
+}
+
+/// Chooses the implementation for every later [`scaled_dot_product_attention`] of the process.
+pub fn set_attention_kernel(kernel: AttentionKernel) {
+    KERNEL.store(kernel.code(), Ordering::Relaxed);
+}
+
+/// The implementation [`scaled_dot_product_attention`] uses now.
+pub fn attention_kernel() -> AttentionKernel {
+    match KERNEL.load(Ordering::Relaxed) {
+        1 => AttentionKernel::FusedThroughAutograd,
+        2 => AttentionKernel::Unfused,
+        _ => AttentionKernel::Fused,
+    }
+}
+
+/// `softmax(query keyᵀ · scale, masked) value` with the process-wide [`attention_kernel`].
+///
+/// `causal`: query `i` sees only keys `j ≤ i + k_len - q_len` (aligned to the end, so that new
+/// queries after a key/value cache see the whole cache). A query row with every key masked gets
+/// the mean of all values, as [`attend`] gives it.
+///
+/// # Shapes
+/// - `query`: `[batch, heads, q_len, dim]`
+/// - `key`: `[batch, heads, k_len, dim]`
+/// - `value`: `[batch, heads, k_len, dim_v]`
+/// - `mask`: broadcastable to `[batch, heads, q_len, k_len]`, `true` where a key must not be
+///   attended to
+/// - output: `[batch, heads, q_len, dim_v]`
+pub fn scaled_dot_product_attention(
+    query: Tensor<4>,
+    key: Tensor<4>,
+    value: Tensor<4>,
+    mask: Option<Tensor<4, Bool>>,
+    causal: bool,
+    scale: f64,
+) -> Tensor<4> {
+    scaled_dot_product_attention_with(attention_kernel(), query, key, value, mask, causal, scale)
+}
+
+/// [`scaled_dot_product_attention`] with an explicit implementation.
+///
+/// # Shapes
+/// As [`scaled_dot_product_attention`].
+pub fn scaled_dot_product_attention_with(
+    kernel: AttentionKernel,
+    query: Tensor<4>,
+    key: Tensor<4>,
+    value: Tensor<4>,
+    mask: Option<Tensor<4, Bool>>,
+    causal: bool,
+    scale: f64,
+) -> Tensor<4> {
+    let route = match kernel {
+        AttentionKernel::Fused => AttentionRoute::Direct,
+        AttentionKernel::FusedThroughAutograd => AttentionRoute::LibtorchAutograd,
+        AttentionKernel::Unfused => return unfused(query, key, value, mask, causal, scale),
+    };
+    fused_attention(query, key, value, mask, AttentionOptions { causal, scale, route })
+}
+
+/// The reference: burn's ops around [`attend`].
+fn unfused(
+    query: Tensor<4>,
+    key: Tensor<4>,
+    value: Tensor<4>,
+    mask: Option<Tensor<4, Bool>>,
+    causal: bool,
+    scale: f64,
+) -> Tensor<4> {
+    let [batch, heads, q_len, _] = query.dims();
+    let k_len = key.dims()[2];
+    let scores = query.matmul(key.swap_dims(2, 3)).mul_scalar(scale); // [batch, heads, q_len, k_len]
+    let full = [batch, heads, q_len, k_len];
+    let causal = causal.then(|| {
+        let offset = k_len as i64 - q_len as i64;
+        Tensor::<2, Bool>::tril_mask([q_len, k_len], offset, &scores.device())
+            .unsqueeze::<4>()
+            .expand(full)
+    });
+    let mask = match (mask.map(|mask| mask.expand(full)), causal) {
+        (Some(mask), Some(causal)) => Some(mask.bool_or(causal)),
+        (mask, None) | (None, mask) => mask,
+    };
+    attend(scores, mask, value)
+}
