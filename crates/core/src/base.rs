@@ -168,6 +168,8 @@ impl ForwardContext {
 }
 
 /// A pre-trained causal language model of any supported family.
+// One per run, matched on every call: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum PretrainedBase {
     Gpt2(Gpt2),

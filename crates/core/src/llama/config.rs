@@ -206,18 +206,18 @@ impl LlamaConfig {
         let invalid = |message: String| Err(LlamaError::Invalid(message));
         let heads = self.num_attention_heads;
         let kv_heads = self.key_value_heads();
-        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 {
+        if heads == 0 || kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
             return invalid(format!(
                 "num_key_value_heads {kv_heads} must divide num_attention_heads {heads}"
             ));
         }
-        if self.head_dim.is_none() && self.hidden_size % heads != 0 {
+        if self.head_dim.is_none() && !self.hidden_size.is_multiple_of(heads) {
             return invalid(format!(
                 "num_attention_heads {heads} must divide hidden_size {}",
                 self.hidden_size
             ));
         }
-        if self.head_dim() == 0 || self.head_dim() % 2 != 0 {
+        if self.head_dim() == 0 || !self.head_dim().is_multiple_of(2) {
             return invalid(format!(
                 "head_dim {} must be even and positive (rotary pairs)",
                 self.head_dim()
@@ -236,7 +236,8 @@ impl LlamaConfig {
                     .to_string(),
             );
         }
-        if !(self.rms_norm_eps > 0.0) || !(self.rope_theta > 0.0) {
+        let positive = |value: f64| value.is_finite() && value > 0.0;
+        if !positive(self.rms_norm_eps) || !positive(self.rope_theta) {
             return invalid(format!(
                 "rms_norm_eps ({}) and rope_theta ({}) must be positive",
                 self.rms_norm_eps, self.rope_theta

@@ -1,7 +1,7 @@
 //! Loading a Hugging Face Llama-family directory (`config.json`, `model.safetensors`,
 //! `tokenizer.json`) through burn's `SafetensorsStore`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -140,7 +140,7 @@ pub fn load_llama(dir: &Path, device: &Device) -> Result<(Llama, LlamaConfig), L
 
 /// A tied model's file may still carry `lm_head.weight` (some exporters write the shared tensor
 /// twice); it is accepted only when it equals the embedding.
-fn check_tied_head(model: &Llama, weights: &PathBuf, device: &Device) -> Result<(), LlamaError> {
+fn check_tied_head(model: &Llama, weights: &Path, device: &Device) -> Result<(), LlamaError> {
     let [vocab, d_model] = model.model.embed_tokens.weight.dims();
     let mut head = HeadOnly {
         lm_head: burn::nn::LinearConfig::new(d_model, vocab)
@@ -150,10 +150,12 @@ fn check_tied_head(model: &Llama, weights: &PathBuf, device: &Device) -> Result<
     let result = head
         .load_from(&mut store(weights))
         .map_err(|source| LlamaError::Weights {
-            path: weights.clone(),
+            path: weights.to_path_buf(),
             source,
         })?;
-    let differs = || LlamaError::TiedHeadDiffers { path: weights.clone() };
+    let differs = || LlamaError::TiedHeadDiffers {
+        path: weights.to_path_buf(),
+    };
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(differs());
     }
