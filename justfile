@@ -113,7 +113,7 @@ bench *ARGS: build
         "$python" -m pip install --quiet --disable-pip-version-check "transformers==5.24.0" \
             || echo "bench: cannot install transformers; the gpt2-generate reference will fail"
     fi
-    workloads="${RETROFIT_BENCH_WORKLOADS:-attention-classifier transformer-classifier generator gpt2-iblocks gpt2-iblocks-gru gpt2-generate}"
+    workloads="${RETROFIT_BENCH_WORKLOADS:-attention-classifier transformer-classifier generator gpt2-iblocks gpt2-iblocks-gru gpt2-generate llama-iblocks llama-iblocks-gru llama-generate}"
     for workload in $workloads; do
         ours=$({{cargo}} run {{release}} -q --bin bench -- --workload "$workload" {{ARGS}} | tail -n 1)
         echo "$ours"

@@ -14,7 +14,8 @@ use retrofit_core::base::PretrainedBase;
 use retrofit_core::language_model::CausalLm;
 use retrofit_generator::GeneratorModelConfig;
 use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLm};
-use retrofit_core::gpt2::{GenerationConfig, Gpt2Config, generate};
+use retrofit_core::gpt2::{GenerationConfig, Gpt2Config};
+use retrofit_core::llama::LlamaConfig;
 use retrofit_experiments::bench::{cross_entropy, median, random_ids, time_training};
 use retrofit_experiments::run_main;
 use retrofit_transformer_classifier::TransformerClassifierModelConfig;
@@ -29,6 +30,11 @@ enum Workload {
     Gpt2IblocksGru,
     /// One warm-up generation; --steps timed.
     Gpt2Generate,
+    /// 4 x 256 tokens on a SmolLM2-135M-shaped Llama base (random weights), 3+1 inserted blocks.
+    LlamaIblocks,
+    LlamaIblocksGru,
+    /// 128 greedy tokens after 32 on the SmolLM2-135M shape; one warm-up generation.
+    LlamaGenerate,
 }
 
 impl Workload {
@@ -37,7 +43,7 @@ impl Workload {
     }
 
     fn is_generation(self) -> bool {
-        self == Self::Gpt2Generate
+        matches!(self, Self::Gpt2Generate | Self::LlamaGenerate)
     }
 }
 
@@ -119,40 +125,52 @@ fn main() -> ExitCode {
                 });
                 (times, losses, batch * context)
             }
-            Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru => {
-                // A frozen DistilGPT-2-shaped base (random weights) with 3+1 inserted blocks of 8
-                // heads and a logit bias; 2 windows of 256 tokens.
-                let (batch, context) = (2, 256);
-                let recurrence = if cli.workload == Workload::Gpt2Iblocks { Recurrence::None } else { Recurrence::TokenGru };
-                let base = Gpt2Config::distilgpt2().init(&device);
+            Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru | Workload::LlamaIblocks | Workload::LlamaIblocksGru => {
+                // A frozen base (random weights) with 3+1 inserted blocks of 8 heads and a logit
+                // bias: DistilGPT-2's shape with 2 windows of 256 tokens, or SmolLM2-135M's with 4.
+                let (base, batch) = match cli.workload {
+                    Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru => (PretrainedBase::Gpt2(Gpt2Config::distilgpt2().init(&device)), 2),
+                    _ => (PretrainedBase::Llama(LlamaConfig::smollm2_135m().init(&device)), 4),
+                };
+                let context = 256;
+                let vocab = base.vocab_size();
+                let recurrence = match cli.workload {
+                    Workload::Gpt2IblocksGru | Workload::LlamaIblocksGru => Recurrence::TokenGru,
+                    _ => Recurrence::None,
+                };
                 let insertion = InsertionConfig { inserted_blocks: 3, heads: 8, ff_mult: 4, recurrence, ..InsertionConfig::default() };
-                let model = RecurrentLm::new(PretrainedBase::Gpt2(base.clone()), &insertion, context, &device)?;
+                let model = RecurrentLm::new(base.clone(), &insertion, context, &device)?;
                 let parameters = retrofit_core::training::count_parameters(&model);
                 println!("INFO parameters total {} trainable {}", parameters.total, parameters.trainable);
-                let window = random_ids([batch, context + 1], 50_257, &device);
+                let window = random_ids([batch, context + 1], vocab, &device);
                 let inputs = window.clone().slice([0..batch, 0..context]);
                 let targets = window.slice([0..batch, 1..context + 1]).reshape([batch * context]);
                 let init_diff = model.logits(inputs.clone()).sub(base.forward(inputs.clone())).abs().max().into_scalar::<f32>();
                 println!("INFO max |logits - base logits| at init = {init_diff}");
                 anyhow::ensure!(init_diff == 0.0, "at initialisation the logits must equal the base's");
                 let (times, losses) = time_training(model, cli.warmup, steps, |model| {
-                    cross_entropy(model.logits(inputs.clone()).reshape([batch * context, 50_257]), targets.clone())
+                    cross_entropy(model.logits(inputs.clone()).reshape([batch * context, vocab]), targets.clone())
                 });
                 (times, losses, batch * context)
             }
-            Workload::Gpt2Generate => {
-                // DistilGPT-2's shape, random weights; greedy, KV cache, 128 new tokens after 32.
+            Workload::Gpt2Generate | Workload::LlamaGenerate => {
+                // DistilGPT-2's or SmolLM2-135M's shape, random weights; greedy, KV cache, 128 new
+                // tokens after 32.
                 let device = libtorch_cpu();
-                let model = Gpt2Config::distilgpt2().init(&device);
+                let model = match cli.workload {
+                    Workload::Gpt2Generate => PretrainedBase::Gpt2(Gpt2Config::distilgpt2().init(&device)),
+                    _ => PretrainedBase::Llama(LlamaConfig::smollm2_135m().init(&device)),
+                };
                 println!("INFO parameters {}", model.num_params());
-                let prompt: Vec<u32> = random_ids([32], 50_257, &device).try_into_vec_as::<i64>()?.into_iter().map(|id| id as u32).collect();
-                let config = GenerationConfig { max_new_tokens: 128, ..GenerationConfig::default() };
+                let vocab = model.vocab_size();
+                let prompt: Vec<u32> = random_ids([32], vocab, &device).try_into_vec_as::<i64>()?.into_iter().map(|id| id as u32).collect();
+                let config = GenerationConfig { max_new_tokens: 128, pad_id: 0, ..GenerationConfig::default() };
                 let mut times = Vec::new();
                 // One untimed warm-up generation, as the reference.
-                let first = generate(&model, std::slice::from_ref(&prompt), &config, &device)?;
+                let first = model.generate(std::slice::from_ref(&prompt), &config, &device)?;
                 for _ in 0..steps {
                     let start = Instant::now();
-                    let again = generate(&model, std::slice::from_ref(&prompt), &config, &device)?;
+                    let again = model.generate(std::slice::from_ref(&prompt), &config, &device)?;
                     times.push(start.elapsed().as_secs_f64());
                     anyhow::ensure!(again == first, "greedy generation is not deterministic");
                 }
