@@ -9,7 +9,8 @@ const STAGE_ORDER: [&str; 5] =
     ["data", "attention-classifier", "transformer-classifier", "generator", "recurrent-generator"];
 
 /// Metrics shown first when a summary has them (the rest follow by name), at most [`MAX_METRICS`].
-const KEY_METRICS: [&str; 6] = ["valid_accuracy", "valid_bits_per_byte", "valid_perplexity", "valid_loss", "vocab_size", "train_tokens"];
+const KEY_METRICS: [&str; 6] =
+    ["valid_accuracy", "valid_bits_per_byte", "valid_perplexity", "valid_loss", "vocab_size", "train_tokens"];
 const MAX_METRICS: usize = 4;
 
 /// Reads every summary under `results_root`, sorted by stage then run. Unreadable summaries are
@@ -187,7 +188,12 @@ mod tests {
         let table = markdown_table(&summaries);
         assert_eq!(table.lines().count(), 2 + 3);
         let row = table.lines().nth(2).unwrap();
-        assert!(row.starts_with("| data | d1 | text data/alice29.txt (gpt2-bpe) | cpu | 4 / 10 | 1.2 s | 1234.6 tokens/s | 64 MiB |"), "{row}");
+        assert!(
+            row.starts_with(
+                "| data | d1 | text data/alice29.txt (gpt2-bpe) | cpu | 4 / 10 | 1.2 s | 1234.6 tokens/s | 64 MiB |"
+            ),
+            "{row}"
+        );
         assert!(row.contains("valid_loss 2.5000, train_tokens 100"), "{row}");
     }
 }

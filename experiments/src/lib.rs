@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use retrofit_runtime::config::load_config;
 use retrofit_runtime::device::{DeviceChoice, ResolvedDevice};
-use retrofit_runtime::summary::RunSummary;
 use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
+use retrofit_runtime::summary::RunSummary;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -108,5 +108,3 @@ pub fn discard_if_empty(run_dir: &RunDir) -> bool {
         .unwrap_or(false);
     only_config && std::fs::remove_dir_all(run_dir.path()).is_ok()
 }
-
-

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use retrofit_runtime::plot::{Line, line_plot};
 use retrofit_runtime::Quantity;
 use retrofit_runtime::curves::Curves;
+use retrofit_runtime::plot::{Line, line_plot};
 use retrofit_runtime::summary::RunSummary;
 
 /// A rung of the ladder: what it adds to the frozen base, cheapest first.
@@ -23,7 +23,8 @@ pub enum Rung {
 }
 
 impl Rung {
-    pub const ALL: [Rung; 6] = [Self::ZeroShot, Self::HeadBias, Self::None, Self::NoneWide, Self::TokenGru, Self::SegmentState];
+    pub const ALL: [Rung; 6] =
+        [Self::ZeroShot, Self::HeadBias, Self::None, Self::NoneWide, Self::TokenGru, Self::SegmentState];
 
     /// The rung's name in run names (`<ladder>-<name>-s<seed>`) and tables.
     pub fn name(self) -> &'static str {
@@ -91,7 +92,9 @@ pub fn read_ladder(results: &Path, ladder: &str) -> anyhow::Result<Vec<(Rung, Ve
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&stage_dir)
             .with_context(|| format!("no runs in {}", stage_dir.display()))?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with(&prefix)))
+            .filter(|path| {
+                path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with(&prefix))
+            })
             .collect();
         dirs.sort();
         for dir in dirs {
@@ -105,11 +108,21 @@ pub fn read_ladder(results: &Path, ladder: &str) -> anyhow::Result<Vec<(Rung, Ve
             if !summary.is_finished() {
                 continue; // failed: not a result
             }
-            let window_loss: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("window_loss.json"))?)?;
+            let window_loss: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("window_loss.json"))?)?;
             let series = |key: &str| -> Vec<f64> {
-                window_loss[key]["loss_by_window"].as_array().map(|values| values.iter().filter_map(|v| v.as_f64()).collect()).unwrap_or_default()
+                window_loss[key]["loss_by_window"]
+                    .as_array()
+                    .map(|values| values.iter().filter_map(|v| v.as_f64()).collect())
+                    .unwrap_or_default()
             };
-            runs.push(LadderRun { seed, train_loss: read_step_losses(&dir), carried: series("carried"), reset: series("reset"), summary });
+            runs.push(LadderRun {
+                seed,
+                train_loss: read_step_losses(&dir),
+                carried: series("carried"),
+                reset: series("reset"),
+                summary,
+            });
         }
         if !runs.is_empty() {
             rungs.push((rung, runs));
@@ -154,14 +167,17 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
     );
     for (rung, runs) in rungs {
         let what = rung.what();
-        let metric = |key: &str| -> Vec<f64> { runs.iter().filter_map(|run| run.summary.final_metrics.get(key)).collect() };
+        let metric =
+            |key: &str| -> Vec<f64> { runs.iter().filter_map(|run| run.summary.final_metrics.get(key)).collect() };
         let cell = |key: &str, digits: usize| {
             let values = metric(key);
             if values.is_empty() { "-".to_string() } else { mean_spread(&values, digits) }
         };
         let first = &runs[0].summary;
-        let throughput: Vec<f64> = runs.iter().filter_map(|run| run.summary.throughput.as_ref().map(|t| t.value)).collect();
-        let memory: Vec<f64> = runs.iter().filter_map(|run| run.summary.peak_memory_bytes.map(|b| b as f64 / (1024.0 * 1024.0))).collect();
+        let throughput: Vec<f64> =
+            runs.iter().filter_map(|run| run.summary.throughput.as_ref().map(|t| t.value)).collect();
+        let memory: Vec<f64> =
+            runs.iter().filter_map(|run| run.summary.peak_memory_bytes.map(|b| b as f64 / (1024.0 * 1024.0))).collect();
         let wall: Vec<f64> = runs.iter().map(|run| run.summary.wall_time_s).collect();
         let step = cell("median_step_s", 3);
         table.push_str(&format!(

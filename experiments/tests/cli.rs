@@ -37,7 +37,8 @@ fn a_run_writes_config_stats_and_summary_then_compare_lists_it() {
     for file in ["config.toml", "stats.json", "summary.json"] {
         assert!(run.join(file).is_file(), "{file}");
     }
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["stage"], "data");
     assert_eq!(summary["final_metrics"]["vocab_size"]["value"], 256.0);
     assert_eq!(summary["config"]["tokenizer"]["kind"], "bytes");
@@ -67,7 +68,8 @@ fn unknown_key_and_wrong_type_name_the_key() {
     let line = single_error_line(&load_data(results.path(), &["--set", "context=\"long\""]));
     assert!(line.contains("`context`"), "{line}");
     let config = results.path().join("bad.toml");
-    std::fs::write(&config, "seed = 1\n[source]\nkind = \"text\"\npath = \"data/alice29.txt\"\nfractionn = 0.5\n").unwrap();
+    std::fs::write(&config, "seed = 1\n[source]\nkind = \"text\"\npath = \"data/alice29.txt\"\nfractionn = 0.5\n")
+        .unwrap();
     let line = single_error_line(&load_data(results.path(), &["--config", config.to_str().unwrap()]));
     assert!(line.contains("source.fractionn"), "{line}");
 }
@@ -92,15 +94,38 @@ fn gpt2(args: &[&str]) -> Output {
 #[test]
 fn gpt2_bad_model_directories_are_one_line_errors() {
     let empty = tempfile::tempdir().unwrap();
-    let line = single_error_line(&gpt2(&["generate", "--model", empty.path().to_str().unwrap(), "--prompt", "Hi", "--device", "cpu"]));
+    let line = single_error_line(&gpt2(&[
+        "generate",
+        "--model",
+        empty.path().to_str().unwrap(),
+        "--prompt",
+        "Hi",
+        "--device",
+        "cpu",
+    ]));
     assert!(line.contains("config.json is missing"), "{line}");
     // The tiny parity fixture has a 1,000-token vocabulary and no tokenizer: GPT-2's does not fit.
-    let line = single_error_line(&gpt2(&["generate", "--model", "crates/core/tests/fixtures/gpt2-tiny", "--prompt", "Hi", "--device", "cpu"]));
+    let line = single_error_line(&gpt2(&[
+        "generate",
+        "--model",
+        "crates/core/tests/fixtures/gpt2-tiny",
+        "--prompt",
+        "Hi",
+        "--device",
+        "cpu",
+    ]));
     assert!(line.contains("differs from the model's vocab_size (1000)"), "{line}");
 }
 
 fn stage(binary: &str, results: &Path, args: &[&str]) -> Output {
-    Command::new(binary).current_dir(repo_root()).env("RUST_LOG", "warn").arg("--results").arg(results).args(args).output().unwrap()
+    Command::new(binary)
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .arg("--results")
+        .arg(results)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -113,9 +138,11 @@ fn generator_and_recurrent_generator_report_bad_input_in_one_line() {
         .output()
         .unwrap();
     assert!(single_error_line(&missing).contains("is not a generator run"));
-    let word_tokens = stage(env!("CARGO_BIN_EXE_generator"), results.path(), &["--set", "data.tokenizer.kind=\"word\""]);
+    let word_tokens =
+        stage(env!("CARGO_BIN_EXE_generator"), results.path(), &["--set", "data.tokenizer.kind=\"word\""]);
     assert!(single_error_line(&word_tokens).contains("word-level vocabulary"));
-    let no_base = stage(env!("CARGO_BIN_EXE_recurrent-generator"), results.path(), &["--set", "base=\"data/no-such-base\""]);
+    let no_base =
+        stage(env!("CARGO_BIN_EXE_recurrent-generator"), results.path(), &["--set", "base=\"data/no-such-base\""]);
     assert!(single_error_line(&no_base).contains("no base model at data/no-such-base"));
     let eval = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"))
         .current_dir(repo_root())
@@ -132,9 +159,16 @@ fn generator_and_recurrent_generator_report_bad_input_in_one_line() {
 fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
     use retrofit_core::gpt2::{Gpt2Config, export_gpt2};
     let model = tempfile::tempdir().unwrap();
-    let config = Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
+    let config =
+        Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
     let device = retrofit_runtime::device::libtorch_cpu();
-    export_gpt2(&config.init_for_training(&device), &config, &retrofit_data::tokenizer::TokenizerConfig::Bytes, model.path()).unwrap();
+    export_gpt2(
+        &config.init_for_training(&device),
+        &config,
+        &retrofit_data::tokenizer::TokenizerConfig::Bytes,
+        model.path(),
+    )
+    .unwrap();
     let results = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_pretrained"))
         .current_dir(repo_root())
@@ -147,8 +181,10 @@ fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(results.path().join("pretrained-eval/tiny/summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(results.path().join("pretrained-eval/tiny/summary.json")).unwrap(),
+    )
+    .unwrap();
     // A random model with N(0, 0.02) weights predicts nearly uniformly: about 8 bits per byte.
     let bits = summary["final_metrics"]["eval_bits_per_byte"]["value"].as_f64().unwrap();
     assert!((bits - 8.0).abs() < 0.2, "{bits}");
@@ -164,7 +200,8 @@ fn settings_that_cannot_work_are_one_line_errors() {
         &["--config", "configs/smoke/attention-classifier.toml", "--set", "data.max_length=0"],
     );
     assert!(single_error_line(&classifier).contains("data.max_length: must be at least 1"));
-    let clipping = stage(env!("CARGO_BIN_EXE_generator"), results.path(), &["--set", "training.clip_grad_norm=\"none\""]);
+    let clipping =
+        stage(env!("CARGO_BIN_EXE_generator"), results.path(), &["--set", "training.clip_grad_norm=\"none\""]);
     assert!(single_error_line(&clipping).contains("expected a number or \"off\""));
 }
 
@@ -172,9 +209,16 @@ fn settings_that_cannot_work_are_one_line_errors() {
 fn gpt2_eval_refuses_a_context_longer_than_the_model() {
     use retrofit_core::gpt2::{Gpt2Config, export_gpt2};
     let model = tempfile::tempdir().unwrap();
-    let config = Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
+    let config =
+        Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
     let device = retrofit_runtime::device::libtorch_cpu();
-    export_gpt2(&config.init_for_training(&device), &config, &retrofit_data::tokenizer::TokenizerConfig::Bytes, model.path()).unwrap();
+    export_gpt2(
+        &config.init_for_training(&device),
+        &config,
+        &retrofit_data::tokenizer::TokenizerConfig::Bytes,
+        model.path(),
+    )
+    .unwrap();
     let results = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_pretrained"))
         .current_dir(repo_root())

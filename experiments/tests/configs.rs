@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use retrofit_runtime::config::load_config;
 use retrofit_data::stage::DataStageConfig;
+use retrofit_runtime::config::load_config;
 
 fn config(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs").join(path)
@@ -47,9 +47,12 @@ fn generator_configs_parse_and_the_full_one_is_the_default() {
 #[test]
 fn recurrent_generator_configs_parse_and_the_full_one_is_the_default() {
     use retrofit_recurrent_generator::RecurrentGeneratorConfig;
-    for file in
-        ["recurrent-generator.toml", "recurrent-generator-cpu.toml", "recurrent-generator-smollm2.toml", "smoke/recurrent-generator.toml"]
-    {
+    for file in [
+        "recurrent-generator.toml",
+        "recurrent-generator-cpu.toml",
+        "recurrent-generator-smollm2.toml",
+        "smoke/recurrent-generator.toml",
+    ] {
         load_config::<RecurrentGeneratorConfig>(Some(&config(file)), &[]).unwrap();
     }
     let full: RecurrentGeneratorConfig = load_config(Some(&config("recurrent-generator.toml")), &[]).unwrap();
@@ -74,7 +77,10 @@ fn every_rung_of_the_ladder_is_a_valid_config_that_differs_only_where_it_says() 
         };
         let model = &parsed.model;
         assert_eq!((parsed.schedule, model.inserted_blocks, model.recurrence, model.ff_mult), expected, "{rung:?}");
-        assert_eq!((&parsed.data, &parsed.training, &parsed.base), (&defaults.data, &defaults.training, &defaults.base));
+        assert_eq!(
+            (&parsed.data, &parsed.training, &parsed.base),
+            (&defaults.data, &defaults.training, &defaults.base)
+        );
         assert_eq!(rung.run_name("kjv", 2), format!("kjv-{}-s2", rung.name()));
     }
 }

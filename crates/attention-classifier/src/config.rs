@@ -1,11 +1,11 @@
+use burn::nn::{EmbeddingConfig, LinearConfig};
 use burn::tensor::Device;
 use retrofit_core::CoreError;
 use retrofit_core::attention::{HeadForm, MultiHeadSelfAttentionConfig, SimpleSelfAttention};
 use retrofit_core::classification::ClassificationDataConfig;
-use retrofit_data::labelled::NUM_CLASSES;
 use retrofit_core::pooling::Pooling;
 use retrofit_core::training::TrainingConfig;
-use burn::nn::{EmbeddingConfig, LinearConfig};
+use retrofit_data::labelled::NUM_CLASSES;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AttentionClassifier, SelfAttention};
@@ -50,7 +50,12 @@ impl Default for AttentionClassifierModelConfig {
 
 impl AttentionClassifierModelConfig {
     /// Builds the model for a vocabulary of `vocab_size` and sequences up to `max_length`.
-    pub fn init(&self, vocab_size: usize, max_length: usize, device: &Device) -> Result<AttentionClassifier, CoreError> {
+    pub fn init(
+        &self,
+        vocab_size: usize,
+        max_length: usize,
+        device: &Device,
+    ) -> Result<AttentionClassifier, CoreError> {
         if self.d_model == 0 || vocab_size == 0 {
             return Err(CoreError::setting("model.d_model", "d_model and the vocabulary must not be empty"));
         }

@@ -8,11 +8,11 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use retrofit_attention_classifier::{AttentionClassifierConfig, AttentionClassifierModelConfig, AttentionKind, run};
 use retrofit_core::classification::SequenceClassifier;
+use retrofit_core::pooling::Pooling;
+use retrofit_core::training::parameters_with_gradient;
 use retrofit_runtime::config::load_config;
 use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
-use retrofit_core::pooling::Pooling;
 use retrofit_runtime::run_dir::RunDir;
-use retrofit_core::training::parameters_with_gradient;
 
 fn tokens(ids: &[i64], device: &burn::tensor::Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(ids.to_vec(), [1, ids.len()]), device)
@@ -27,7 +27,14 @@ fn variants() -> Vec<AttentionClassifierModelConfig> {
     for attention in [AttentionKind::Simple, AttentionKind::MultiHead] {
         for pooling in [Pooling::Max, Pooling::Mean] {
             for position_embeddings in [false, true] {
-                variants.push(AttentionClassifierModelConfig { d_model: 16, heads: 4, attention, pooling, position_embeddings, ..Default::default() });
+                variants.push(AttentionClassifierModelConfig {
+                    d_model: 16,
+                    heads: 4,
+                    attention,
+                    pooling,
+                    position_embeddings,
+                    ..Default::default()
+                });
             }
         }
     }
@@ -40,7 +47,8 @@ fn appending_padding_never_changes_the_logits() {
     for config in variants() {
         let model = config.init(50, 16, &device).unwrap();
         let short = model.logits(tokens(&[5, 9, 2], &device), mask(&[false; 3], &device));
-        let padded = model.logits(tokens(&[5, 9, 2, 0, 0, 0], &device), mask(&[false, false, false, true, true, true], &device));
+        let padded =
+            model.logits(tokens(&[5, 9, 2, 0, 0, 0], &device), mask(&[false, false, false, true, true, true], &device));
         assert_eq!(short.dims(), [1, 2]);
         let diff = short.sub(padded).abs().max().into_scalar::<f32>();
         assert!(diff < 1e-5, "{config:?}: {diff}");
@@ -65,7 +73,10 @@ fn gradients_reach_every_parameter() {
     let device = libtorch_cpu().autodiff();
     for config in variants() {
         let model = config.init(20, 8, &device).unwrap();
-        let ids = Tensor::<2, Int>::from_data(TensorData::new((0..16).map(|i| i % 20).collect::<Vec<i64>>(), [2, 8]), &device);
+        let ids = Tensor::<2, Int>::from_data(
+            TensorData::new((0..16).map(|i| i % 20).collect::<Vec<i64>>(), [2, 8]),
+            &device,
+        );
         let no_padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; 16], [2, 8]), &device);
         let loss = model.logits(ids, no_padding).sum();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -79,7 +90,8 @@ fn gradients_reach_every_parameter() {
 #[test]
 fn a_smoke_run_learns_the_embedded_sample() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut config: AttentionClassifierConfig = load_config(Some(&root.join("configs/smoke/attention-classifier.toml")), &[]).unwrap();
+    let mut config: AttentionClassifierConfig =
+        load_config(Some(&root.join("configs/smoke/attention-classifier.toml")), &[]).unwrap();
     config.data.source = config.data.source.relative_to(&root);
     let results = tempfile::tempdir().unwrap();
     let run_dir = RunDir::create(results.path(), "attention-classifier", "smoke").unwrap();

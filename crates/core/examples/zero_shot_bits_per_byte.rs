@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use retrofit_core::base::load_base;
-use retrofit_runtime::device::libtorch_cpu;
 use retrofit_data::text::{read_utf8, split_text};
+use retrofit_runtime::device::libtorch_cpu;
 
 const VALID_FRACTION: f64 = 0.05;
 const TEST_FRACTION: f64 = 0.05;

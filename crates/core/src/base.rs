@@ -71,10 +71,7 @@ pub enum BaseError {
     },
     #[error("{path} names no model_type: supported are {}", supported_model_types())]
     NoModelType { path: PathBuf },
-    #[error(
-        "{path}: model_type `{found}` is not supported: supported are {}",
-        supported_model_types()
-    )]
+    #[error("{path}: model_type `{found}` is not supported: supported are {}", supported_model_types())]
     UnsupportedModelType { path: PathBuf, found: String },
     #[error(transparent)]
     Gpt2(#[from] Gpt2Error),
@@ -95,15 +92,9 @@ pub fn base_family(dir: &Path) -> Result<BaseFamily, BaseError> {
         model_type: Option<String>,
     }
     let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| BaseError::Missing {
-        path: path.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| BaseError::Missing { path: path.clone(), source })?;
     let found = serde_json::from_str::<ModelType>(&text)
-        .map_err(|source| BaseError::Config {
-            path: path.clone(),
-            source,
-        })?
+        .map_err(|source| BaseError::Config { path: path.clone(), source })?
         .model_type
         .ok_or_else(|| BaseError::NoModelType { path: path.clone() })?;
     BaseFamily::from_model_type(&found).ok_or(BaseError::UnsupportedModelType { path, found })
@@ -239,19 +230,11 @@ impl PretrainedBase {
             Self::Gpt2(model) => {
                 let [batch, seq] = positions.dims();
                 let key_mask = model.key_mask(batch, seq, seen, padding, &positions.device());
-                ForwardContext {
-                    key_mask,
-                    positions,
-                    rotary: None,
-                }
+                ForwardContext { key_mask, positions, rotary: None }
             }
             Self::Llama(model) => {
                 let LlamaContext { key_mask, rotary } = model.context(positions.clone(), padding, seen);
-                ForwardContext {
-                    key_mask,
-                    positions,
-                    rotary: Some(rotary),
-                }
+                ForwardContext { key_mask, positions, rotary: Some(rotary) }
             }
         }
     }
@@ -278,10 +261,7 @@ impl PretrainedBase {
                     // A context built by another base: the angles follow from its positions.
                     None => model.rotary.angles(context.positions.clone()),
                 };
-                let llama_context = LlamaContext {
-                    key_mask: context.key_mask.clone(),
-                    rotary,
-                };
+                let llama_context = LlamaContext { key_mask: context.key_mask.clone(), rotary };
                 model.model.layers[index].forward(x, &llama_context, cache)
             }
         }

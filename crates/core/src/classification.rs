@@ -18,10 +18,10 @@ use retrofit_data::tokenizer::TokenizerConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
+use crate::training::{LearnerMetric, TaskModel, TrainingConfig, count_parameters, train};
 use retrofit_runtime::device::ResolvedDevice;
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
-use crate::training::{LearnerMetric, TaskModel, TrainingConfig, count_parameters, train};
 use retrofit_runtime::{Quantity, Split};
 
 /// Data settings of a classifier stage (`[data]`).
@@ -82,7 +82,10 @@ pub struct ClassifierData {
 }
 
 /// Loads and tokenizes the data, and builds loaders whose batches group similar lengths.
-pub fn load_classifier_data(config: &ClassificationDataConfig, training: &TrainingConfig) -> Result<ClassifierData, CoreError> {
+pub fn load_classifier_data(
+    config: &ClassificationDataConfig,
+    training: &TrainingConfig,
+) -> Result<ClassifierData, CoreError> {
     if config.max_length == 0 {
         return Err(CoreError::setting("data.max_length", "must be at least 1 (the longest sequence a batch keeps)"));
     }
@@ -98,7 +101,10 @@ pub fn load_classifier_data(config: &ClassificationDataConfig, training: &Traini
         if examples.is_empty() {
             return Err(CoreError::setting(
                 "data.source",
-                format!("the {name} split of {} is empty: use more data or other split fractions", config.source.describe()),
+                format!(
+                    "the {name} split of {} is empty: use more data or other split fractions",
+                    config.source.describe()
+                ),
             ));
         }
     }
@@ -175,4 +181,3 @@ where
         ..RunSummary::finish(run_dir, &device.name, training.seed, config)?
     })
 }
-

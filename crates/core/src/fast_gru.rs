@@ -65,12 +65,7 @@ pub trait FusedGruParts: Backend {
     fn recurrence_backward(
         grad: FloatTensor<Self>,
         saved: Vec<FloatTensor<Self>>,
-    ) -> (
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-    );
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// Every intermediate of the forward, step-major.
@@ -104,15 +99,11 @@ fn run(input_gates: &TchRaw, initial: &TchRaw, hidden_weight: &TchRaw, new_bias:
         let hidden_gates = trace.hidden_gates.get(step);
         let _ = bias.addmm_out(&hidden_gates, &previous, hidden_weight);
         let mut reset_update = trace.reset_update.get(step);
-        let _ = gates
-            .narrow(1, 0, 2 * size)
-            .add_out(&reset_update, &hidden_gates.narrow(1, 0, 2 * size));
+        let _ = gates.narrow(1, 0, 2 * size).add_out(&reset_update, &hidden_gates.narrow(1, 0, 2 * size));
         let _ = reset_update.sigmoid_();
         let (reset, update) = (reset_update.narrow(1, 0, size), reset_update.narrow(1, size, size));
         let mut new = trace.new.get(step);
-        let _ = gates
-            .narrow(1, 2 * size, size)
-            .addcmul_out(&new, &reset, &hidden_gates.narrow(1, 2 * size, size));
+        let _ = gates.narrow(1, 2 * size, size).addcmul_out(&new, &reset, &hidden_gates.narrow(1, 2 * size, size));
         let _ = new.tanh_();
         let hidden = trace.hidden.get(step);
         // n + z (h − n) = (1 − z) n + z h
@@ -136,11 +127,7 @@ fn backward(grad: &TchRaw, trace: &Trace, initial: &TchRaw, hidden_weight: &TchR
     let hidden_weight_t = hidden_weight.tr();
     let mut carry = TchRaw::zeros([batch, size], options);
     for step in (0..seq).rev() {
-        let previous = if step == 0 {
-            initial.shallow_clone()
-        } else {
-            trace.hidden.get(step - 1)
-        };
+        let previous = if step == 0 { initial.shallow_clone() } else { trace.hidden.get(step - 1) };
         let reset_update = trace.reset_update.get(step);
         let (reset, update) = (reset_update.narrow(1, 0, size), reset_update.narrow(1, size, size));
         let new = trace.new.get(step);
@@ -186,18 +173,10 @@ impl FusedGruParts for LibTorch {
         hidden_weight: FloatTensor<Self>,
         new_bias: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, Vec<FloatTensor<Self>>) {
-        let trace = run(
-            &input_gates.tensor,
-            &initial.tensor,
-            &hidden_weight.tensor,
-            &new_bias.tensor,
-        );
+        let trace = run(&input_gates.tensor, &initial.tensor, &hidden_weight.tensor, &new_bias.tensor);
         let output = TchTensor::new(trace.hidden.permute([1, 0, 2]));
         // The saved states share the output's storage reference: burn never overwrites them.
-        let hidden = TchTensor {
-            tensor: trace.hidden,
-            storage: output.storage.clone(),
-        };
+        let hidden = TchTensor { tensor: trace.hidden, storage: output.storage.clone() };
         let saved = vec![
             hidden,
             TchTensor::new(trace.reset_update),
@@ -212,12 +191,7 @@ impl FusedGruParts for LibTorch {
     fn recurrence_backward(
         grad: FloatTensor<Self>,
         saved: Vec<FloatTensor<Self>>,
-    ) -> (
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-    ) {
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let [hidden, reset_update, new, hidden_gates, initial, hidden_weight] = saved.as_slice() else {
             panic!("GRU recurrence: the backward got {} saved tensors, not 6", saved.len());
         };
@@ -248,11 +222,7 @@ impl<B: FusedGruParts> Backward<B, 4> for RecurrenceBackward {
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let grad = grads.consume::<B>(&ops.node);
         let (input_gates, initial, hidden_weight, new_bias) = B::recurrence_backward(grad, ops.state);
-        for (parent, grad) in ops
-            .parents
-            .into_iter()
-            .zip([input_gates, initial, hidden_weight, new_bias])
-        {
+        for (parent, grad) in ops.parents.into_iter().zip([input_gates, initial, hidden_weight, new_bias]) {
             if let Some(parent) = parent {
                 grads.register::<B>(parent.id, grad);
             }
@@ -267,12 +237,7 @@ impl<B: FusedGruParts, C: CheckpointStrategy> FusedGruBackend for Autodiff<B, C>
         hidden_weight: FloatTensor<Self>,
         new_bias: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let nodes = [
-            input_gates.node(),
-            initial.node(),
-            hidden_weight.node(),
-            new_bias.node(),
-        ];
+        let nodes = [input_gates.node(), initial.node(), hidden_weight.node(), new_bias.node()];
         let inner = [input_gates, initial, hidden_weight, new_bias].map(|tensor| tensor.into_primitive());
         let [input_gates, initial, hidden_weight, new_bias] = inner;
         let (output, saved) = B::recurrence_forward(input_gates, initial, hidden_weight, new_bias);

@@ -124,9 +124,7 @@ struct Plan {
 /// `true` above the diagonal shifted to the end: key `j` is hidden from query `i` when
 /// `j > i + k_len - q_len`. `[1, 1, q_len, k_len]`
 fn causal_bool(q_len: i64, k_len: i64, device: tch::Device) -> TchRaw {
-    TchRaw::ones([q_len, k_len], (Kind::Bool, device))
-        .triu(k_len - q_len + 1)
-        .view([1, 1, q_len, k_len])
+    TchRaw::ones([q_len, k_len], (Kind::Bool, device)).triu(k_len - q_len + 1).view([1, 1, q_len, k_len])
 }
 
 /// Resolves the mask cases of the module documentation.
@@ -152,24 +150,13 @@ fn plan(query: &TchRaw, key: &TchRaw, mask: Option<&TchRaw>, causal: bool) -> Pl
         }
     }
     let Some(mask) = mask else {
-        return Plan {
-            causal,
-            additive: None,
-            empty_rows: None,
-        };
+        return Plan { causal, additive: None, empty_rows: None };
     };
     let empty = mask.all_dim(-1, true);
-    let (mask, empty_rows) = if empty.any().is_nonzero() {
-        (mask.logical_and(&empty.logical_not()), Some(empty))
-    } else {
-        (mask, None)
-    };
+    let (mask, empty_rows) =
+        if empty.any().is_nonzero() { (mask.logical_and(&empty.logical_not()), Some(empty)) } else { (mask, None) };
     let additive = TchRaw::zeros(mask.size(), (query.kind(), device)).masked_fill(&mask, MASKED_SCORE as f64);
-    Plan {
-        causal: false,
-        additive: Some(additive),
-        empty_rows,
-    }
+    Plan { causal: false, additive: Some(additive), empty_rows }
 }
 
 /// The query with the rows of `empty_rows` set to zero (uniform attention there).
@@ -242,12 +229,7 @@ impl FusedAttentionParts for LibTorch {
         options: AttentionOptions,
         save: bool,
     ) -> (FloatTensor<Self>, Vec<FloatTensor<Self>>) {
-        let plan = plan(
-            &query.tensor,
-            &key.tensor,
-            mask.as_ref().map(|mask| &mask.tensor),
-            options.causal,
-        );
+        let plan = plan(&query.tensor, &key.tensor, mask.as_ref().map(|mask| &mask.tensor), options.causal);
         if uses_cpu_kernel(&query.tensor, &value.tensor, options.route) {
             let (output, logsumexp) = cpu_forward(&query.tensor, &key.tensor, &value.tensor, &plan, options.scale);
             if !save {
@@ -272,10 +254,7 @@ impl FusedAttentionParts for LibTorch {
             let recorded =
                 tch::with_grad(|| autograd_forward(&query.tensor, &key.tensor, &value.tensor, &plan, options.scale));
             let output = TchTensor::new(recorded.detach());
-            let recorded = TchTensor {
-                tensor: recorded,
-                storage: output.storage.clone(),
-            };
+            let recorded = TchTensor { tensor: recorded, storage: output.storage.clone() };
             (output, vec![query, key, value, recorded])
         }
     }
@@ -287,10 +266,7 @@ impl FusedAttentionParts for LibTorch {
         options: AttentionOptions,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let [query, key, value, output, rest @ ..] = saved.as_slice() else {
-            panic!(
-                "fused attention: the backward got {} saved tensors, not 4 or 5",
-                saved.len()
-            );
+            panic!("fused attention: the backward got {} saved tensors, not 4 or 5", saved.len());
         };
         let (query, key, value, output) = (&query.tensor, &key.tensor, &value.tensor, &output.tensor);
         let grads = match rest {

@@ -95,5 +95,8 @@ pub fn softmax<const D: usize>(tensor: Tensor<D>, dim: usize) -> Tensor<D> {
 
 /// Log-softmax along `dim`, fused on libtorch.
 pub fn log_softmax<const D: usize>(tensor: Tensor<D>, dim: usize) -> Tensor<D> {
-    Tensor::from_dispatch(<burn::backend::Dispatch as FusedSoftmaxBackend>::fused_log_softmax(tensor.into_dispatch(), dim))
+    Tensor::from_dispatch(<burn::backend::Dispatch as FusedSoftmaxBackend>::fused_log_softmax(
+        tensor.into_dispatch(),
+        dim,
+    ))
 }

@@ -7,12 +7,12 @@ pub mod attention;
 pub mod base;
 pub mod block;
 pub mod classification;
-pub mod gpt2;
-pub mod language_model;
-pub mod llama;
 pub mod error;
 #[allow(deprecated)]
 pub mod fast_gru;
+pub mod gpt2;
+pub mod language_model;
+pub mod llama;
 // burn-tch is deprecated upstream but is the backend this project is built on.
 #[allow(deprecated)]
 pub mod fused_attention;

@@ -3,8 +3,8 @@
 use burn::tensor::{Bool, Distribution, Tensor, TensorData};
 use retrofit_core::attention::{HeadForm, MultiHeadSelfAttentionConfig, SimpleSelfAttention};
 use retrofit_core::block::{NormPlacement, TransformerBlockConfig};
-use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::pooling::Pooling;
+use retrofit_runtime::device::libtorch_cpu;
 
 fn max_abs_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {
     a.sub(b).abs().max().into_scalar::<f32>()
@@ -57,10 +57,7 @@ fn causal_attention_never_looks_ahead() {
 #[test]
 fn pooling_ignores_padded_positions() {
     let device = libtorch_cpu();
-    let x = Tensor::<3>::from_data(
-        TensorData::new(vec![1.0f32, -1.0, 3.0, 5.0, 100.0, -100.0], [1, 3, 2]),
-        &device,
-    );
+    let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, -1.0, 3.0, 5.0, 100.0, -100.0], [1, 3, 2]), &device);
     let mask = Tensor::<2, Bool>::from_data(TensorData::new(vec![false, false, true], [1, 3]), &device);
     let max = Pooling::Max.forward(x.clone(), Some(mask.clone())).try_into_vec_as::<f32>().unwrap();
     assert_eq!(max, [3.0, 5.0]);

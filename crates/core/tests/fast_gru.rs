@@ -4,8 +4,8 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::{Gru, GruConfig};
 use burn::tensor::{Distribution, Gradients, Tensor};
-use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::fast_gru::{gru_forward, is_fusable};
+use retrofit_runtime::device::libtorch_cpu;
 
 /// Absolute tolerance on values and gradients.
 const TOLERANCE: f32 = 1e-5;
@@ -44,10 +44,7 @@ fn fast_gru_equals_burns_gru_in_value_and_gradient() {
             let (input, state) = (input.clone().require_grad(), state.clone().require_grad());
             let output = forward(&gru, input.clone(), with_state.then(|| state.clone()));
             let grads = output.clone().mul(weights.clone()).sum().backward();
-            let mut parameters = ParameterGrads {
-                grads: &grads,
-                found: Vec::new(),
-            };
+            let mut parameters = ParameterGrads { grads: &grads, found: Vec::new() };
             gru.visit(&mut parameters);
             (
                 output.detach(),
@@ -83,8 +80,5 @@ fn without_autodiff_and_for_other_configurations_it_equals_burns_gru() {
     // reset_before runs through burn's own forward.
     let gru: Gru = GruConfig::new(3, 4, true).with_reset_after(false).init(&device);
     assert!(!is_fusable(&gru));
-    assert_eq!(
-        max_abs_diff(gru_forward(&gru, input.clone(), None), gru.forward(input, None)),
-        0.0
-    );
+    assert_eq!(max_abs_diff(gru_forward(&gru, input.clone(), None), gru.forward(input, None)), 0.0);
 }

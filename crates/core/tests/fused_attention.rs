@@ -44,35 +44,16 @@ fn cache_mask(q_len: usize, k_len: usize, padding: Tensor<4, Bool>, device: &Dev
 
 fn cases(device: &Device) -> Vec<Case> {
     let scale = (DIM as f64).powf(-0.5);
-    let case = |name, q_len, k_len, mask, causal| Case {
-        name,
-        q_len,
-        k_len,
-        mask,
-        causal,
-        scale,
-    };
+    let case = |name, q_len, k_len, mask, causal| Case { name, q_len, k_len, mask, causal, scale };
     let exactly_causal = Tensor::<2, Bool>::tril_mask([6, 6], 0, device).reshape([1, 1, 6, 6]);
     vec![
         case("no mask", 6, 6, None, false),
         case("causal", 6, 6, None, true),
         case("right padding", 6, 6, Some(key_mask(6, [&[], &[4, 5]], device)), false),
         // Row 1's first three queries see only padding: fully masked rows.
-        case(
-            "causal + left padding",
-            6,
-            6,
-            Some(key_mask(6, [&[0], &[0, 1, 2]], device)),
-            true,
-        ),
+        case("causal + left padding", 6, 6, Some(key_mask(6, [&[0], &[0, 1, 2]], device)), true),
         case("mask that is exactly causal", 6, 6, Some(exactly_causal), false),
-        case(
-            "mask that masks nothing",
-            6,
-            6,
-            Some(key_mask(6, [&[], &[]], device)),
-            true,
-        ),
+        case("mask that masks nothing", 6, 6, Some(key_mask(6, [&[], &[]], device)), true),
         case("cache, causal", 3, 7, None, true),
         case("cache, one new query, causal", 1, 7, None, true),
         case(
@@ -82,22 +63,10 @@ fn cases(device: &Device) -> Vec<Case> {
             Some(cache_mask(3, 7, key_mask(7, [&[], &[0, 1, 2, 3, 4]], device), device)),
             false,
         ),
-        case(
-            "cache, causal + padding",
-            2,
-            5,
-            Some(key_mask(5, [&[1], &[0, 1, 2, 3]], device)),
-            true,
-        ),
+        case("cache, causal + padding", 2, 5, Some(key_mask(5, [&[1], &[0, 1, 2, 3]], device)), true),
         Case {
             scale: 0.37,
-            ..case(
-                "explicit scale, causal + padding",
-                6,
-                6,
-                Some(key_mask(6, [&[5], &[0]], device)),
-                true,
-            )
+            ..case("explicit scale, causal + padding", 6, 6, Some(key_mask(6, [&[5], &[0]], device)), true)
         },
     ]
 }
@@ -136,9 +105,8 @@ fn fused_attention_equals_the_unfused_path_in_value_and_gradient() {
         let reference = run(AttentionKernel::Unfused, &case, &inputs, &weights);
         for kernel in [AttentionKernel::Fused, AttentionKernel::FusedThroughAutograd] {
             let fused = run(kernel, &case, &inputs, &weights);
-            for (what, (ours, theirs)) in ["output", "d query", "d key", "d value"]
-                .iter()
-                .zip(fused.into_iter().zip(reference.clone()))
+            for (what, (ours, theirs)) in
+                ["output", "d query", "d key", "d value"].iter().zip(fused.into_iter().zip(reference.clone()))
             {
                 let diff = max_abs_diff(ours, theirs);
                 assert!(diff < TOLERANCE, "{} ({kernel:?}): {what} differs by {diff}", case.name);
@@ -165,11 +133,7 @@ fn a_fully_masked_query_row_is_the_mean_of_the_values_and_passes_no_gradient_to_
     let mean = inputs[2].clone().slice([1..2, 0..HEADS, 0..6, 0..DIM]).mean_dim(2); // [1, heads, 1, dim]
     let rows = output.slice([1..2, 0..HEADS, 0..3, 0..DIM]);
     assert!(max_abs_diff(rows, mean.expand([1, HEADS, 3, DIM])) < TOLERANCE);
-    let zero = grad_query
-        .slice([1..2, 0..HEADS, 0..3, 0..DIM])
-        .abs()
-        .max()
-        .into_scalar::<f32>();
+    let zero = grad_query.slice([1..2, 0..HEADS, 0..3, 0..DIM]).abs().max().into_scalar::<f32>();
     assert_eq!(zero, 0.0);
 }
 

@@ -2,8 +2,8 @@
 
 use burn::tensor::activation;
 use burn::tensor::{Distribution, Tensor};
-use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::fused_softmax::{log_softmax, softmax};
+use retrofit_runtime::device::libtorch_cpu;
 
 fn max_abs_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {
     a.sub(b).abs().max().into_scalar::<f32>()

@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
+use retrofit_core::gpt2::{
+    GenerationConfig, Gpt2, Gpt2Config, Gpt2Error, KvCache, generate, load_gpt2, load_tokenizer,
+};
 use retrofit_runtime::device::libtorch_cpu;
-use retrofit_core::gpt2::{GenerationConfig, Gpt2, Gpt2Config, Gpt2Error, KvCache, generate, load_gpt2, load_tokenizer};
 use serde_json::Value;
 
 fn fixture_dir() -> PathBuf {
@@ -22,15 +24,25 @@ fn ids(value: &Value) -> Vec<u32> {
 }
 
 fn row(ids: &[u32]) -> Tensor<2, Int> {
-    Tensor::from_data(TensorData::new(ids.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), [1, ids.len()]), &libtorch_cpu())
+    Tensor::from_data(
+        TensorData::new(ids.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), [1, ids.len()]),
+        &libtorch_cpu(),
+    )
 }
 
 /// Largest |ours - theirs| over the logits of every expected sequence.
 fn max_logit_error(model: &Gpt2, expected: &Value) -> f32 {
     let mut worst = 0.0f32;
-    for (sequence, logits) in expected["sequences"].as_array().unwrap().iter().zip(expected["logits"].as_array().unwrap()) {
+    for (sequence, logits) in
+        expected["sequences"].as_array().unwrap().iter().zip(expected["logits"].as_array().unwrap())
+    {
         let ours: Vec<f32> = model.forward(row(&ids(sequence))).try_into_vec_as::<f32>().unwrap();
-        let theirs: Vec<f32> = logits.as_array().unwrap().iter().flat_map(|position| position.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32)).collect();
+        let theirs: Vec<f32> = logits
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|position| position.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
+            .collect();
         assert_eq!(ours.len(), theirs.len());
         for (a, b) in ours.iter().zip(&theirs) {
             worst = worst.max((a - b).abs());
@@ -91,7 +103,8 @@ fn causality_future_tokens_never_change_earlier_logits() {
 fn copy_fixture(edit_config: impl FnOnce(&mut Value)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture_dir().join("model.safetensors"), dir.path().join("model.safetensors")).unwrap();
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(fixture_dir().join("config.json")).unwrap()).unwrap();
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_dir().join("config.json")).unwrap()).unwrap();
     edit_config(&mut config);
     std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
     dir
@@ -151,7 +164,11 @@ fn full_size_logits_match_transformers() {
     let error = max_logit_error(&model, &expected);
     println!("{} layers x {}, {} heads: max |logit difference| {error}", config.n_layer, config.n_embd, config.n_head);
     assert!(error < 1e-3, "max |logit difference| {error}");
-    let generation = GenerationConfig { max_new_tokens: ids(&expected["greedy"]["new_tokens"]).len(), pad_id: 0, ..Default::default() };
+    let generation = GenerationConfig {
+        max_new_tokens: ids(&expected["greedy"]["new_tokens"]).len(),
+        pad_id: 0,
+        ..Default::default()
+    };
     let greedy = generate(&model, &[ids(&expected["greedy"]["prompt"])], &generation, &libtorch_cpu()).unwrap();
     assert_eq!(greedy[0], ids(&expected["greedy"]["new_tokens"]));
 }
@@ -194,7 +211,10 @@ fn a_stored_head_equal_to_wte_loads_and_an_untied_one_is_refused() {
     for (shift, tied) in [(0.0, true), (0.5, false)] {
         let dir = copy_fixture(|_| {});
         let weight = model.wte.weight.val().add_scalar(shift);
-        let checkpoint = WithHead { transformer: model.clone(), lm_head: HeadWeight { weight: burn::module::Param::from_tensor(weight) } };
+        let checkpoint = WithHead {
+            transformer: model.clone(),
+            lm_head: HeadWeight { weight: burn::module::Param::from_tensor(weight) },
+        };
         let mut store = SafetensorsStore::from_file(dir.path().join("model.safetensors")).overwrite(true);
         checkpoint.save_into(&mut store).unwrap();
         match load_gpt2(dir.path(), &libtorch_cpu()) {

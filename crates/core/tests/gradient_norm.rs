@@ -4,8 +4,8 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
-use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::training::clip_by_global_norm;
+use retrofit_runtime::device::libtorch_cpu;
 
 #[derive(Module, Debug)]
 struct TwoLayers {

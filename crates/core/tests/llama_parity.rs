@@ -6,20 +6,18 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
-use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::gpt2::{GenerationConfig, KvCache};
 use retrofit_core::language_model::{TextEvaluation, evaluate_text};
 use retrofit_core::llama::{Llama, LlamaConfig, LlamaError, generate, load_llama, load_tokenizer};
 use retrofit_core::training::bits_per_byte;
+use retrofit_runtime::device::libtorch_cpu;
 use serde_json::Value;
 
 const VARIANTS: [&str; 2] = ["tied", "untied"];
 const VOCAB: usize = 128;
 
 fn fixture_dir(variant: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/llama-tiny")
-        .join(variant)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/llama-tiny").join(variant)
 }
 
 fn expected(dir: &Path) -> Value {
@@ -27,12 +25,7 @@ fn expected(dir: &Path) -> Value {
 }
 
 fn ids(value: &Value) -> Vec<u32> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|id| id.as_u64().unwrap() as u32)
-        .collect()
+    value.as_array().unwrap().iter().map(|id| id.as_u64().unwrap() as u32).collect()
 }
 
 fn row(ids: &[u32]) -> Tensor<2, Int> {
@@ -69,18 +62,10 @@ fn logits_match_transformers_within_1e_4() {
     for variant in VARIANTS {
         let (model, config) = load_llama(&fixture_dir(variant), &libtorch_cpu()).unwrap();
         assert_eq!(
-            (
-                config.num_hidden_layers,
-                config.hidden_size,
-                config.num_attention_heads,
-                config.key_value_heads()
-            ),
+            (config.num_hidden_layers, config.hidden_size, config.num_attention_heads, config.key_value_heads()),
             (2, 64, 4, 2)
         );
-        assert_eq!(
-            config.rope_theta, 1000.0,
-            "rope_theta read from transformers 5's rope_parameters"
-        );
+        assert_eq!(config.rope_theta, 1000.0, "rope_theta read from transformers 5's rope_parameters");
         assert_eq!(model.lm_head.is_none(), variant == "tied");
         let error = max_logit_error(&model, &expected(&fixture_dir(variant)));
         assert!(error < 1e-4, "{variant}: max |logit difference| {error}");
@@ -97,11 +82,7 @@ fn cached_decoding_equals_recomputing_the_prefix() {
         let hidden = model.hidden(row(&[token]), row(&[position as u32]), None, &mut cache);
         let step: Vec<f32> = model.head(hidden).try_into_vec_as::<f32>().unwrap();
         let recomputed = &full[position * VOCAB..(position + 1) * VOCAB];
-        let error = step
-            .iter()
-            .zip(recomputed)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let error = step.iter().zip(recomputed).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert!(error < 1e-4, "position {position}: {error}");
     }
 }
@@ -111,27 +92,13 @@ fn greedy_generation_equals_transformers_generate_single_and_left_padded() {
     for variant in VARIANTS {
         let model = load(variant);
         let expected = expected(&fixture_dir(variant));
-        let config = GenerationConfig {
-            max_new_tokens: 10,
-            pad_id: 0,
-            ..Default::default()
-        };
+        let config = GenerationConfig { max_new_tokens: 10, pad_id: 0, ..Default::default() };
         let greedy = generate(&model, &[ids(&expected["greedy"]["prompt"])], &config, &libtorch_cpu()).unwrap();
         assert_eq!(greedy[0], ids(&expected["greedy"]["new_tokens"]), "{variant}");
 
-        let prompts: Vec<Vec<u32>> = expected["greedy_batch"]["prompts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(ids)
-            .collect();
+        let prompts: Vec<Vec<u32>> = expected["greedy_batch"]["prompts"].as_array().unwrap().iter().map(ids).collect();
         let batch = generate(&model, &prompts, &config, &libtorch_cpu()).unwrap();
-        for (index, new_tokens) in expected["greedy_batch"]["new_tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .enumerate()
-        {
+        for (index, new_tokens) in expected["greedy_batch"]["new_tokens"].as_array().unwrap().iter().enumerate() {
             assert_eq!(batch[index], ids(new_tokens), "{variant} row {index}");
         }
     }
@@ -149,26 +116,12 @@ fn causality_future_tokens_never_change_earlier_logits() {
 #[test]
 fn generation_refuses_what_does_not_fit() {
     let model = load("tied");
-    let config = GenerationConfig {
-        max_new_tokens: 10,
-        pad_id: 0,
-        ..Default::default()
-    };
-    let error = generate(&model, &[vec![1; 60]], &config, &libtorch_cpu())
-        .unwrap_err()
-        .to_string();
+    let config = GenerationConfig { max_new_tokens: 10, pad_id: 0, ..Default::default() };
+    let error = generate(&model, &[vec![1; 60]], &config, &libtorch_cpu()).unwrap_err().to_string();
     assert!(error.contains("do not fit the model's 64 positions"), "{error}");
-    let gpt2_pad = GenerationConfig {
-        max_new_tokens: 2,
-        ..Default::default()
-    }; // pad_id 50,256
-    let error = generate(&model, &[vec![1, 2]], &gpt2_pad, &libtorch_cpu())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.contains("50256") && error.contains("vocabulary of 128"),
-        "{error}"
-    );
+    let gpt2_pad = GenerationConfig { max_new_tokens: 2, ..Default::default() }; // pad_id 50,256
+    let error = generate(&model, &[vec![1, 2]], &gpt2_pad, &libtorch_cpu()).unwrap_err().to_string();
+    assert!(error.contains("50256") && error.contains("vocabulary of 128"), "{error}");
 }
 
 #[test]
@@ -182,24 +135,13 @@ fn sliding_window_evaluation_scores_every_token_once_and_bits_per_byte_is_the_tr
     assert_eq!(whole.bits_per_byte, bits_per_byte(whole.nll_nats, 100));
     assert_eq!(
         whole,
-        TextEvaluation {
-            bits_per_byte: whole.bits_per_byte,
-            ..TextEvaluation::from_nll(whole.nll_nats, 49, 100)
-        }
+        TextEvaluation { bits_per_byte: whole.bits_per_byte, ..TextEvaluation::from_nll(whole.nll_nats, 49, 100) }
     );
     // One window holding the whole text: the NLL is the sum over the forward pass's log-softmax.
     let logits = model.forward(row(&text[..64.min(text.len())]));
-    let log_probs: Vec<f32> = burn::tensor::activation::log_softmax(logits, 2)
-        .try_into_vec_as::<f32>()
-        .unwrap();
-    let by_hand: f64 = (1..text.len())
-        .map(|p| -f64::from(log_probs[(p - 1) * VOCAB + text[p] as usize]))
-        .sum();
-    assert!(
-        (by_hand - whole.nll_nats).abs() < 1e-3,
-        "{by_hand} vs {}",
-        whole.nll_nats
-    );
+    let log_probs: Vec<f32> = burn::tensor::activation::log_softmax(logits, 2).try_into_vec_as::<f32>().unwrap();
+    let by_hand: f64 = (1..text.len()).map(|p| -f64::from(log_probs[(p - 1) * VOCAB + text[p] as usize])).sum();
+    assert!((by_hand - whole.nll_nats).abs() < 1e-3, "{by_hand} vs {}", whole.nll_nats);
 }
 
 /// A copy of a fixture variant with its config.json edited.
@@ -232,40 +174,25 @@ fn config_forms_and_unsupported_variants() {
 
     let mut scaled = config.clone();
     scaled["rope_parameters"] = serde_json::json!({"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0});
-    assert!(matches!(
-        LlamaConfig::from_json(&scaled.to_string()),
-        Err(LlamaError::UnsupportedRopeScaling { .. })
-    ));
+    assert!(matches!(LlamaConfig::from_json(&scaled.to_string()), Err(LlamaError::UnsupportedRopeScaling { .. })));
     let mut scaled = old.clone();
     scaled["rope_scaling"] = serde_json::json!({"type": "linear", "factor": 2.0});
     let error = LlamaConfig::from_json(&scaled.to_string()).unwrap_err();
-    assert!(
-        error.to_string().contains("rope scaling `linear` is not supported"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("rope scaling `linear` is not supported"), "{error}");
 
     let mut gelu = config.clone();
     gelu["hidden_act"] = "gelu".into();
     let error = LlamaConfig::from_json(&gelu.to_string()).unwrap_err();
-    assert!(
-        matches!(error, LlamaError::UnsupportedActivation(ref act) if act == "gelu"),
-        "{error}"
-    );
+    assert!(matches!(error, LlamaError::UnsupportedActivation(ref act) if act == "gelu"), "{error}");
 
     let mut mistral = config.clone();
     mistral["model_type"] = "mistral".into();
     let error = LlamaConfig::from_json(&mistral.to_string()).unwrap_err();
-    assert!(
-        matches!(error, LlamaError::ModelType { ref found } if found == "mistral"),
-        "{error}"
-    );
+    assert!(matches!(error, LlamaError::ModelType { ref found } if found == "mistral"), "{error}");
 
     let mut odd_heads = config;
     odd_heads["num_key_value_heads"] = 3.into();
-    assert!(matches!(
-        LlamaConfig::from_json(&odd_heads.to_string()),
-        Err(LlamaError::Invalid(_))
-    ));
+    assert!(matches!(LlamaConfig::from_json(&odd_heads.to_string()), Err(LlamaError::Invalid(_))));
 
     // Each error is one line that names what is wrong.
     for (bad, names) in [(scaled, "linear"), (gelu, "gelu"), (mistral, "mistral")] {
@@ -289,10 +216,7 @@ fn missing_unexpected_and_mis_shaped_tensors_are_named() {
         matches!(error, LlamaError::MissingTensor { ref tensor, .. } if tensor.starts_with("model.layers.2.")),
         "{error}"
     );
-    assert!(
-        !error.to_string().contains("gamma"),
-        "named by the checkpoint's key: {error}"
-    );
+    assert!(!error.to_string().contains("gamma"), "named by the checkpoint's key: {error}");
 
     let shallower = copy_fixture("tied", |config| config["num_hidden_layers"] = 1.into());
     let error = load_error(&shallower).to_string();
@@ -310,18 +234,12 @@ fn missing_unexpected_and_mis_shaped_tensors_are_named() {
     // An untied config needs the checkpoint's own head.
     let untied = copy_fixture("tied", |config| config["tie_word_embeddings"] = false.into());
     let error = load_error(&untied);
-    assert!(
-        matches!(error, LlamaError::MissingTensor { ref tensor, .. } if tensor == "lm_head.weight"),
-        "{error}"
-    );
+    assert!(matches!(error, LlamaError::MissingTensor { ref tensor, .. } if tensor == "lm_head.weight"), "{error}");
 
     // Biases the config does not have are unexpected.
     let no_bias = copy_fixture("untied", |config| config["attention_bias"] = false.into());
     let error = load_error(&no_bias).to_string();
-    assert!(
-        error.contains("unexpected tensor `") && error.contains("_proj.bias"),
-        "{error}"
-    );
+    assert!(error.contains("unexpected tensor `") && error.contains("_proj.bias"), "{error}");
 }
 
 #[test]
@@ -348,27 +266,12 @@ fn the_tokenizer_json_encodes_as_transformers_and_must_match_the_vocabulary() {
     let config = LlamaConfig::from_dir(&dir).unwrap();
     let tokenizer = load_tokenizer(&dir, &config).unwrap();
     let tokenized = &expected(&dir)["tokenized"];
-    assert_eq!(
-        tokenizer.encode(tokenized["text"].as_str().unwrap()).unwrap(),
-        ids(&tokenized["ids"])
-    );
+    assert_eq!(tokenizer.encode(tokenized["text"].as_str().unwrap()).unwrap(), ids(&tokenized["ids"]));
     assert_eq!(tokenizer.pad_id(), 0, "<|endoftext|> is the pad id");
 
-    let bigger = LlamaConfig {
-        vocab_size: 256,
-        ..config
-    };
+    let bigger = LlamaConfig { vocab_size: 256, ..config };
     let error = load_tokenizer(&dir, &bigger).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            LlamaError::TokenizerMismatch {
-                tokenizer: 128,
-                model: 256
-            }
-        ),
-        "{error}"
-    );
+    assert!(matches!(error, LlamaError::TokenizerMismatch { tokenizer: 128, model: 256 }), "{error}");
 
     let no_tokenizer = tempfile::tempdir().unwrap();
     let error = load_tokenizer(no_tokenizer.path(), &bigger).unwrap_err().to_string();
@@ -384,33 +287,18 @@ fn the_tokenizer_json_encodes_as_transformers_and_must_match_the_vocabulary() {
 #[ignore = "needs a Llama directory with expected.json (RETROFIT_LLAMA_PARITY_DIR, `just fetch-smollm2`)"]
 fn full_size_logits_and_greedy_tokens_match_transformers() {
     let dir = PathBuf::from(std::env::var("RETROFIT_LLAMA_PARITY_DIR").expect("set RETROFIT_LLAMA_PARITY_DIR"));
-    let dir = if dir.is_relative() {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)
-    } else {
-        dir
-    };
+    let dir = if dir.is_relative() { Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir) } else { dir };
     let (model, config) = load_llama(&dir, &libtorch_cpu()).unwrap();
     let expected = expected(&dir);
     let tokenizer = load_tokenizer(&dir, &config).unwrap();
     let prompts = expected["prompts"].as_array().unwrap();
     for prompt in prompts {
-        assert_eq!(
-            tokenizer.encode(prompt["text"].as_str().unwrap()).unwrap(),
-            ids(&prompt["ids"]),
-            "{prompt}"
-        );
+        assert_eq!(tokenizer.encode(prompt["text"].as_str().unwrap()).unwrap(), ids(&prompt["ids"]), "{prompt}");
     }
     let mut worst = 0.0f32;
     for (prompt, logits) in prompts.iter().zip(expected["logits"].as_array().unwrap()) {
-        let ours: Vec<f32> = model
-            .forward(row(&ids(&prompt["ids"])))
-            .try_into_vec_as::<f32>()
-            .unwrap();
-        let theirs = logits
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|position| position.as_array().unwrap());
+        let ours: Vec<f32> = model.forward(row(&ids(&prompt["ids"]))).try_into_vec_as::<f32>().unwrap();
+        let theirs = logits.as_array().unwrap().iter().flat_map(|position| position.as_array().unwrap());
         let mut count = 0;
         for (a, b) in ours.iter().zip(theirs) {
             worst = worst.max((a - b.as_f64().unwrap() as f32).abs());
@@ -429,14 +317,8 @@ fn full_size_logits_and_greedy_tokens_match_transformers() {
     assert!(worst < 1e-3, "max |logit difference| {worst}");
 
     let greedy = &expected["greedy"];
-    let single = GenerationConfig {
-        max_new_tokens: ids(&greedy["new_tokens"]).len(),
-        pad_id: 0,
-        ..Default::default()
-    };
-    let tokens = generate(&model, &[ids(&greedy["prompt"])], &single, &libtorch_cpu())
-        .unwrap()
-        .remove(0);
+    let single = GenerationConfig { max_new_tokens: ids(&greedy["new_tokens"]).len(), pad_id: 0, ..Default::default() };
+    let tokens = generate(&model, &[ids(&greedy["prompt"])], &single, &libtorch_cpu()).unwrap().remove(0);
     println!(
         "greedy: {:?} -> {:?}",
         tokenizer.decode(&ids(&greedy["prompt"])).unwrap(),
@@ -446,18 +328,7 @@ fn full_size_logits_and_greedy_tokens_match_transformers() {
     let batch = &expected["greedy_batch"];
     let prompts: Vec<Vec<u32>> = batch["prompts"].as_array().unwrap().iter().map(ids).collect();
     let new_tokens: Vec<Vec<u32>> = batch["new_tokens"].as_array().unwrap().iter().map(ids).collect();
-    let padded = GenerationConfig {
-        max_new_tokens: new_tokens[0].len(),
-        pad_id: 0,
-        ..Default::default()
-    };
-    assert_eq!(
-        generate(&model, &prompts, &padded, &libtorch_cpu()).unwrap(),
-        new_tokens
-    );
-    println!(
-        "greedy tokens equal, single ({}) and left-padded batch of {}",
-        tokens.len(),
-        prompts.len()
-    );
+    let padded = GenerationConfig { max_new_tokens: new_tokens[0].len(), pad_id: 0, ..Default::default() };
+    assert_eq!(generate(&model, &prompts, &padded, &libtorch_cpu()).unwrap(), new_tokens);
+    println!("greedy tokens equal, single ({}) and left-padded batch of {}", tokens.len(), prompts.len());
 }

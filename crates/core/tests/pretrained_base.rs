@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
 use retrofit_core::base::{BaseError, BaseFamily, PretrainedBase, base_family, load_base};
-use retrofit_runtime::device::libtorch_cpu;
 use retrofit_core::gpt2::{GenerationConfig, KvCache};
+use retrofit_runtime::device::libtorch_cpu;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -24,19 +24,14 @@ fn bases() -> [(BaseFamily, PathBuf); 3] {
 }
 
 fn batch(rows: &[&[u32]]) -> Tensor<2, Int> {
-    let values: Vec<i64> = rows
-        .iter()
-        .flat_map(|row| row.iter().map(|&id| i64::from(id)))
-        .collect();
+    let values: Vec<i64> = rows.iter().flat_map(|row| row.iter().map(|&id| i64::from(id))).collect();
     Tensor::from_data(TensorData::new(values, [rows.len(), rows[0].len()]), &libtorch_cpu())
 }
 
 /// The forward pass assembled from the base's pieces, as the recurrent generator runs it.
 fn by_pieces(base: &PretrainedBase, ids: Tensor<2, Int>) -> Tensor<3> {
     let [rows, seq] = ids.dims();
-    let positions = Tensor::<1, Int>::arange(0..seq as i64, &ids.device())
-        .reshape([1, seq])
-        .expand([rows, seq]);
+    let positions = Tensor::<1, Int>::arange(0..seq as i64, &ids.device()).reshape([1, seq]).expand([rows, seq]);
     let context = base.context(positions.clone(), None, 0);
     let mut x = base.embed(ids, positions);
     for index in 0..base.n_layer() {
@@ -61,20 +56,9 @@ fn the_pieces_give_exactly_the_models_logits_for_every_family() {
 #[test]
 fn the_sizes_a_wrapper_needs() {
     let (gpt2, _) = load_base(&fixtures().join("gpt2-tiny"), &libtorch_cpu()).unwrap();
-    assert_eq!(
-        (gpt2.n_layer(), gpt2.d_model(), gpt2.vocab_size(), gpt2.max_positions()),
-        (2, 32, 1000, 64)
-    );
+    assert_eq!((gpt2.n_layer(), gpt2.d_model(), gpt2.vocab_size(), gpt2.max_positions()), (2, 32, 1000, 64));
     let (llama, _) = load_base(&fixtures().join("llama-tiny/tied"), &libtorch_cpu()).unwrap();
-    assert_eq!(
-        (
-            llama.n_layer(),
-            llama.d_model(),
-            llama.vocab_size(),
-            llama.max_positions()
-        ),
-        (2, 64, 128, 64)
-    );
+    assert_eq!((llama.n_layer(), llama.d_model(), llama.vocab_size(), llama.max_positions()), (2, 64, 128, 64));
 }
 
 #[test]
@@ -103,25 +87,13 @@ fn generation_and_the_tokenizer_through_the_base() {
     let dir = fixtures().join("llama-tiny/tied");
     let (base, config) = load_base(&dir, &libtorch_cpu()).unwrap();
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
-    let prompt: Vec<u32> = expected["greedy"]["prompt"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as u32)
-        .collect();
+    let prompt: Vec<u32> =
+        expected["greedy"]["prompt"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
     let tokenizer = config.load_tokenizer(&dir).unwrap();
-    let generation = GenerationConfig {
-        max_new_tokens: 10,
-        pad_id: tokenizer.pad_id(),
-        ..Default::default()
-    };
+    let generation = GenerationConfig { max_new_tokens: 10, pad_id: tokenizer.pad_id(), ..Default::default() };
     let tokens = base.generate(&[prompt], &generation, &libtorch_cpu()).unwrap();
-    let want: Vec<u32> = expected["greedy"]["new_tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as u32)
-        .collect();
+    let want: Vec<u32> =
+        expected["greedy"]["new_tokens"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
     assert_eq!(tokens[0], want);
 }
 
@@ -144,10 +116,7 @@ fn config_with(model_type: Option<&str>) -> tempfile::TempDir {
 fn an_unsupported_or_absent_model_type_is_an_error_listing_the_supported_ones() {
     let qwen = config_with(Some("qwen2"));
     let error = load_base(qwen.path(), &libtorch_cpu()).unwrap_err();
-    assert!(
-        matches!(error, BaseError::UnsupportedModelType { ref found, .. } if found == "qwen2"),
-        "{error}"
-    );
+    assert!(matches!(error, BaseError::UnsupportedModelType { ref found, .. } if found == "qwen2"), "{error}");
     assert!(error.to_string().contains("supported are gpt2, llama"), "{error}");
     let none = config_with(None);
     assert!(matches!(base_family(none.path()), Err(BaseError::NoModelType { .. })));

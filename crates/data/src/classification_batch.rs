@@ -31,8 +31,7 @@ impl Batcher<LabelledIds, ClassificationBatch> for ClassificationBatcher {
     fn batch(&self, items: Vec<LabelledIds>, device: &Device) -> ClassificationBatch {
         let batch = items.len();
         // An empty text keeps one unmasked pad token, so every row has a position to pool.
-        let lengths: Vec<usize> =
-            items.iter().map(|item| item.ids.len().clamp(1, self.max_length.max(1))).collect();
+        let lengths: Vec<usize> = items.iter().map(|item| item.ids.len().clamp(1, self.max_length.max(1))).collect();
         let seq = lengths.iter().copied().max().unwrap_or(1);
         let mut tokens = Vec::with_capacity(batch * seq);
         let mut mask = Vec::with_capacity(batch * seq);

@@ -13,11 +13,7 @@ pub struct ByteSplits {
 
 impl From<TextSplits> for ByteSplits {
     fn from(splits: TextSplits) -> Self {
-        Self {
-            train: splits.train.into_bytes(),
-            valid: splits.valid.into_bytes(),
-            test: splits.test.into_bytes(),
-        }
+        Self { train: splits.train.into_bytes(), valid: splits.valid.into_bytes(), test: splits.test.into_bytes() }
     }
 }
 

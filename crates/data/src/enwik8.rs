@@ -30,11 +30,8 @@ pub fn read_enwik8(path: &Path) -> Result<Vec<u8>, DataError> {
         std::io::ErrorKind::NotFound => DataError::Missing(path.to_path_buf()),
         _ => DataError::Read { path: path.to_path_buf(), cause },
     })?;
-    let corrupt = |format: &'static str, message: String| DataError::Corrupt {
-        path: path.to_path_buf(),
-        format,
-        message,
-    };
+    let corrupt =
+        |format: &'static str, message: String| DataError::Corrupt { path: path.to_path_buf(), format, message };
     let data = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(bytes.as_slice())
@@ -42,8 +39,8 @@ pub fn read_enwik8(path: &Path) -> Result<Vec<u8>, DataError> {
             .map_err(|error| corrupt("gzip", error.to_string()))?;
         out
     } else if bytes.starts_with(b"PK\x03\x04") || path.extension().is_some_and(|ext| ext == "zip") {
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-            .map_err(|error| corrupt("zip", error.to_string()))?;
+        let mut archive =
+            zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|error| corrupt("zip", error.to_string()))?;
         if archive.len() != 1 {
             return Err(corrupt("zip", format!("expected one member, found {}", archive.len())));
         }

@@ -110,19 +110,18 @@ pub fn read_labelled_csv(
 ) -> Result<LabelledSplits<LabelledText>, DataError> {
     check_fractions(valid_fraction, test_fraction)?;
     let text = read_utf8(path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut examples = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let mut line = index as u64 + 1;
-        let record = record.map_err(|error| DataError::Csv { path: path.to_path_buf(), line, message: error.to_string() })?;
+        let record =
+            record.map_err(|error| DataError::Csv { path: path.to_path_buf(), line, message: error.to_string() })?;
         line = record.position().map_or(line, |position| position.line());
         let csv_error = |message: String| DataError::Csv { path: path.to_path_buf(), line, message };
         if record.iter().any(|field| field.contains('\n')) {
             return Err(csv_error(
-                "a quoted field runs over several lines (an unterminated quote?): put each example on one line".to_string(),
+                "a quoted field runs over several lines (an unterminated quote?): put each example on one line"
+                    .to_string(),
             ));
         }
         if record.len() < 2 {
@@ -172,17 +171,22 @@ pub fn read_imdb_pickle(path: &Path, valid_fraction: f64, seed: u64) -> Result<I
         _ => DataError::Read { path: path.to_path_buf(), cause },
     })?;
     let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(compressed.as_slice())
-        .read_to_end(&mut raw)
-        .map_err(|error| DataError::Corrupt { path: path.to_path_buf(), format: "gzip", message: error.to_string() })?;
-    let value = serde_pickle::value_from_slice(&raw, serde_pickle::DeOptions::new().replace_unresolved_globals())
-        .map_err(|error| DataError::Corrupt { path: path.to_path_buf(), format: "pickle", message: error.to_string() })?;
+    flate2::read::GzDecoder::new(compressed.as_slice()).read_to_end(&mut raw).map_err(|error| DataError::Corrupt {
+        path: path.to_path_buf(),
+        format: "gzip",
+        message: error.to_string(),
+    })?;
+    let value =
+        serde_pickle::value_from_slice(&raw, serde_pickle::DeOptions::new().replace_unresolved_globals()).map_err(
+            |error| DataError::Corrupt { path: path.to_path_buf(), format: "pickle", message: error.to_string() },
+        )?;
     let structure = |message: String| DataError::PickleStructure { path: path.to_path_buf(), message };
     let parts = match value {
         Value::Tuple(parts) | Value::List(parts) if parts.len() == 4 => parts,
         other => return Err(structure(format!("top level is {}, expected a 4-tuple", kind(&other)))),
     };
-    let [sequences, labels, i2w, _w2i]: [Value; 4] = parts.try_into().map_err(|_| structure("expected 4 items".into()))?;
+    let [sequences, labels, i2w, _w2i]: [Value; 4] =
+        parts.try_into().map_err(|_| structure("expected 4 items".into()))?;
     let mut sequences = as_dict(sequences, "sequences").map_err(&structure)?;
     let mut labels = as_dict(labels, "labels").map_err(&structure)?;
     let mut take_part = |part: &str| -> Result<Vec<LabelledIds>, String> {

@@ -183,7 +183,11 @@ pub fn load_labelled(source: &DataSource, tokenizer: &TokenizerConfig, seed: u64
         DataSource::ImdbDir { path, valid_fraction } => read_imdb_dir(path, *valid_fraction, seed)?,
         DataSource::ImdbPickle { path, valid_fraction } => {
             let pickle = read_imdb_pickle(path, *valid_fraction, seed)?;
-            return Ok(LabelledData { splits: pickle.splits, split_bytes: None, vocabulary: Vocabulary::Words(pickle.i2w) });
+            return Ok(LabelledData {
+                splits: pickle.splits,
+                split_bytes: None,
+                vocabulary: Vocabulary::Words(pickle.i2w),
+            });
         }
         running => {
             return Err(DataError::Split(format!(
@@ -192,7 +196,8 @@ pub fn load_labelled(source: &DataSource, tokenizer: &TokenizerConfig, seed: u64
             )));
         }
     };
-    let text_tokenizer = TextTokenizer::from_config(tokenizer, texts.train.iter().map(|example| example.text.as_str()))?;
+    let text_tokenizer =
+        TextTokenizer::from_config(tokenizer, texts.train.iter().map(|example| example.text.as_str()))?;
     let bytes = |part: &[crate::labelled::LabelledText]| part.iter().map(|example| example.text.len()).sum();
     let split_bytes = Some([bytes(&texts.train), bytes(&texts.valid), bytes(&texts.test)]);
     let mut failure = None;

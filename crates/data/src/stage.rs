@@ -7,11 +7,11 @@ use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
 use retrofit_runtime::{MetricSet, Quantity};
 use serde::{Deserialize, Serialize};
 
+use crate::DataError;
 use crate::lm_batch::ContiguousWindows;
 use crate::source::{DataSource, load_labelled, load_language_corpus};
 use crate::stats::{DataStats, SplitStats};
 use crate::tokenizer::{TextTokenizer, TokenizerConfig};
-use crate::DataError;
 
 /// The data stage's config (`configs/data.toml`); defaults are the embedded Alice corpus with
 /// GPT-2 BPE.
@@ -90,7 +90,11 @@ pub const STATS_FILE: &str = "stats.json";
 
 /// The data stage from config to summary: computes the statistics, writes `stats.json` into the
 /// run directory and returns the run's summary (counts as metrics; no model, no device).
-pub fn run(config: &DataStageConfig, run_dir: &RunDir, progress: &dyn Fn(&str)) -> Result<(DataStats, RunSummary), DataError> {
+pub fn run(
+    config: &DataStageConfig,
+    run_dir: &RunDir,
+    progress: &dyn Fn(&str),
+) -> Result<(DataStats, RunSummary), DataError> {
     let clock = RunClock::start();
     let stats = describe_data(config, progress)?;
     run_dir.write_json(STATS_FILE, &stats)?;
@@ -109,7 +113,10 @@ pub fn run(config: &DataStageConfig, run_dir: &RunDir, progress: &dyn Fn(&str)) 
     let summary = RunSummary {
         data: format!("{} ({})", stats.source, stats.tokenizer),
         wall_time_s,
-        throughput: Some(Throughput { value: stats.total_tokens() as f64 / wall_time_s.max(1e-9), unit: "tokens/s".to_string() }),
+        throughput: Some(Throughput {
+            value: stats.total_tokens() as f64 / wall_time_s.max(1e-9),
+            unit: "tokens/s".to_string(),
+        }),
         best_metrics: metrics.clone(),
         final_metrics: metrics,
         ..RunSummary::finish(run_dir, "cpu", config.seed, config)?

@@ -109,7 +109,10 @@ impl fmt::Display for DataStats {
         writeln!(f, "source:     {}", self.source)?;
         writeln!(f, "tokenizer:  {} (vocabulary {})", self.tokenizer, self.vocab_size)?;
         writeln!(f)?;
-        writeln!(f, "| split | examples | neg / pos | tokens | bytes | bytes/token | length p50 / p90 / p99 / max | truncated | windows |")?;
+        writeln!(
+            f,
+            "| split | examples | neg / pos | tokens | bytes | bytes/token | length p50 / p90 / p99 / max | truncated | windows |"
+        )?;
         writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         for split in &self.splits {
             let classes = split

@@ -53,10 +53,8 @@ pub fn read_utf8(path: &Path) -> Result<String, DataError> {
         std::io::ErrorKind::NotFound => DataError::Missing(path.to_path_buf()),
         _ => DataError::Read { path: path.to_path_buf(), cause },
     })?;
-    let text = String::from_utf8(bytes).map_err(|error| DataError::NotUtf8 {
-        path: path.to_path_buf(),
-        offset: error.utf8_error().valid_up_to(),
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|error| DataError::NotUtf8 { path: path.to_path_buf(), offset: error.utf8_error().valid_up_to() })?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,

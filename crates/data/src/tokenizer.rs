@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tokenizers::models::TrainerWrapper;
 use tokenizers::models::bpe::BPE;
 use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
 use tokenizers::normalizers::Lowercase;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::whitespace::Whitespace;
-use tokenizers::models::TrainerWrapper;
 use tokenizers::{AddedToken, Tokenizer};
 
 use crate::DataError;
@@ -192,9 +192,7 @@ impl TextTokenizer {
         };
         let text = String::from_utf8_lossy(bytes);
         let chunks = newline_chunks(&text, 1 << 16);
-        let encodings = tokenizer
-            .encode_batch(chunks, false)
-            .map_err(|e| DataError::Tokenizer(e.to_string()))?;
+        let encodings = tokenizer.encode_batch(chunks, false).map_err(|e| DataError::Tokenizer(e.to_string()))?;
         Ok(encodings.iter().flat_map(|encoding| encoding.get_ids().iter().copied()).collect())
     }
 

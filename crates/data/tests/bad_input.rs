@@ -115,6 +115,9 @@ fn enwik8_shorter_than_its_split() {
 
 #[test]
 fn labelled_source_given_to_a_language_model_and_back() {
-    let config = DataStageConfig { source: DataSource::Text { path: fixture("sentences.csv"), valid_fraction: 0.1, test_fraction: 0.1 }, ..DataStageConfig::default() };
+    let config = DataStageConfig {
+        source: DataSource::Text { path: fixture("sentences.csv"), valid_fraction: 0.1, test_fraction: 0.1 },
+        ..DataStageConfig::default()
+    };
     assert!(retrofit_data::source::load_labelled(&config.source, &config.tokenizer, 0).is_err());
 }

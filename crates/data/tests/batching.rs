@@ -67,7 +67,8 @@ fn lm_windows_shift_targets_by_one() {
         assert_eq!(window, random.get(index).unwrap());
     }
 
-    let batch = LmBatcher::default().batch(vec![contiguous.get(0).unwrap(), contiguous.get(2).unwrap()], &libtorch_cpu());
+    let batch =
+        LmBatcher::default().batch(vec![contiguous.get(0).unwrap(), contiguous.get(2).unwrap()], &libtorch_cpu());
     assert_eq!(batch.inputs.dims(), [2, 5]);
     let inputs = batch.inputs.try_into_vec_as::<i64>().unwrap();
     let targets = batch.targets.try_into_vec_as::<i64>().unwrap();

@@ -41,7 +41,9 @@ fn csv_loads_with_header_bom_and_signed_labels_and_splits_by_fraction() {
     assert_eq!((splits.train.len(), splits.valid.len(), splits.test.len()), (6, 2, 2));
     let all: Vec<_> = splits.train.iter().chain(&splits.valid).chain(&splits.test).collect();
     assert_eq!(all.iter().filter(|example| example.label == 1).count(), 5);
-    assert!(all.iter().any(|example| example.text == "A warm, funny and beautifully acted film." && example.label == 1));
+    assert!(
+        all.iter().any(|example| example.text == "A warm, funny and beautifully acted film." && example.label == 1)
+    );
     // The same seed gives the same split.
     assert_eq!(splits, read_labelled_csv(&fixture("sentences.csv"), 0.2, 0.2, 7).unwrap());
 

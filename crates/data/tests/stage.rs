@@ -13,7 +13,10 @@ fn repo(path: &str) -> std::path::PathBuf {
 #[test]
 fn default_config_describes_alice_with_gpt2() {
     let mut config = DataStageConfig::default();
-    assert_eq!(config.source, DataSource::Text { path: "data/alice29.txt".into(), valid_fraction: 0.05, test_fraction: 0.05 });
+    assert_eq!(
+        config.source,
+        DataSource::Text { path: "data/alice29.txt".into(), valid_fraction: 0.05, test_fraction: 0.05 }
+    );
     assert_eq!(config.tokenizer, TokenizerConfig::Gpt2 { dir: default_gpt2_dir() });
     // Tests run from the crate directory; point the defaults at the repository root.
     config.source = DataSource::Text { path: repo("data/alice29.txt"), valid_fraction: 0.05, test_fraction: 0.05 };

@@ -18,7 +18,10 @@ fn gpt2_bpe_ids_equal_the_reference_encoder() {
         ("Hello, world!", &[15496, 11, 995, 0]),
         (" the quick brown fox", &[262, 2068, 7586, 21831]),
         ("Alice was beginning to get very tired", &[44484, 373, 3726, 284, 651, 845, 10032]),
-        ("It's 2026: café, naïve!\n\nNew line", &[1026, 338, 1160, 2075, 25, 40304, 11, 41492, 0, 198, 198, 3791, 1627]),
+        (
+            "It's 2026: café, naïve!\n\nNew line",
+            &[1026, 338, 1160, 2075, 25, 40304, 11, 41492, 0, 198, 198, 3791, 1627],
+        ),
         ("  two  spaces", &[220, 734, 220, 9029]),
     ];
     for (text, expected) in cases {
@@ -47,8 +50,7 @@ fn byte_tokenizer_is_the_identity_on_bytes() {
 #[test]
 fn word_vocabulary_is_capped_with_pad_and_unknown() {
     let texts = ["the cat sat", "the cat ran", "the dog"];
-    let tokenizer =
-        TextTokenizer::from_config(&TokenizerConfig::Word { max_vocab: 4 }, texts.iter().copied()).unwrap();
+    let tokenizer = TextTokenizer::from_config(&TokenizerConfig::Word { max_vocab: 4 }, texts.iter().copied()).unwrap();
     assert_eq!(tokenizer.vocab_size(), 4);
     assert_eq!(tokenizer.pad_id(), 0);
     // <pad>=0 <unk>=1, then by frequency: the=2, cat=3; the rest is unknown. Lower-cased.

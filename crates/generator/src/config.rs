@@ -71,7 +71,13 @@ impl GeneratorModelConfig {
                     .with_ff_mult(ff_mult)
                     .with_causal(true)
                     .with_norm(NormPlacement::Post);
-                Ok(Generator::Former(FormerLm::new(vocab_size, context, d_model, (0..depth).map(|_| block.init(device)).collect::<Result<_, _>>()?, device)))
+                Ok(Generator::Former(FormerLm::new(
+                    vocab_size,
+                    context,
+                    d_model,
+                    (0..depth).map(|_| block.init(device)).collect::<Result<_, _>>()?,
+                    device,
+                )))
             }
             Self::Gpt2 { .. } => {
                 let config = self.gpt2_config(vocab_size, context).expect("gpt2 architecture");
@@ -121,7 +127,14 @@ impl Default for GeneratorConfig {
         Self {
             data: LanguageModelDataConfig::default(),
             model: GeneratorModelConfig::default(),
-            training: TrainingConfig { learning_rate: 1e-4, warmup_steps: 5_000, epochs: 1, batch_size: 32, clip_grad_norm: Some(1.0), ..TrainingConfig::default() },
+            training: TrainingConfig {
+                learning_rate: 1e-4,
+                warmup_steps: 5_000,
+                epochs: 1,
+                batch_size: 32,
+                clip_grad_norm: Some(1.0),
+                ..TrainingConfig::default()
+            },
             sample: SampleConfig::default(),
         }
     }

@@ -16,7 +16,13 @@ pub struct FormerLm {
 
 impl FormerLm {
     /// A model over `vocab_size` tokens for windows of up to `context` positions.
-    pub fn new(vocab_size: usize, context: usize, d_model: usize, blocks: Vec<TransformerBlock>, device: &Device) -> Self {
+    pub fn new(
+        vocab_size: usize,
+        context: usize,
+        d_model: usize,
+        blocks: Vec<TransformerBlock>,
+        device: &Device,
+    ) -> Self {
         Self {
             tokens: EmbeddingConfig::new(vocab_size, d_model).init(device),
             positions: EmbeddingConfig::new(context, d_model).init(device),

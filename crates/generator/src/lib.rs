@@ -16,8 +16,8 @@ pub use model::Generator;
 pub use sample::{continue_ids, sample_text};
 pub use saved::{MODEL_DIR, load_generator, save_generator};
 
-use retrofit_runtime::device::ResolvedDevice;
 use retrofit_core::language_model::{LanguageModeling, load_lm_data, train_language_model};
+use retrofit_runtime::device::ResolvedDevice;
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::summary::RunSummary;
 
@@ -40,7 +40,14 @@ pub fn run(config: &GeneratorConfig, run_dir: &RunDir, device: &ResolvedDevice) 
     save_generator(&model, config, vocab_size, &run_dir.path().join(MODEL_DIR))?;
     if config.sample.tokens > 0 {
         let sample = &config.sample;
-        let text = sample_text(&model, &data.corpus.tokenizer, &sample.prompt, sample.tokens, sample.sampling, &device.device)?;
+        let text = sample_text(
+            &model,
+            &data.corpus.tokenizer,
+            &sample.prompt,
+            sample.tokens,
+            sample.sampling,
+            &device.device,
+        )?;
         run_dir.write_text(SAMPLE_FILE, &text)?;
     }
     Ok(summary)

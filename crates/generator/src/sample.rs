@@ -11,7 +11,13 @@ use crate::model::Generator;
 /// `tokens` new token ids after `prompt`. The `gpt2` architecture decodes with its key/value
 /// cache when prompt and new tokens fit its positions; otherwise (and for `former`) each new
 /// token recomputes the last `context` tokens.
-pub fn continue_ids(model: &Generator, prompt: &[u32], tokens: usize, sampling: SamplingConfig, device: &Device) -> Result<Vec<u32>, GeneratorError> {
+pub fn continue_ids(
+    model: &Generator,
+    prompt: &[u32],
+    tokens: usize,
+    sampling: SamplingConfig,
+    device: &Device,
+) -> Result<Vec<u32>, GeneratorError> {
     if prompt.is_empty() {
         return Err(GeneratorError::Usage("the prompt needs at least one token".to_string()));
     }
@@ -27,17 +33,30 @@ pub fn continue_ids(model: &Generator, prompt: &[u32], tokens: usize, sampling: 
     let mut ids = prompt.to_vec();
     for _ in 0..tokens {
         let window = &ids[ids.len().saturating_sub(context)..];
-        let input: Tensor<2, Int> = Tensor::from_data(TensorData::new(window.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), [1, window.len()]), device);
+        let input: Tensor<2, Int> = Tensor::from_data(
+            TensorData::new(window.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), [1, window.len()]),
+            device,
+        );
         let logits = model.logits(input); // [1, seq, vocab]
         let [_, seq, vocab] = logits.dims();
-        let last = logits.slice([0..1, seq - 1..seq, 0..vocab]).try_into_vec_as::<f32>().map_err(|error| GeneratorError::Usage(error.to_string()))?;
+        let last = logits
+            .slice([0..1, seq - 1..seq, 0..vocab])
+            .try_into_vec_as::<f32>()
+            .map_err(|error| GeneratorError::Usage(error.to_string()))?;
         ids.push(sampler.choose(&last));
     }
     Ok(ids.split_off(prompt.len()))
 }
 
 /// The prompt followed by `tokens` generated tokens, as text.
-pub fn sample_text(model: &Generator, tokenizer: &TextTokenizer, prompt: &str, tokens: usize, sampling: SamplingConfig, device: &Device) -> Result<String, GeneratorError> {
+pub fn sample_text(
+    model: &Generator,
+    tokenizer: &TextTokenizer,
+    prompt: &str,
+    tokens: usize,
+    sampling: SamplingConfig,
+    device: &Device,
+) -> Result<String, GeneratorError> {
     let prompt_ids = tokenizer.encode(prompt)?;
     let new = continue_ids(model, &prompt_ids, tokens, sampling, device)?;
     Ok(format!("{prompt}{}", tokenizer.decode(&new)?))

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
-use retrofit_runtime::config::load_config;
 use retrofit_core::gpt2::{export_gpt2, load_gpt2, load_tokenizer};
 use retrofit_data::tokenizer::TextTokenizer;
+use retrofit_runtime::config::load_config;
 
 use crate::config::GeneratorConfig;
 use crate::error::GeneratorError;
@@ -18,24 +18,35 @@ use crate::model::Generator;
 pub const MODEL_DIR: &str = "model";
 
 /// Writes `model` into `dir`.
-pub fn save_generator(model: &Generator, config: &GeneratorConfig, vocab_size: usize, dir: &Path) -> Result<(), GeneratorError> {
+pub fn save_generator(
+    model: &Generator,
+    config: &GeneratorConfig,
+    vocab_size: usize,
+    dir: &Path,
+) -> Result<(), GeneratorError> {
     match model {
         Generator::Gpt2(gpt2) => {
             let gpt2_config = config.model.gpt2_config(vocab_size, config.data.context).expect("gpt2 architecture");
             export_gpt2(gpt2, &gpt2_config, &config.data.tokenizer, dir)?;
         }
         Generator::Former(_) => {
-            std::fs::create_dir_all(dir).map_err(|error| GeneratorError::Weights { path: dir.to_path_buf(), message: error.to_string() })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|error| GeneratorError::Weights { path: dir.to_path_buf(), message: error.to_string() })?;
             let path = dir.join("model.safetensors");
             let mut store = SafetensorsStore::from_file(path.clone()).overwrite(true);
-            model.save_into(&mut store).map_err(|error| GeneratorError::Weights { path, message: error.to_string() })?;
+            model
+                .save_into(&mut store)
+                .map_err(|error| GeneratorError::Weights { path, message: error.to_string() })?;
         }
     }
     Ok(())
 }
 
 /// A trained generator, its config and tokenizer, from a run directory.
-pub fn load_generator(run: &Path, device: &Device) -> Result<(Generator, GeneratorConfig, TextTokenizer), GeneratorError> {
+pub fn load_generator(
+    run: &Path,
+    device: &Device,
+) -> Result<(Generator, GeneratorConfig, TextTokenizer), GeneratorError> {
     let config_path = run.join("config.toml");
     let dir = run.join(MODEL_DIR);
     if !config_path.is_file() || !dir.is_dir() {
@@ -51,9 +62,14 @@ pub fn load_generator(run: &Path, device: &Device) -> Result<(Generator, Generat
     let mut model = config.model.init(tokenizer.vocab_size(), config.data.context, device)?;
     let path = dir.join("model.safetensors");
     let mut store = SafetensorsStore::from_file(path.clone());
-    let result = model.load_from(&mut store).map_err(|error| GeneratorError::Weights { path: path.clone(), message: error.to_string() })?;
+    let result = model
+        .load_from(&mut store)
+        .map_err(|error| GeneratorError::Weights { path: path.clone(), message: error.to_string() })?;
     if let Some((missing, _)) = result.missing.first() {
-        return Err(GeneratorError::Weights { path, message: format!("no tensor for `{missing}`: the weights do not belong to config.toml") });
+        return Err(GeneratorError::Weights {
+            path,
+            message: format!("no tensor for `{missing}`: the weights do not belong to config.toml"),
+        });
     }
     if !result.errors.is_empty() {
         return Err(GeneratorError::Weights { path, message: format!("{:?}", result.errors[0]).replace('\n', " ") });

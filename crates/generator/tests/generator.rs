@@ -6,16 +6,17 @@ use std::path::Path;
 use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
-use retrofit_runtime::config::load_config;
-use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
 use retrofit_core::gpt2::{SamplingConfig, load_gpt2};
 use retrofit_core::language_model::{CausalLm, LanguageModeling, load_lm_data};
-use retrofit_runtime::run_dir::RunDir;
 use retrofit_core::training::{BitsPerByteInput, TaskModel, bits_per_byte};
 use retrofit_data::lm_batch::LmBatcher;
 use retrofit_generator::{
-    Generator, GeneratorConfig, GeneratorModelConfig, MODEL_DIR, SAMPLE_FILE, continue_ids, load_generator, run, save_generator,
+    Generator, GeneratorConfig, GeneratorModelConfig, MODEL_DIR, SAMPLE_FILE, continue_ids, load_generator, run,
+    save_generator,
 };
+use retrofit_runtime::config::load_config;
+use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
+use retrofit_runtime::run_dir::RunDir;
 
 fn ids(values: &[i64]) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(values.to_vec(), [1, values.len()]), &libtorch_cpu())
@@ -95,7 +96,10 @@ fn a_saved_model_reloads_with_identical_logits_and_the_gpt2_export_is_a_gpt2_dir
         if let Generator::Gpt2(gpt2) = &model {
             // The export is what the recurrent stage loads as its base.
             let (base, base_config) = load_gpt2(&run.path().join(MODEL_DIR), &device).unwrap();
-            assert_eq!((base_config.vocab_size, base_config.n_layer, base_config.n_positions), (256, 2, config.data.context));
+            assert_eq!(
+                (base_config.vocab_size, base_config.n_layer, base_config.n_positions),
+                (256, 2, config.data.context)
+            );
             assert_eq!(max_abs_diff(gpt2.forward(input.clone()), base.forward(input)), 0.0);
         }
     }
@@ -130,7 +134,12 @@ fn a_smoke_run_lowers_validation_bits_per_byte_and_writes_a_sample() {
     let data = load_lm_data(&config.data, &config.training).unwrap();
     let device = libtorch_cpu();
     device.seed(config.training.seed);
-    let untrained = LanguageModeling { lm: config.model.init(data.corpus.tokenizer.vocab_size(), config.data.context, &device.clone().autodiff()).unwrap() };
+    let untrained = LanguageModeling {
+        lm: config
+            .model
+            .init(data.corpus.tokenizer.vocab_size(), config.data.context, &device.clone().autodiff())
+            .unwrap(),
+    };
     let (mut nll, mut bytes) = (0.0, 0);
     for batch in data.valid.iter() {
         let batch = batch.unwrap();

@@ -36,7 +36,8 @@ pub fn base_fingerprint(base: &Path) -> Result<String, RecurrentError> {
     let mut hasher = Sha256::new();
     for file in ["config.json", "model.safetensors"] {
         let path = base.join(file);
-        let mut reader = std::fs::File::open(&path).map_err(|cause| RecurrentError::Io { path: path.clone(), cause })?;
+        let mut reader =
+            std::fs::File::open(&path).map_err(|cause| RecurrentError::Io { path: path.clone(), cause })?;
         let mut buffer = vec![0u8; 1 << 20];
         loop {
             let read = reader.read(&mut buffer).map_err(|cause| RecurrentError::Io { path: path.clone(), cause })?;
@@ -54,11 +55,17 @@ fn is_trainable(path: &str, _container: &str) -> bool {
 }
 
 /// Writes the trainable part of `model` and the manifest into `dir`.
-pub fn save_checkpoint(model: &RecurrentLm, config: &RecurrentGeneratorConfig, dir: &Path) -> Result<(), RecurrentError> {
+pub fn save_checkpoint(
+    model: &RecurrentLm,
+    config: &RecurrentGeneratorConfig,
+    dir: &Path,
+) -> Result<(), RecurrentError> {
     std::fs::create_dir_all(dir).map_err(|cause| RecurrentError::Io { path: dir.to_path_buf(), cause })?;
     let weights = dir.join(CHECKPOINT_WEIGHTS);
     let mut store = SafetensorsStore::from_file(weights.clone()).with_predicate(is_trainable).overwrite(true);
-    model.save_into(&mut store).map_err(|error| RecurrentError::Checkpoint { path: weights, message: error.to_string() })?;
+    model
+        .save_into(&mut store)
+        .map_err(|error| RecurrentError::Checkpoint { path: weights, message: error.to_string() })?;
     let manifest = CheckpointManifest {
         base: config.base.clone(),
         base_family: model.base.family(),
@@ -66,27 +73,39 @@ pub fn save_checkpoint(model: &RecurrentLm, config: &RecurrentGeneratorConfig, d
         config: config.clone(),
     };
     let path = dir.join(CHECKPOINT_MANIFEST);
-    let text = serde_json::to_string_pretty(&manifest).map_err(|error| RecurrentError::Checkpoint { path: path.clone(), message: error.to_string() })?;
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|error| RecurrentError::Checkpoint { path: path.clone(), message: error.to_string() })?;
     std::fs::write(&path, text + "\n").map_err(|cause| RecurrentError::Io { path, cause })
 }
 
 /// Loads a checkpoint onto `base` (default: the base it names). A base whose files differ from
 /// the one it was trained on is an error.
-pub fn load_checkpoint(dir: &Path, base: Option<&Path>, device: &Device) -> Result<(RecurrentLm, CheckpointManifest), RecurrentError> {
+pub fn load_checkpoint(
+    dir: &Path,
+    base: Option<&Path>,
+    device: &Device,
+) -> Result<(RecurrentLm, CheckpointManifest), RecurrentError> {
     let manifest_path = dir.join(CHECKPOINT_MANIFEST);
-    let text = std::fs::read_to_string(&manifest_path).map_err(|cause| RecurrentError::Io { path: manifest_path.clone(), cause })?;
-    let manifest: CheckpointManifest =
-        serde_json::from_str(&text).map_err(|error| RecurrentError::Checkpoint { path: manifest_path, message: error.to_string() })?;
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|cause| RecurrentError::Io { path: manifest_path.clone(), cause })?;
+    let manifest: CheckpointManifest = serde_json::from_str(&text)
+        .map_err(|error| RecurrentError::Checkpoint { path: manifest_path, message: error.to_string() })?;
     let base = base.unwrap_or(&manifest.base);
     let fingerprint = base_fingerprint(base)?;
     if fingerprint != manifest.base_fingerprint {
-        return Err(RecurrentError::WrongBase { checkpoint: dir.to_path_buf(), expected: manifest.base.clone(), given: base.to_path_buf() });
+        return Err(RecurrentError::WrongBase {
+            checkpoint: dir.to_path_buf(),
+            expected: manifest.base.clone(),
+            given: base.to_path_buf(),
+        });
     }
     let (base_model, _) = load_base(base, device)?;
     let mut model = RecurrentLm::new(base_model, &manifest.config.model, manifest.config.data.context, device)?;
     let weights = dir.join(CHECKPOINT_WEIGHTS);
     let mut store = SafetensorsStore::from_file(weights.clone()).with_predicate(is_trainable).allow_partial(true);
-    let result = model.load_from(&mut store).map_err(|error| RecurrentError::Checkpoint { path: weights.clone(), message: error.to_string() })?;
+    let result = model
+        .load_from(&mut store)
+        .map_err(|error| RecurrentError::Checkpoint { path: weights.clone(), message: error.to_string() })?;
     if let Some((missing, _)) = result.missing.iter().find(|(path, _)| is_trainable(path, "")) {
         return Err(RecurrentError::Checkpoint { path: weights, message: format!("no tensor for `{missing}`") });
     }

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
+use retrofit_core::language_model::ExamplePlan;
 use retrofit_core::training::TrainingConfig;
 use retrofit_data::source::DataSource;
-use retrofit_core::language_model::ExamplePlan;
 use serde::{Deserialize, Serialize};
 
 /// The recurrent connection under test (`[model] recurrence = ...`).
@@ -44,7 +44,14 @@ pub struct InsertionConfig {
 
 impl Default for InsertionConfig {
     fn default() -> Self {
-        Self { inserted_blocks: 3, positions: None, heads: 8, ff_mult: 4, recurrence: Recurrence::None, state_size: None }
+        Self {
+            inserted_blocks: 3,
+            positions: None,
+            heads: 8,
+            ff_mult: 4,
+            recurrence: Recurrence::None,
+            state_size: None,
+        }
     }
 }
 
@@ -143,7 +150,14 @@ impl Default for RecurrentGeneratorConfig {
             data: RecurrentDataConfig::default(),
             model: InsertionConfig::default(),
             schedule: Schedule::Train,
-            training: TrainingConfig { learning_rate: 3e-4, warmup_steps: 0, epochs: 1, batch_size: 2, clip_grad_norm: Some(1.0), ..TrainingConfig::default() },
+            training: TrainingConfig {
+                learning_rate: 3e-4,
+                warmup_steps: 0,
+                epochs: 1,
+                batch_size: 2,
+                clip_grad_norm: Some(1.0),
+                ..TrainingConfig::default()
+            },
         }
     }
 }

@@ -8,13 +8,17 @@ use retrofit_runtime::RuntimeError;
 /// Errors of the recurrent generator; each displays as one line and keeps its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum RecurrentError {
-    #[error("no base model at {0} (config.json missing): run `just fetch-smollm2` or `just fetch-distilgpt2`, or set base to a generator run's model/ (configs/generator-gpt2.toml)")]
+    #[error(
+        "no base model at {0} (config.json missing): run `just fetch-smollm2` or `just fetch-distilgpt2`, or set base to a generator run's model/ (configs/generator-gpt2.toml)"
+    )]
     NoBase(PathBuf),
     #[error("cannot read or write {path}: {cause}")]
     Io { path: PathBuf, cause: std::io::Error },
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
-    #[error("checkpoint {checkpoint} belongs to the base {expected}, whose files differ from {given}: load it onto the base it was trained on")]
+    #[error(
+        "checkpoint {checkpoint} belongs to the base {expected}, whose files differ from {given}: load it onto the base it was trained on"
+    )]
     WrongBase { checkpoint: PathBuf, expected: PathBuf, given: PathBuf },
     #[error("base model: {0}")]
     Base(#[from] BaseError),

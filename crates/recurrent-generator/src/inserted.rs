@@ -27,7 +27,13 @@ pub struct InsertedBlock {
 }
 
 impl InsertedBlock {
-    pub fn new(d_model: usize, heads: usize, ff_mult: usize, token_gru: TokenGru, device: &Device) -> Result<Self, CoreError> {
+    pub fn new(
+        d_model: usize,
+        heads: usize,
+        ff_mult: usize,
+        token_gru: TokenGru,
+        device: &Device,
+    ) -> Result<Self, CoreError> {
         let block = TransformerBlockConfig::new(d_model, heads)
             .with_form(HeadForm::Narrow)
             .with_ff_mult(ff_mult)

@@ -9,7 +9,9 @@ mod inserted;
 mod model;
 mod task;
 
-pub use checkpoint::{CHECKPOINT_MANIFEST, CHECKPOINT_WEIGHTS, CheckpointManifest, base_fingerprint, load_checkpoint, save_checkpoint};
+pub use checkpoint::{
+    CHECKPOINT_MANIFEST, CHECKPOINT_WEIGHTS, CheckpointManifest, base_fingerprint, load_checkpoint, save_checkpoint,
+};
 pub use config::{InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule};
 pub use error::RecurrentError;
 pub use inserted::{InsertedBlock, TokenGru};
@@ -17,7 +19,9 @@ pub use model::{RecurrentLm, SegmentState};
 pub use task::RecurrentLanguageModeling;
 
 use retrofit_core::base::load_base;
-use retrofit_core::language_model::{LmData, StateCarry, StreamEvaluation, TokenizedCorpus, evaluate_streams, train_language_model};
+use retrofit_core::language_model::{
+    LmData, StateCarry, StreamEvaluation, TokenizedCorpus, evaluate_streams, train_language_model,
+};
 use retrofit_core::training::count_parameters;
 use retrofit_runtime::device::ResolvedDevice;
 use retrofit_runtime::memory::peak_host_memory_bytes;
@@ -44,7 +48,11 @@ pub struct WindowLoss {
 
 /// Trains the trainable part on the frozen base (unless `schedule = "zero-shot"`), saves it, and
 /// evaluates on the validation split with the state carried and reset.
-pub fn run(config: &RecurrentGeneratorConfig, run_dir: &RunDir, device: &ResolvedDevice) -> Result<RunSummary, RecurrentError> {
+pub fn run(
+    config: &RecurrentGeneratorConfig,
+    run_dir: &RunDir,
+    device: &ResolvedDevice,
+) -> Result<RunSummary, RecurrentError> {
     let clock = RunClock::start();
     let train_device = match config.schedule {
         Schedule::Train => device.device.clone().autodiff(),
@@ -71,13 +79,25 @@ pub fn run(config: &RecurrentGeneratorConfig, run_dir: &RunDir, device: &Resolve
         }
         Schedule::ZeroShot => {
             let parameters = ParameterCounts { trainable: 0, ..count_parameters(&model) };
-            (RunSummary { parameters, ..RunSummary::finish(run_dir, &device.name, config.training.seed, config)? }, model, corpus)
+            (
+                RunSummary { parameters, ..RunSummary::finish(run_dir, &device.name, config.training.seed, config)? },
+                model,
+                corpus,
+            )
         }
     };
 
     let evaluate = |carry| {
         let bytes_of = |ids: &[u32]| corpus.batcher.bytes_of(ids);
-        evaluate_streams(&model, &corpus.valid_ids, bytes_of, config.data.eval_streams, config.data.eval_windows, carry, &device.device)
+        evaluate_streams(
+            &model,
+            &corpus.valid_ids,
+            bytes_of,
+            config.data.eval_streams,
+            config.data.eval_windows,
+            carry,
+            &device.device,
+        )
     };
     let carried = evaluate(StateCarry::Carried)?;
     let reset = if model.segment.is_some() { evaluate(StateCarry::Reset)? } else { carried.clone() };
@@ -86,7 +106,11 @@ pub fn run(config: &RecurrentGeneratorConfig, run_dir: &RunDir, device: &Resolve
     metrics.insert_split(Split::Valid, Quantity::Perplexity, carried.perplexity);
     metrics.insert_split(Split::Valid, Quantity::BitsPerByte, carried.bits_per_byte);
     metrics.insert("valid_bits_per_byte_reset", Quantity::BitsPerByte, reset.bits_per_byte);
-    metrics.insert(Quantity::BitsPerByteGain.stem(), Quantity::BitsPerByteGain, reset.bits_per_byte - carried.bits_per_byte);
+    metrics.insert(
+        Quantity::BitsPerByteGain.stem(),
+        Quantity::BitsPerByteGain,
+        reset.bits_per_byte - carried.bits_per_byte,
+    );
     run_dir.write_json(WINDOW_LOSS_FILE, &WindowLoss { carried: carried.clone(), reset })?;
     Ok(RunSummary {
         data: format!(

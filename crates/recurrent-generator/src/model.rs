@@ -56,7 +56,12 @@ pub struct RecurrentLm {
 
 impl RecurrentLm {
     /// Wraps `base` (frozen here) for windows of `context` tokens.
-    pub fn new(base: PretrainedBase, config: &InsertionConfig, context: usize, device: &Device) -> Result<Self, CoreError> {
+    pub fn new(
+        base: PretrainedBase,
+        config: &InsertionConfig,
+        context: usize,
+        device: &Device,
+    ) -> Result<Self, CoreError> {
         let n_layer = base.n_layer();
         let d_model = base.d_model();
         let vocab = base.vocab_size();
@@ -77,7 +82,10 @@ impl RecurrentLm {
         }
         let positions = config.resolved_positions(n_layer);
         if positions.windows(2).any(|pair| pair[0] > pair[1]) || positions.iter().any(|&p| p > n_layer) {
-            return Err(CoreError::setting("model.positions", format!("{positions:?} must be ascending and at most n_layer ({n_layer})")));
+            return Err(CoreError::setting(
+                "model.positions",
+                format!("{positions:?} must be ascending and at most n_layer ({n_layer})"),
+            ));
         }
         if positions.is_empty() && config.recurrence != Recurrence::None {
             return Err(CoreError::setting(
@@ -132,7 +140,8 @@ impl RecurrentLm {
             x = inserted.forward(x, cond.clone());
         }
         let hidden = self.base.final_norm(x);
-        let logits = self.base.head(hidden.clone()) + self.logit_bias.val().reshape([1, 1, self.logit_bias.val().dims()[0]]);
+        let logits =
+            self.base.head(hidden.clone()) + self.logit_bias.val().reshape([1, 1, self.logit_bias.val().dims()[0]]);
         (hidden, logits)
     }
 
@@ -160,7 +169,9 @@ impl RecurrentLm {
         let [batch, total] = inputs.dims();
         let context = self.context.min(total);
         let device = inputs.device();
-        let zero_state = || self.segment.as_ref().map(|segment| Tensor::<2>::zeros([batch, segment.project.weight.dims()[0]], &device));
+        let zero_state = || {
+            self.segment.as_ref().map(|segment| Tensor::<2>::zeros([batch, segment.project.weight.dims()[0]], &device))
+        };
         let mut state = zero_state();
         let mut nll = Vec::with_capacity(total.div_ceil(context));
         for start in (0..total).step_by(context) {

@@ -8,19 +8,19 @@ use std::path::{Path, PathBuf};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
-use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
 use retrofit_core::base::{PretrainedBase, load_base};
 use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
-use retrofit_runtime::run_dir::RunDir;
+use retrofit_core::language_model::StateCarry;
+use retrofit_core::training::TrainingConfig;
 use retrofit_core::training::parameters_with_gradient;
 use retrofit_data::source::DataSource;
 use retrofit_data::tokenizer::TokenizerConfig;
-use retrofit_core::language_model::StateCarry;
 use retrofit_recurrent_generator::{
-    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentError, RecurrentGeneratorConfig, RecurrentLm, Schedule,
-    load_checkpoint, run, save_checkpoint,
+    CHECKPOINT_DIR, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentError, RecurrentGeneratorConfig,
+    RecurrentLm, Schedule, load_checkpoint, run, save_checkpoint,
 };
-use retrofit_core::training::TrainingConfig;
+use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
+use retrofit_runtime::run_dir::RunDir;
 
 const VOCAB: usize = 256;
 const CONTEXT: usize = 16;
@@ -34,7 +34,8 @@ fn base_dir(seed: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let device = libtorch_cpu();
     device.seed(seed);
-    export_gpt2(&base_config().init_for_training(&device), &base_config(), &TokenizerConfig::Bytes, dir.path()).unwrap();
+    export_gpt2(&base_config().init_for_training(&device), &base_config(), &TokenizerConfig::Bytes, dir.path())
+        .unwrap();
     dir
 }
 
@@ -83,7 +84,11 @@ fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
         let model = RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap();
         assert!(model.inserted.len() >= 2, "blocks inside plus one after the last");
         let ids = random_ids_below(vocab, 3, CONTEXT, &device);
-        assert_eq!(max_abs_diff(model.logits(ids.clone()), reference.forward(ids.clone())), 0.0, "{family} {recurrence:?}");
+        assert_eq!(
+            max_abs_diff(model.logits(ids.clone()), reference.forward(ids.clone())),
+            0.0,
+            "{family} {recurrence:?}"
+        );
         // Across windows too: the carried state changes nothing while the gates are closed.
         let ids = random_ids_below(vocab, 2, 3 * CONTEXT + 1, &device);
         let [_, total] = ids.dims();
@@ -92,7 +97,10 @@ fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
         let windows: Vec<Tensor<2>> = (0..3)
             .map(|w| {
                 let range = w * CONTEXT..(w + 1) * CONTEXT;
-                retrofit_core::language_model::token_nll(reference.forward(inputs.clone().slice([0..2, range.clone()])), targets.clone().slice([0..2, range]))
+                retrofit_core::language_model::token_nll(
+                    reference.forward(inputs.clone().slice([0..2, range.clone()])),
+                    targets.clone().slice([0..2, range]),
+                )
             })
             .collect();
         assert_eq!(max_abs_diff(carried, Tensor::cat(windows, 1)), 0.0, "{family} {recurrence:?}");
@@ -121,7 +129,10 @@ fn the_base_gets_no_gradient_and_no_optimizer_state_while_every_trainable_parame
         let model = open_gates(RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap(), 0.5);
         let grads = GradientsParams::from_grads(loss(&model, &device).backward(), &model);
         let (base_with_gradient, base_total) = parameters_with_gradient(&model.base, &grads);
-        assert_eq!(base_with_gradient, 0, "{recurrence:?}: {base_with_gradient} of {base_total} frozen tensors got a gradient");
+        assert_eq!(
+            base_with_gradient, 0,
+            "{recurrence:?}: {base_with_gradient} of {base_total} frozen tensors got a gradient"
+        );
         for (index, block) in model.inserted.iter().enumerate() {
             let (with, total) = parameters_with_gradient(block, &grads);
             assert_eq!(with, total, "{recurrence:?}: inserted block {index}");
@@ -149,7 +160,10 @@ fn the_base_gets_no_gradient_and_no_optimizer_state_while_every_trainable_parame
         let mut optimizer = AdamConfig::new().init();
         let model = optimizer.step(1e-2, model, grads);
         let record = format!("{:?}", optimizer.to_record());
-        assert!(record.contains(&format!("num_tensors: {}", 2 * trainable_tensors)), "{recurrence:?}: {record}, {trainable_tensors} trainable tensors");
+        assert!(
+            record.contains(&format!("num_tensors: {}", 2 * trainable_tensors)),
+            "{recurrence:?}: {record}, {trainable_tensors} trainable tensors"
+        );
         let ids = random_ids_below(model.base.vocab_size(), 1, CONTEXT, &device);
         assert_eq!(max_abs_diff(before.forward(ids.clone()), model.base.forward(ids)), 0.0);
     }
@@ -160,7 +174,10 @@ fn the_state_carried_from_window_one_changes_window_two_and_reset_removes_the_ef
     let base = base_dir(3);
     let device = libtorch_cpu();
     let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
-    let model = open_gates(RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap(), 1.0);
+    let model = open_gates(
+        RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap(),
+        1.0,
+    );
     let window_two = random_ids(1, CONTEXT + 1, &device);
     let nll_of = |first: Tensor<2, Int>, carry: StateCarry| {
         let ids = Tensor::cat(vec![first, window_two.clone()], 1); // [1, 2 * CONTEXT + 1]
@@ -170,7 +187,9 @@ fn the_state_carried_from_window_one_changes_window_two_and_reset_removes_the_ef
     };
     let (first_a, first_b) = (random_ids(1, CONTEXT, &device), random_ids(1, CONTEXT, &device));
     // Carried: what window one said reaches window two.
-    assert!(max_abs_diff(nll_of(first_a.clone(), StateCarry::Carried), nll_of(first_b.clone(), StateCarry::Carried)) > 1e-4);
+    assert!(
+        max_abs_diff(nll_of(first_a.clone(), StateCarry::Carried), nll_of(first_b.clone(), StateCarry::Carried)) > 1e-4
+    );
     // Reset: window two no longer depends on window one (its last token is window two's first input).
     let last = |first: Tensor<2, Int>| first.slice([0..1, CONTEXT - 1..CONTEXT]);
     let first_c = Tensor::cat(vec![first_b.slice([0..1, 0..CONTEXT - 1]), last(first_a.clone())], 1);
@@ -191,7 +210,8 @@ fn checkpoints_round_trip_and_refuse_another_base() {
         };
         let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
         device.seed(7);
-        let model = open_gates(RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &config.model, CONTEXT, &device).unwrap(), 0.3);
+        let model =
+            open_gates(RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &config.model, CONTEXT, &device).unwrap(), 0.3);
         let checkpoint = tempfile::tempdir().unwrap();
         save_checkpoint(&model, &config, checkpoint.path()).unwrap();
         let saved_bytes = std::fs::metadata(checkpoint.path().join("trainable.safetensors")).unwrap().len();
@@ -237,7 +257,8 @@ fn a_smoke_run_of_every_variant_lowers_the_validation_loss() {
     let results = tempfile::tempdir().unwrap();
     let device = DeviceChoice::Cpu.resolve().unwrap();
     let zero_shot_dir = RunDir::create(results.path(), "recurrent-generator", "zero-shot").unwrap();
-    let zero_shot = run(&smoke_config(base.path(), Recurrence::None, Schedule::ZeroShot), &zero_shot_dir, &device).unwrap();
+    let zero_shot =
+        run(&smoke_config(base.path(), Recurrence::None, Schedule::ZeroShot), &zero_shot_dir, &device).unwrap();
     assert_eq!(zero_shot.parameters.trainable, 0);
     let before = zero_shot.final_metrics["valid_loss"];
     for recurrence in VARIANTS {
@@ -250,7 +271,6 @@ fn a_smoke_run_of_every_variant_lowers_the_validation_loss() {
         assert!(run_dir.path().join("window_loss.json").is_file());
     }
 }
-
 
 #[test]
 fn more_inserted_blocks_than_base_blocks_is_refused_with_the_rule() {

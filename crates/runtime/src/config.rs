@@ -21,10 +21,8 @@ pub fn load_config<T: DeserializeOwned + Serialize + Default>(
 ) -> Result<T, RuntimeError> {
     let (origin, text) = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|cause| RuntimeError::ConfigRead {
-                path: path.to_path_buf(),
-                cause,
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|cause| RuntimeError::ConfigRead { path: path.to_path_buf(), cause })?;
             (path.display().to_string(), text)
         }
         None => ("(defaults)".to_string(), String::new()),
@@ -38,16 +36,12 @@ pub fn parse_config<T: DeserializeOwned + Serialize + Default>(
     text: &str,
     overrides: &[String],
 ) -> Result<T, RuntimeError> {
-    let file: toml::Table = text.parse().map_err(|error: toml::de::Error| {
-        RuntimeError::ConfigSyntax {
-            origin: origin.to_string(),
-            message: one_line(error.message()),
-        }
+    let file: toml::Table = text.parse().map_err(|error: toml::de::Error| RuntimeError::ConfigSyntax {
+        origin: origin.to_string(),
+        message: one_line(error.message()),
     })?;
-    let mut table = toml::Table::try_from(T::default()).map_err(|error| RuntimeError::Serialize {
-        what: "default config".to_string(),
-        message: error.to_string(),
-    })?;
+    let mut table = toml::Table::try_from(T::default())
+        .map_err(|error| RuntimeError::Serialize { what: "default config".to_string(), message: error.to_string() })?;
     merge(&mut table, file);
     for assignment in overrides {
         let mut layer = toml::Table::new();
@@ -62,20 +56,14 @@ pub fn parse_config<T: DeserializeOwned + Serialize + Default>(
             Some(field) if !key.ends_with(field) => format!("{key}.{field}"),
             _ => key,
         };
-        RuntimeError::ConfigKey {
-            origin: origin.to_string(),
-            key,
-            message,
-        }
+        RuntimeError::ConfigKey { origin: origin.to_string(), key, message }
     })
 }
 
 /// The resolved configuration as TOML, to be written into a run directory.
 pub fn to_toml<T: Serialize>(config: &T) -> Result<String, RuntimeError> {
-    toml::to_string_pretty(config).map_err(|error| RuntimeError::Serialize {
-        what: "config".to_string(),
-        message: error.to_string(),
-    })
+    toml::to_string_pretty(config)
+        .map_err(|error| RuntimeError::Serialize { what: "config".to_string(), message: error.to_string() })
 }
 
 /// Merges `layer` into `base`: tables key by key, other values replaced; a table whose `kind`
@@ -110,9 +98,7 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Runti
     let leaf = parts.pop().unwrap_or(key);
     let mut current = table;
     for part in parts {
-        let entry = current
-            .entry(part.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = current.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         current = entry.as_table_mut().ok_or_else(|| RuntimeError::ConfigKey {
             origin: "--set".to_string(),
             key: key.to_string(),
@@ -175,25 +161,17 @@ mod tests {
 
     #[test]
     fn unknown_key_is_an_error_naming_it() {
-        let error = parse_config::<Stage>("t.toml", "[training]\nlearning_rat = 1.0\n", &[])
-            .unwrap_err()
-            .to_string();
+        let error = parse_config::<Stage>("t.toml", "[training]\nlearning_rat = 1.0\n", &[]).unwrap_err().to_string();
         assert!(error.contains("training.learning_rat"), "{error}");
-        let error = parse_config::<Stage>("t.toml", "", &["epochs=3".to_string()])
-            .unwrap_err()
-            .to_string();
+        let error = parse_config::<Stage>("t.toml", "", &["epochs=3".to_string()]).unwrap_err().to_string();
         assert!(error.contains("`epochs`"), "{error}");
     }
 
     #[test]
     fn wrong_type_is_an_error_naming_the_key() {
-        let error = parse_config::<Stage>("t.toml", "[training]\nepochs = \"many\"\n", &[])
-            .unwrap_err()
-            .to_string();
+        let error = parse_config::<Stage>("t.toml", "[training]\nepochs = \"many\"\n", &[]).unwrap_err().to_string();
         assert!(error.contains("training.epochs"), "{error}");
-        let error = parse_config::<Stage>("t.toml", "", &["training.epochs=-1".to_string()])
-            .unwrap_err()
-            .to_string();
+        let error = parse_config::<Stage>("t.toml", "", &["training.epochs=-1".to_string()]).unwrap_err().to_string();
         assert!(error.contains("training.epochs"), "{error}");
     }
 
@@ -203,10 +181,7 @@ mod tests {
             parse_config::<Stage>("t", "", &["epochs".to_string()]),
             Err(RuntimeError::OverrideSyntax(_))
         ));
-        assert!(matches!(
-            parse_config::<Stage>("t", "name = ", &[]),
-            Err(RuntimeError::ConfigSyntax { .. })
-        ));
+        assert!(matches!(parse_config::<Stage>("t", "name = ", &[]), Err(RuntimeError::ConfigSyntax { .. })));
     }
 
     #[derive(Debug, Deserialize, Serialize, PartialEq)]
@@ -238,9 +213,10 @@ mod tests {
     fn another_variant_replaces_the_default_table_whole() {
         let config: WithSource = parse_config("t", "[source]\nkind = \"csv\"\npath = \"c.csv\"\n", &[]).unwrap();
         assert_eq!(config.source, Source::Csv { path: "c.csv".into() });
-        let error = parse_config::<WithSource>("t", "[source]\nkind = \"csv\"\npath = \"c.csv\"\nfraction = 1.0\n", &[])
-            .unwrap_err()
-            .to_string();
+        let error =
+            parse_config::<WithSource>("t", "[source]\nkind = \"csv\"\npath = \"c.csv\"\nfraction = 1.0\n", &[])
+                .unwrap_err()
+                .to_string();
         assert!(error.contains("source.fraction"), "{error}");
     }
 

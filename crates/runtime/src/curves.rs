@@ -41,7 +41,8 @@ impl Curves {
 
     /// Reads a run's `curves.json`.
     pub fn read(path: &Path) -> Result<Self, RuntimeError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| RuntimeError::Read { path: path.to_path_buf(), cause })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|cause| RuntimeError::Read { path: path.to_path_buf(), cause })?;
         serde_json::from_str(&text).map_err(|cause| RuntimeError::SummaryFormat { path: path.to_path_buf(), cause })
     }
 
@@ -64,7 +65,12 @@ impl Curves {
                     })
                     .collect();
                 lines.push(Line { label: "train (per step)".to_string(), color: 0, dashed: false, points: raw });
-                lines.push(Line { label: "train (mean of 10 steps)".to_string(), color: 2, dashed: false, points: smoothed });
+                lines.push(Line {
+                    label: "train (mean of 10 steps)".to_string(),
+                    color: 2,
+                    dashed: false,
+                    points: smoothed,
+                });
             }
             if let Some(valid) = self.valid.get(name) {
                 let points = valid
@@ -77,7 +83,8 @@ impl Curves {
             }
             let quantity = self.train.get(name).or(self.valid.get(name)).map(|series| series.quantity);
             let unit = quantity.map_or("", Quantity::unit);
-            let y_label = if unit.is_empty() { name.replace('_', " ") } else { format!("{} ({unit})", name.replace('_', " ")) };
+            let y_label =
+                if unit.is_empty() { name.replace('_', " ") } else { format!("{} ({unit})", name.replace('_', " ")) };
             let path = dir.join(format!("curve-{name}.svg"));
             match line_plot(&path, &name.replace('_', " "), "training step", &y_label, &lines) {
                 Ok(()) => written.push(path),

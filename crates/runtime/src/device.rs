@@ -70,11 +70,7 @@ impl DeviceChoice {
     /// Resolves the request against what libtorch sees. Asking for a CUDA device that does not
     /// exist is an error (libtorch would abort the process instead).
     pub fn resolve(self) -> Result<ResolvedDevice, RuntimeError> {
-        let cuda_count = if tch::Cuda::is_available() {
-            tch::Cuda::device_count().max(0) as usize
-        } else {
-            0
-        };
+        let cuda_count = if tch::Cuda::is_available() { tch::Cuda::device_count().max(0) as usize } else { 0 };
         let index = match self {
             Self::Cpu => None,
             Self::Auto => (cuda_count > 0).then_some(0),
@@ -82,24 +78,15 @@ impl DeviceChoice {
                 return Err(RuntimeError::CudaUnavailable(self.cuda_index()));
             }
             Self::Cuda(index) if index >= cuda_count => {
-                return Err(RuntimeError::CudaIndex {
-                    index,
-                    count: cuda_count,
-                });
+                return Err(RuntimeError::CudaIndex { index, count: cuda_count });
             }
             Self::Cuda(index) => Some(index),
         };
         // The project trains on libtorch (burn-tch), which burn 0.22 marks deprecated.
         #[allow(deprecated)]
         let resolved = match index {
-            Some(index) => ResolvedDevice {
-                device: Device::libtorch_cuda(index),
-                name: format!("cuda:{index}"),
-            },
-            None => ResolvedDevice {
-                device: libtorch_cpu(),
-                name: "cpu".to_string(),
-            },
+            Some(index) => ResolvedDevice { device: Device::libtorch_cuda(index), name: format!("cuda:{index}") },
+            None => ResolvedDevice { device: libtorch_cpu(), name: "cpu".to_string() },
         };
         tracing::info!(requested = %self, device = %resolved.name, "libtorch device chosen");
         Ok(resolved)

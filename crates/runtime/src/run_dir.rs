@@ -22,31 +22,19 @@ impl RunDir {
     pub fn create(results_root: &Path, stage: &str, name: &str) -> Result<Self, RuntimeError> {
         let valid_name = !name.is_empty()
             && !name.starts_with('.')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !valid_name {
             return Err(RuntimeError::RunName(name.to_string()));
         }
         let stage_dir = results_root.join(stage);
-        std::fs::create_dir_all(&stage_dir).map_err(|cause| RuntimeError::Write {
-            path: stage_dir.clone(),
-            cause,
-        })?;
+        std::fs::create_dir_all(&stage_dir).map_err(|cause| RuntimeError::Write { path: stage_dir.clone(), cause })?;
         let path = stage_dir.join(name);
         std::fs::create_dir(&path).map_err(|cause| match cause.kind() {
             std::io::ErrorKind::AlreadyExists => RuntimeError::RunExists(path.clone()),
-            _ => RuntimeError::Write {
-                path: path.clone(),
-                cause,
-            },
+            _ => RuntimeError::Write { path: path.clone(), cause },
         })?;
         tracing::info!(run = %path.display(), "run directory created");
-        Ok(Self {
-            path,
-            stage: stage.to_string(),
-            name: name.to_string(),
-        })
+        Ok(Self { path, stage: stage.to_string(), name: name.to_string() })
     }
 
     pub fn path(&self) -> &Path {
@@ -68,10 +56,8 @@ impl RunDir {
 
     /// Writes `value` as pretty JSON into `file_name`.
     pub fn write_json<T: Serialize>(&self, file_name: &str, value: &T) -> Result<PathBuf, RuntimeError> {
-        let text = serde_json::to_string_pretty(value).map_err(|error| RuntimeError::Serialize {
-            what: file_name.to_string(),
-            message: error.to_string(),
-        })?;
+        let text = serde_json::to_string_pretty(value)
+            .map_err(|error| RuntimeError::Serialize { what: file_name.to_string(), message: error.to_string() })?;
         self.write_text(file_name, &(text + "\n"))
     }
 
@@ -119,10 +105,7 @@ mod tests {
     fn run_names_cannot_escape_the_stage_directory() {
         let root = tempfile::tempdir().unwrap();
         for bad in ["", "../x", "a/b", ".hidden", "with space"] {
-            assert!(matches!(
-                RunDir::create(root.path(), "data", bad),
-                Err(RuntimeError::RunName(_))
-            ));
+            assert!(matches!(RunDir::create(root.path(), "data", bad), Err(RuntimeError::RunName(_))));
         }
     }
 

@@ -19,11 +19,16 @@ fn serialize<T: Serialize, S: Serializer>(value: &Option<T>, word: &str, seriali
     }
 }
 
-fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(word: &str, deserializer: D) -> Result<Option<T>, D::Error> {
+fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+    word: &str,
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
     match ValueOrWord::<T>::deserialize(deserializer) {
         Ok(ValueOrWord::Value(value)) => Ok(Some(value)),
         Ok(ValueOrWord::Word(text)) if text == word => Ok(None),
-        Ok(ValueOrWord::Word(text)) => Err(D::Error::custom(format!("expected a number or \"{word}\", got \"{text}\""))),
+        Ok(ValueOrWord::Word(text)) => {
+            Err(D::Error::custom(format!("expected a number or \"{word}\", got \"{text}\"")))
+        }
         Err(_) => Err(D::Error::custom(format!("expected a number or \"{word}\""))),
     }
 }

@@ -95,10 +95,16 @@ impl RunSummary {
     }
 
     /// The summary of a run that `reason` stopped: what is known without the stage's results.
-    pub fn failed(run_dir: &RunDir, device: &str, config: &impl Serialize, reason: String) -> Result<Self, RuntimeError> {
+    pub fn failed(
+        run_dir: &RunDir,
+        device: &str,
+        config: &impl Serialize,
+        reason: String,
+    ) -> Result<Self, RuntimeError> {
         let config = serde_json::to_value(config)
             .map_err(|error| RuntimeError::Serialize { what: "config".into(), message: error.to_string() })?;
-        let seed = ["/training/seed", "/seed"].iter().find_map(|pointer| config.pointer(pointer)?.as_u64()).unwrap_or(0);
+        let seed =
+            ["/training/seed", "/seed"].iter().find_map(|pointer| config.pointer(pointer)?.as_u64()).unwrap_or(0);
         Ok(Self { status: RunStatus::Failed { reason }, ..Self::finish(run_dir, device, seed, &config)? })
     }
 
@@ -109,7 +115,8 @@ impl RunSummary {
 
     /// Reads a `summary.json`.
     pub fn read(path: &Path) -> Result<Self, RuntimeError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| RuntimeError::Read { path: path.to_path_buf(), cause })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|cause| RuntimeError::Read { path: path.to_path_buf(), cause })?;
         serde_json::from_str(&text).map_err(|cause| RuntimeError::SummaryFormat { path: path.to_path_buf(), cause })
     }
 }
@@ -146,8 +153,7 @@ pub fn git_commit() -> Option<String> {
             .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
     };
     let commit = output(&["rev-parse", "--short=12", "HEAD"])?;
-    let dirty = output(&["status", "--porcelain", "--untracked-files=no"])
-        .is_some_and(|status| !status.is_empty());
+    let dirty = output(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|status| !status.is_empty());
     Some(if dirty { format!("{commit}-dirty") } else { commit })
 }
 

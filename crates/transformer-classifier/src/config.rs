@@ -4,9 +4,9 @@ use retrofit_core::CoreError;
 use retrofit_core::attention::HeadForm;
 use retrofit_core::block::{NormPlacement, TransformerBlockConfig};
 use retrofit_core::classification::ClassificationDataConfig;
-use retrofit_data::labelled::NUM_CLASSES;
 use retrofit_core::pooling::Pooling;
 use retrofit_core::training::TrainingConfig;
+use retrofit_data::labelled::NUM_CLASSES;
 use serde::{Deserialize, Serialize};
 
 use crate::model::TransformerClassifier;
@@ -28,13 +28,27 @@ pub struct TransformerClassifierModelConfig {
 
 impl Default for TransformerClassifierModelConfig {
     fn default() -> Self {
-        Self { d_model: 128, heads: 8, depth: 6, form: HeadForm::Narrow, ff_mult: 4, norm: NormPlacement::Post, dropout: 0.0, pooling: Pooling::Max }
+        Self {
+            d_model: 128,
+            heads: 8,
+            depth: 6,
+            form: HeadForm::Narrow,
+            ff_mult: 4,
+            norm: NormPlacement::Post,
+            dropout: 0.0,
+            pooling: Pooling::Max,
+        }
     }
 }
 
 impl TransformerClassifierModelConfig {
     /// Builds the model for a vocabulary of `vocab_size` and sequences up to `max_length`.
-    pub fn init(&self, vocab_size: usize, max_length: usize, device: &Device) -> Result<TransformerClassifier, CoreError> {
+    pub fn init(
+        &self,
+        vocab_size: usize,
+        max_length: usize,
+        device: &Device,
+    ) -> Result<TransformerClassifier, CoreError> {
         if self.depth == 0 || vocab_size == 0 || max_length == 0 {
             return Err(CoreError::setting("model.depth", "depth, the vocabulary and max_length must not be empty"));
         }

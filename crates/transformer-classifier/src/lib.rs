@@ -17,7 +17,11 @@ use retrofit_runtime::summary::RunSummary;
 pub const STAGE: &str = "transformer-classifier";
 
 /// Trains and evaluates the configured classifier into `run_dir`.
-pub fn run(config: &TransformerClassifierConfig, run_dir: &RunDir, device: &ResolvedDevice) -> Result<RunSummary, CoreError> {
+pub fn run(
+    config: &TransformerClassifierConfig,
+    run_dir: &RunDir,
+    device: &ResolvedDevice,
+) -> Result<RunSummary, CoreError> {
     run_classifier(run_dir, device, &config.data, &config.training, config, |vocab_size, device| {
         config.model.init(vocab_size, config.data.max_length, device)
     })

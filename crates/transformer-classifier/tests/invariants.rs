@@ -7,18 +7,25 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use retrofit_core::block::NormPlacement;
 use retrofit_core::classification::SequenceClassifier;
+use retrofit_core::pooling::Pooling;
+use retrofit_core::training::parameters_with_gradient;
 use retrofit_runtime::config::load_config;
 use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
-use retrofit_core::pooling::Pooling;
 use retrofit_runtime::run_dir::RunDir;
-use retrofit_core::training::parameters_with_gradient;
 use retrofit_transformer_classifier::{TransformerClassifierConfig, TransformerClassifierModelConfig, run};
 
 fn variants() -> Vec<TransformerClassifierModelConfig> {
     let mut variants = Vec::new();
     for pooling in [Pooling::Max, Pooling::Mean] {
         for norm in [NormPlacement::Post, NormPlacement::Pre] {
-            variants.push(TransformerClassifierModelConfig { d_model: 16, heads: 4, depth: 2, pooling, norm, ..Default::default() });
+            variants.push(TransformerClassifierModelConfig {
+                d_model: 16,
+                heads: 4,
+                depth: 2,
+                pooling,
+                norm,
+                ..Default::default()
+            });
         }
     }
     variants
@@ -29,10 +36,14 @@ fn appending_padding_never_changes_the_logits() {
     let device = libtorch_cpu();
     for config in variants() {
         let model = config.init(50, 16, &device).unwrap();
-        let ids = |values: Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(values.clone(), [1, values.len()]), &device);
-        let mask = |values: Vec<bool>| Tensor::<2, Bool>::from_data(TensorData::new(values.clone(), [1, values.len()]), &device);
+        let ids =
+            |values: Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(values.clone(), [1, values.len()]), &device);
+        let mask = |values: Vec<bool>| {
+            Tensor::<2, Bool>::from_data(TensorData::new(values.clone(), [1, values.len()]), &device)
+        };
         let short = model.logits(ids(vec![5, 9, 2, 7]), mask(vec![false; 4]));
-        let padded = model.logits(ids(vec![5, 9, 2, 7, 0, 0, 0]), mask(vec![false, false, false, false, true, true, true]));
+        let padded =
+            model.logits(ids(vec![5, 9, 2, 7, 0, 0, 0]), mask(vec![false, false, false, false, true, true, true]));
         let diff = short.sub(padded).abs().max().into_scalar::<f32>();
         assert!(diff < 1e-5, "{config:?}: {diff}");
     }
@@ -43,7 +54,10 @@ fn gradients_reach_every_parameter() {
     let device = libtorch_cpu().autodiff();
     for config in variants() {
         let model = config.init(20, 8, &device).unwrap();
-        let ids = Tensor::<2, Int>::from_data(TensorData::new((0..16).map(|i| i % 20).collect::<Vec<i64>>(), [2, 8]), &device);
+        let ids = Tensor::<2, Int>::from_data(
+            TensorData::new((0..16).map(|i| i % 20).collect::<Vec<i64>>(), [2, 8]),
+            &device,
+        );
         let no_padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; 16], [2, 8]), &device);
         let loss = model.logits(ids, no_padding).sum();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -55,7 +69,8 @@ fn gradients_reach_every_parameter() {
 #[test]
 fn a_smoke_run_learns_the_embedded_sample() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut config: TransformerClassifierConfig = load_config(Some(&root.join("configs/smoke/transformer-classifier.toml")), &[]).unwrap();
+    let mut config: TransformerClassifierConfig =
+        load_config(Some(&root.join("configs/smoke/transformer-classifier.toml")), &[]).unwrap();
     config.data.source = config.data.source.relative_to(&root);
     let results = tempfile::tempdir().unwrap();
     let run_dir = RunDir::create(results.path(), "transformer-classifier", "smoke").unwrap();

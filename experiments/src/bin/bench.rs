@@ -9,15 +9,15 @@ use retrofit_attention_classifier::AttentionClassifierModelConfig;
 use std::time::Instant;
 
 use retrofit_core::attention::{AttentionKernel, set_attention_kernel};
-use retrofit_runtime::device::{libtorch_cpu, set_cpu_threads};
 use retrofit_core::base::PretrainedBase;
-use retrofit_core::language_model::CausalLm;
-use retrofit_generator::GeneratorModelConfig;
-use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLm};
 use retrofit_core::gpt2::{GenerationConfig, Gpt2Config};
+use retrofit_core::language_model::CausalLm;
 use retrofit_core::llama::LlamaConfig;
 use retrofit_experiments::bench::{cross_entropy, median, random_ids, time_training};
 use retrofit_experiments::run_main;
+use retrofit_generator::GeneratorModelConfig;
+use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLm};
+use retrofit_runtime::device::{libtorch_cpu, set_cpu_threads};
 use retrofit_transformer_classifier::TransformerClassifierModelConfig;
 
 /// The workloads of `../shared/bench/README.md` that this binary runs.
@@ -87,7 +87,8 @@ fn classifier_workload<M: Module>(
     println!("INFO parameters {}", model.num_params());
     let inputs = random_ids([batch, seq], 50_000, &device);
     let targets = random_ids([batch], 2, &device);
-    let (times, losses) = time_training(model, cli.warmup, steps, |model| cross_entropy(forward(model, inputs.clone()), targets.clone()));
+    let (times, losses) =
+        time_training(model, cli.warmup, steps, |model| cross_entropy(forward(model, inputs.clone()), targets.clone()));
     (times, losses, batch * seq)
 }
 
@@ -99,7 +100,8 @@ fn main() -> ExitCode {
             BenchAttention::Fused => AttentionKernel::Fused,
             BenchAttention::Unfused => AttentionKernel::Unfused,
         });
-        let threads = set_cpu_threads(cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())));
+        let threads =
+            set_cpu_threads(cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())));
         let device = libtorch_cpu().autodiff();
         device.seed(0);
         let seq = 512;
@@ -129,7 +131,9 @@ fn main() -> ExitCode {
                 // A frozen base (random weights) with 3+1 inserted blocks of 8 heads and a logit
                 // bias: DistilGPT-2's shape with 2 windows of 256 tokens, or SmolLM2-135M's with 4.
                 let (base, batch) = match cli.workload {
-                    Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru => (PretrainedBase::Gpt2(Gpt2Config::distilgpt2().init(&device)), 2),
+                    Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru => {
+                        (PretrainedBase::Gpt2(Gpt2Config::distilgpt2().init(&device)), 2)
+                    }
                     _ => (PretrainedBase::Llama(LlamaConfig::smollm2_135m().init(&device)), 4),
                 };
                 let context = 256;
@@ -138,14 +142,21 @@ fn main() -> ExitCode {
                     Workload::Gpt2IblocksGru | Workload::LlamaIblocksGru => Recurrence::TokenGru,
                     _ => Recurrence::None,
                 };
-                let insertion = InsertionConfig { inserted_blocks: 3, heads: 8, ff_mult: 4, recurrence, ..InsertionConfig::default() };
+                let insertion = InsertionConfig {
+                    inserted_blocks: 3,
+                    heads: 8,
+                    ff_mult: 4,
+                    recurrence,
+                    ..InsertionConfig::default()
+                };
                 let model = RecurrentLm::new(base.clone(), &insertion, context, &device)?;
                 let parameters = retrofit_core::training::count_parameters(&model);
                 println!("INFO parameters total {} trainable {}", parameters.total, parameters.trainable);
                 let window = random_ids([batch, context + 1], vocab, &device);
                 let inputs = window.clone().slice([0..batch, 0..context]);
                 let targets = window.slice([0..batch, 1..context + 1]).reshape([batch * context]);
-                let init_diff = model.logits(inputs.clone()).sub(base.forward(inputs.clone())).abs().max().into_scalar::<f32>();
+                let init_diff =
+                    model.logits(inputs.clone()).sub(base.forward(inputs.clone())).abs().max().into_scalar::<f32>();
                 println!("INFO max |logits - base logits| at init = {init_diff}");
                 anyhow::ensure!(init_diff == 0.0, "at initialisation the logits must equal the base's");
                 let (times, losses) = time_training(model, cli.warmup, steps, |model| {
@@ -163,7 +174,11 @@ fn main() -> ExitCode {
                 };
                 println!("INFO parameters {}", model.num_params());
                 let vocab = model.vocab_size();
-                let prompt: Vec<u32> = random_ids([32], vocab, &device).try_into_vec_as::<i64>()?.into_iter().map(|id| id as u32).collect();
+                let prompt: Vec<u32> = random_ids([32], vocab, &device)
+                    .try_into_vec_as::<i64>()?
+                    .into_iter()
+                    .map(|id| id as u32)
+                    .collect();
                 let config = GenerationConfig { max_new_tokens: 128, pad_id: 0, ..GenerationConfig::default() };
                 let mut times = Vec::new();
                 // One untimed warm-up generation, as the reference.

@@ -38,9 +38,11 @@ fn main() -> ExitCode {
         }
         if !cli.no_write && cli.stage.is_none() {
             let readme = cli.results.join("README.md");
-            std::fs::create_dir_all(&cli.results).with_context(|| format!("cannot create {}", cli.results.display()))?;
+            std::fs::create_dir_all(&cli.results)
+                .with_context(|| format!("cannot create {}", cli.results.display()))?;
             let curves = curve_links(&cli.results, &summaries);
-            std::fs::write(&readme, results_readme(&table, &curves)).with_context(|| format!("cannot write {}", readme.display()))?;
+            std::fs::write(&readme, results_readme(&table, &curves))
+                .with_context(|| format!("cannot write {}", readme.display()))?;
         }
         Ok(())
     })

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use retrofit_runtime::device::DeviceChoice;
 use retrofit_core::gpt2::SamplingConfig;
 use retrofit_experiments::{TrainArgs, run_main};
 use retrofit_generator::{SAMPLE_FILE, STAGE, load_generator, run, sample_text};
+use retrofit_runtime::device::DeviceChoice;
 
 /// Train the generator (`configs/generator.toml`), or sample from a trained run.
 #[derive(Debug, Parser)]

@@ -7,15 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use retrofit_runtime::device::DeviceChoice;
 use retrofit_core::base::load_base;
 use retrofit_core::gpt2::{GenerationConfig, SamplingConfig};
-use retrofit_runtime::{MetricSet, Quantity};
-use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
-use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
 use retrofit_core::training::count_parameters;
 use retrofit_data::text::read_utf8;
 use retrofit_experiments::run_main;
+use retrofit_runtime::device::DeviceChoice;
+use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
+use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
+use retrofit_runtime::{MetricSet, Quantity};
 
 #[derive(Debug, Parser)]
 #[command(name = "pretrained")]
@@ -87,7 +87,12 @@ fn main() -> ExitCode {
             let new_tokens = base.generate(&[prompt_ids], &generation, &device.device)?.remove(0);
             let seconds = clock.elapsed_s();
             println!("{prompt}{}", tokenizer.decode(&new_tokens)?);
-            eprintln!("{} tokens in {seconds:.2} s ({:.1} tokens/s) on {}", new_tokens.len(), new_tokens.len() as f64 / seconds, device.name);
+            eprintln!(
+                "{} tokens in {seconds:.2} s ({:.1} tokens/s) on {}",
+                new_tokens.len(),
+                new_tokens.len() as f64 / seconds,
+                device.name
+            );
             Ok(())
         }
         Command::Eval { model, text, context, stride, run_name, results, device } => {
@@ -116,7 +121,10 @@ fn main() -> ExitCode {
                 data: format!("text {} ({})", text.display(), tokenizer.name()),
                 parameters: count_parameters(&base),
                 wall_time_s: clock.elapsed_s(),
-                throughput: Some(Throughput { value: ids.len() as f64 / eval_s.max(1e-9), unit: "tokens/s".to_string() }),
+                throughput: Some(Throughput {
+                    value: ids.len() as f64 / eval_s.max(1e-9),
+                    unit: "tokens/s".to_string(),
+                }),
                 best_metrics: metrics.clone(),
                 final_metrics: metrics,
                 ..RunSummary::finish(&run_dir, &device.name, 0, &settings)?

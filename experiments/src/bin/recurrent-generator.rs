@@ -7,13 +7,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use retrofit_runtime::device::DeviceChoice;
+use retrofit_core::language_model::{StateCarry, evaluate_streams};
 use retrofit_data::lm_batch::LmBatcher;
 use retrofit_data::source::load_language_corpus;
 use retrofit_data::text::read_utf8;
 use retrofit_experiments::{TrainArgs, run_main};
-use retrofit_core::language_model::{StateCarry, evaluate_streams};
 use retrofit_recurrent_generator::{CHECKPOINT_DIR, STAGE, load_checkpoint, run};
+use retrofit_runtime::device::DeviceChoice;
 
 /// Train the recurrent generator (`configs/recurrent-generator.toml`), or evaluate a trained run.
 #[derive(Debug, Parser)]
@@ -66,7 +66,11 @@ fn main() -> ExitCode {
             Some(Command::Eval { run, reset_state, text, base, streams, windows, all_windows, device }) => {
                 let device = device.resolve()?;
                 let checkpoint = run.join(CHECKPOINT_DIR);
-                anyhow::ensure!(checkpoint.is_dir(), "{} has no checkpoint/: pass a trained run (results/recurrent-generator/<run>)", run.display());
+                anyhow::ensure!(
+                    checkpoint.is_dir(),
+                    "{} has no checkpoint/: pass a trained run (results/recurrent-generator/<run>)",
+                    run.display()
+                );
                 let (model, manifest) = load_checkpoint(&checkpoint, base.as_deref(), &device.device)?;
                 let base = base.unwrap_or(manifest.base.clone());
                 let (_, base_config) = retrofit_core::base::load_base(&base, &device.device)?;
@@ -94,7 +98,10 @@ fn main() -> ExitCode {
                     result.perplexity,
                     result.bits_per_byte
                 );
-                println!("loss by window index: {}", result.loss_by_window.iter().map(|loss| format!("{loss:.4}")).collect::<Vec<_>>().join(" "));
+                println!(
+                    "loss by window index: {}",
+                    result.loss_by_window.iter().map(|loss| format!("{loss:.4}")).collect::<Vec<_>>().join(" ")
+                );
             }
         }
         Ok(())

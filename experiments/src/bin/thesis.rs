@@ -58,7 +58,8 @@ enum Command {
 fn main() -> ExitCode {
     run_main(|| match Cli::parse().command {
         Command::Run { ladder, config, seeds, rungs, overrides, results, device } => {
-            let ladder = ladder.unwrap_or_else(|| format!("ladder-{}", retrofit_runtime::run_dir::timestamp_run_name()));
+            let ladder =
+                ladder.unwrap_or_else(|| format!("ladder-{}", retrofit_runtime::run_dir::timestamp_run_name()));
             let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
             let mut failed = Vec::new();
             for &seed in &seeds {
@@ -96,7 +97,10 @@ fn run_rung(
         match RunSummary::read(&summary_file)?.status {
             RunStatus::Finished => eprintln!("thesis: {run_name} finished earlier, skipped"),
             RunStatus::Failed { reason } => {
-                eprintln!("thesis: {run_name} failed earlier ({reason}), skipped: remove {} to run it again", dir.display())
+                eprintln!(
+                    "thesis: {run_name} failed earlier ({reason}), skipped: remove {} to run it again",
+                    dir.display()
+                )
             }
         }
         return Ok(());
@@ -110,7 +114,12 @@ fn run_rung(
     all_overrides.push(format!("training.seed={seed}"));
     all_overrides.extend_from_slice(overrides);
     let args = TrainArgs {
-        stage: StageArgs { config: Some(config.to_path_buf()), overrides: all_overrides, run_name: Some(run_name), results: results.to_path_buf() },
+        stage: StageArgs {
+            config: Some(config.to_path_buf()),
+            overrides: all_overrides,
+            run_name: Some(run_name),
+            results: results.to_path_buf(),
+        },
         device,
         quiet: false,
     };

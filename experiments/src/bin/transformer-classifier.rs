@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use retrofit_transformer_classifier::{STAGE, run};
 use retrofit_experiments::{TrainArgs, run_main};
+use retrofit_transformer_classifier::{STAGE, run};
 
 /// Train and evaluate the transformer-classifier (`configs/transformer-classifier.toml`).
 #[derive(Debug, Parser)]

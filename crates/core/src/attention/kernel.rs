@@ -110,9 +110,7 @@ fn unfused(
     let full = [batch, heads, q_len, k_len];
     let causal = causal.then(|| {
         let offset = k_len as i64 - q_len as i64;
-        Tensor::<2, Bool>::tril_mask([q_len, k_len], offset, &scores.device())
-            .unsqueeze::<4>()
-            .expand(full)
+        Tensor::<2, Bool>::tril_mask([q_len, k_len], offset, &scores.device()).unsqueeze::<4>().expand(full)
     });
     let mask = match (mask.map(|mask| mask.expand(full)), causal) {
         (Some(mask), Some(causal)) => Some(mask.bool_or(causal)),

@@ -52,7 +52,10 @@ impl MultiHeadSelfAttentionConfig {
         if self.heads == 0 || self.d_model == 0 {
             return Err(CoreError::setting(
                 "heads",
-                format!("attention needs d_model > 0 and heads > 0 (got d_model {}, heads {})", self.d_model, self.heads),
+                format!(
+                    "attention needs d_model > 0 and heads > 0 (got d_model {}, heads {})",
+                    self.d_model, self.heads
+                ),
             ));
         }
         if self.form == HeadForm::Narrow && !self.d_model.is_multiple_of(self.heads) {

@@ -53,7 +53,8 @@ impl Gpt2Config {
     pub fn from_dir(dir: &Path) -> Result<Self, Gpt2Error> {
         let path = dir.join("config.json");
         let text = std::fs::read_to_string(&path).map_err(|cause| Gpt2Error::Missing { path: path.clone(), cause })?;
-        let config: Self = serde_json::from_str(&text).map_err(|error| Gpt2Error::Config { path, message: error.to_string() })?;
+        let config: Self =
+            serde_json::from_str(&text).map_err(|error| Gpt2Error::Config { path, message: error.to_string() })?;
         config.validate()?;
         Ok(config)
     }
@@ -119,10 +120,7 @@ impl Gpt2Config {
                 n_head: self.n_head,
             },
             ln_2: layer_norm(),
-            mlp: Gpt2Mlp {
-                c_fc: linear(self.n_embd, inner),
-                c_proj: linear(inner, self.n_embd),
-            },
+            mlp: Gpt2Mlp { c_fc: linear(self.n_embd, inner), c_proj: linear(inner, self.n_embd) },
         };
         Gpt2 {
             wte: embedding(self.vocab_size),

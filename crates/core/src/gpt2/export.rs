@@ -23,8 +23,16 @@ const EXPORT_REMAPPING: [(&str, &str); 3] = [(r"^", "transformer."), (r"\.gamma$
 /// needs for `GPT2LMHeadModel`, `model.safetensors` (the head is tied, so `lm_head` is not
 /// stored), and the tokenizer: `vocab.json` + `merges.txt` copied for GPT-2 BPE, or
 /// [`TOKENIZER_FILE`] for bytes.
-pub fn export_gpt2(model: &Gpt2, config: &Gpt2Config, tokenizer: &TokenizerConfig, dir: &Path) -> Result<(), Gpt2Error> {
-    let io = |path: &Path, error: std::io::Error| Gpt2Error::Weights { path: path.to_path_buf(), message: error.to_string() };
+pub fn export_gpt2(
+    model: &Gpt2,
+    config: &Gpt2Config,
+    tokenizer: &TokenizerConfig,
+    dir: &Path,
+) -> Result<(), Gpt2Error> {
+    let io = |path: &Path, error: std::io::Error| Gpt2Error::Weights {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    };
     std::fs::create_dir_all(dir).map_err(|error| io(dir, error))?;
     let mut hf_config = serde_json::to_value(config).map_err(|error| Gpt2Error::Invalid(error.to_string()))?;
     let end_of_text = config.vocab_size.saturating_sub(1);

@@ -26,14 +26,24 @@ impl Default for GenerationConfig {
 /// Generates `max_new_tokens` for each prompt. Prompts of different lengths are left-padded;
 /// padded keys are masked and positions count real tokens only, as Hugging Face does, so each row
 /// continues exactly as it would alone. Returns the new tokens of each prompt.
-pub fn generate(model: &Gpt2, prompts: &[Vec<u32>], config: &GenerationConfig, device: &Device) -> Result<Vec<Vec<u32>>, Gpt2Error> {
+pub fn generate(
+    model: &Gpt2,
+    prompts: &[Vec<u32>],
+    config: &GenerationConfig,
+    device: &Device,
+) -> Result<Vec<Vec<u32>>, Gpt2Error> {
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
         return Err(Gpt2Error::Usage("every prompt needs at least one token".to_string()));
     }
     let total = longest + config.max_new_tokens;
     if total > model.n_positions {
-        return Err(Gpt2Error::TooLong { tokens: total, prompt: longest, new: config.max_new_tokens, positions: model.n_positions });
+        return Err(Gpt2Error::TooLong {
+            tokens: total,
+            prompt: longest,
+            new: config.max_new_tokens,
+            positions: model.n_positions,
+        });
     }
     let batch = prompts.len();
     let mut ids = Vec::with_capacity(batch * longest);
@@ -52,7 +62,9 @@ pub fn generate(model: &Gpt2, prompts: &[Vec<u32>], config: &GenerationConfig, d
     let mut input_positions: Tensor<2, Int> = Tensor::from_data(TensorData::new(positions, [batch, longest]), device);
     let mut cache = KvCache::new(model.h.len());
     let mut samplers: Vec<Sampler> = (0..batch)
-        .map(|row| Sampler::new(SamplingConfig { seed: config.sampling.seed.wrapping_add(row as u64), ..config.sampling }))
+        .map(|row| {
+            Sampler::new(SamplingConfig { seed: config.sampling.seed.wrapping_add(row as u64), ..config.sampling })
+        })
         .collect();
     let mut generated = vec![Vec::with_capacity(config.max_new_tokens); batch];
     for _ in 0..config.max_new_tokens {
@@ -73,7 +85,10 @@ pub fn generate(model: &Gpt2, prompts: &[Vec<u32>], config: &GenerationConfig, d
         for position in &mut next_position {
             *position += 1;
         }
-        padding = Tensor::cat(vec![padding, Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), device)], 1);
+        padding = Tensor::cat(
+            vec![padding, Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), device)],
+            1,
+        );
     }
     Ok(generated)
 }

@@ -26,11 +26,17 @@ pub enum Gpt2Error {
     Weights { path: PathBuf, message: String },
     #[error("weights {path} do not match config.json: {message}")]
     Mismatch { path: PathBuf, message: String },
-    #[error("tokenizer vocabulary ({tokenizer}) differs from the model's vocab_size ({model}): use the tokenizer that belongs to the model")]
+    #[error(
+        "tokenizer vocabulary ({tokenizer}) differs from the model's vocab_size ({model}): use the tokenizer that belongs to the model"
+    )]
     TokenizerMismatch { tokenizer: usize, model: usize },
-    #[error("{tokens} tokens ({prompt} of prompt + {new} to generate) do not fit the model's {positions} positions: shorten the prompt or generate fewer tokens")]
+    #[error(
+        "{tokens} tokens ({prompt} of prompt + {new} to generate) do not fit the model's {positions} positions: shorten the prompt or generate fewer tokens"
+    )]
     TooLong { tokens: usize, prompt: usize, new: usize, positions: usize },
-    #[error("{path} holds an lm_head.weight that differs from the token embedding wte (max |difference| {difference}): GPT-2 ties its head to wte, so an untied head cannot be loaded as GPT-2")]
+    #[error(
+        "{path} holds an lm_head.weight that differs from the token embedding wte (max |difference| {difference}): GPT-2 ties its head to wte, so an untied head cannot be loaded as GPT-2"
+    )]
     UntiedHead { path: PathBuf, difference: f32 },
     #[error("{0}")]
     Usage(String),
@@ -45,11 +51,8 @@ pub enum Gpt2Error {
 /// | `transformer.X`                 | `X`                  | `GPT2LMHeadModel` nests the model  |
 /// | `….ln_1.weight` / `.bias`       | `….ln_1.gamma/.beta` | burn's LayerNorm names (same for `ln_2`, `ln_f`) |
 /// | `….c_attn.weight` (Conv1D)      | unchanged            | Conv1D is stored `[in, out]`, as burn's Linear: no transpose |
-const KEY_REMAPPING: [(&str, &str); 3] = [
-    (r"^transformer\.", ""),
-    (r"(ln_1|ln_2|ln_f)\.weight$", "$1.gamma"),
-    (r"(ln_1|ln_2|ln_f)\.bias$", "$1.beta"),
-];
+const KEY_REMAPPING: [(&str, &str); 3] =
+    [(r"^transformer\.", ""), (r"(ln_1|ln_2|ln_f)\.weight$", "$1.gamma"), (r"(ln_1|ln_2|ln_f)\.bias$", "$1.beta")];
 
 /// File keys that are not parameters: the tied head (it is `wte`) and the causal-mask buffers
 /// that older checkpoints store.
@@ -110,7 +113,8 @@ struct StoredHeadWeight {
 /// `wte` (an untied head) is refused rather than silently replaced by `wte`.
 fn check_tied_head(model: &Gpt2, weights: &Path, device: &Device) -> Result<(), Gpt2Error> {
     let wte = model.wte.weight.val();
-    let mut head = StoredHead { lm_head: StoredHeadWeight { weight: Param::from_tensor(Tensor::zeros(wte.dims(), device)) } };
+    let mut head =
+        StoredHead { lm_head: StoredHeadWeight { weight: Param::from_tensor(Tensor::zeros(wte.dims(), device)) } };
     let mut store = SafetensorsStore::from_file(weights.to_path_buf()).allow_partial(true).validate(false);
     let result = head
         .load_from(&mut store)
@@ -133,9 +137,10 @@ fn check_tied_head(model: &Gpt2, weights: &Path, device: &Device) -> Result<(), 
 pub fn load_tokenizer(dir: &Path, config: &Gpt2Config) -> Result<TextTokenizer, Gpt2Error> {
     let described = dir.join(TOKENIZER_FILE);
     let tokenizer = if described.is_file() {
-        let text = std::fs::read_to_string(&described).map_err(|cause| Gpt2Error::Missing { path: described.clone(), cause })?;
-        let tokenizer_config: TokenizerConfig =
-            serde_json::from_str(&text).map_err(|error| Gpt2Error::Config { path: described.clone(), message: error.to_string() })?;
+        let text = std::fs::read_to_string(&described)
+            .map_err(|cause| Gpt2Error::Missing { path: described.clone(), cause })?;
+        let tokenizer_config: TokenizerConfig = serde_json::from_str(&text)
+            .map_err(|error| Gpt2Error::Config { path: described.clone(), message: error.to_string() })?;
         TextTokenizer::from_config(&tokenizer_config, std::iter::empty())?
     } else {
         let has_own = dir.join("tokenizer.json").is_file() || dir.join("vocab.json").is_file();

@@ -125,7 +125,14 @@ impl Gpt2 {
     ///
     /// # Shapes
     /// output: `[batch, 1, seq, seen + seq]`
-    pub fn key_mask(&self, batch: usize, seq: usize, seen: usize, padding: Option<Tensor<2, Bool>>, device: &burn::tensor::Device) -> Tensor<4, Bool> {
+    pub fn key_mask(
+        &self,
+        batch: usize,
+        seq: usize,
+        seen: usize,
+        padding: Option<Tensor<2, Bool>>,
+        device: &burn::tensor::Device,
+    ) -> Tensor<4, Bool> {
         crate::attention::cached_causal_mask(batch, seq, seen, padding, device)
     }
 
@@ -135,7 +142,13 @@ impl Gpt2 {
     /// - `ids`, `positions`: `[batch, seq]`
     /// - `padding`: `[batch, seen + seq]`, `true` at padded positions (left padding)
     /// - output: `[batch, seq, n_embd]`
-    pub fn hidden(&self, ids: Tensor<2, Int>, positions: Tensor<2, Int>, padding: Option<Tensor<2, Bool>>, cache: &mut KvCache) -> Tensor<3> {
+    pub fn hidden(
+        &self,
+        ids: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        padding: Option<Tensor<2, Bool>>,
+        cache: &mut KvCache,
+    ) -> Tensor<3> {
         let [batch, seq] = ids.dims();
         if cache.layers.len() != self.h.len() {
             *cache = KvCache::new(self.h.len());

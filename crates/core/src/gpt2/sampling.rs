@@ -46,7 +46,8 @@ impl Sampler {
             order.truncate(self.config.top_k);
         }
         let top = f64::from(logits[order[0] as usize]);
-        let weights: Vec<f64> = order.iter().map(|&id| ((f64::from(logits[id as usize]) - top) / temperature).exp()).collect();
+        let weights: Vec<f64> =
+            order.iter().map(|&id| ((f64::from(logits[id as usize]) - top) / temperature).exp()).collect();
         let total: f64 = weights.iter().sum();
         let mut kept = Vec::new();
         let mut cumulative = 0.0;

@@ -129,9 +129,7 @@ impl LmData {
         let valid = PartialDataset::new(all_valid, 0, valid_examples);
         debug_assert_eq!(valid.len(), valid_examples);
         let loader = || {
-            DataLoaderBuilder::new(corpus.batcher.clone())
-                .batch_size(training.batch_size)
-                .num_workers(training.workers)
+            DataLoaderBuilder::new(corpus.batcher.clone()).batch_size(training.batch_size).num_workers(training.workers)
         };
         Ok(Self { train: loader().build(train), valid: loader().build(valid), corpus, plan, valid_tokens, valid_bytes })
     }

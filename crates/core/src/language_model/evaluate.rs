@@ -80,7 +80,8 @@ pub fn evaluate_streams(
         ));
     }
     let length = windows * context;
-    let (mut inputs, mut targets, mut bytes) = (Vec::with_capacity(streams * length), Vec::with_capacity(streams * length), 0);
+    let (mut inputs, mut targets, mut bytes) =
+        (Vec::with_capacity(streams * length), Vec::with_capacity(streams * length), 0);
     for stream in 0..streams {
         let start = stream * length;
         inputs.extend(ids[start..start + length].iter().map(|&id| i64::from(id)));
@@ -157,7 +158,10 @@ pub fn evaluate_text(
         return Err(CoreError::setting("text", format!("evaluation needs at least 2 tokens (got {})", ids.len())));
     }
     if stride == 0 || stride > context {
-        return Err(CoreError::setting("stride", format!("must be between 1 and the context ({context}), got {stride}")));
+        return Err(CoreError::setting(
+            "stride",
+            format!("must be between 1 and the context ({context}), got {stride}"),
+        ));
     }
     let mut nll = 0.0f64;
     let mut scored_until = 1; // token 0 is never predicted
@@ -167,7 +171,10 @@ pub fn evaluate_text(
         begin = begin.min(scored_until - 1);
         let end = (begin + context).min(ids.len());
         let tensor = |ids: &[u32]| -> Tensor<2, Int> {
-            Tensor::from_data(TensorData::new(ids.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), [1, ids.len()]), device)
+            Tensor::from_data(
+                TensorData::new(ids.iter().map(|&id| i64::from(id)).collect::<Vec<_>>(), [1, ids.len()]),
+                device,
+            )
         };
         let window = &ids[begin..end];
         // Position p predicts token p + 1; score targets scored_until..end.

@@ -54,7 +54,10 @@ where
         data: data.describe(),
         parameters,
         wall_time_s: clock.elapsed_s(),
-        throughput: Some(Throughput { value: trained_tokens as f64 / report.wall_time_s.max(1e-9), unit: "tokens/s".to_string() }),
+        throughput: Some(Throughput {
+            value: trained_tokens as f64 / report.wall_time_s.max(1e-9),
+            unit: "tokens/s".to_string(),
+        }),
         final_metrics,
         best_metrics,
         ..RunSummary::finish(run_dir, &device.name, training.seed, config)?

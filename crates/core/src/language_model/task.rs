@@ -1,7 +1,7 @@
 //! Next-token prediction as a task the training harness trains.
 
-use burn::module::{Module, ModuleDisplay};
 use crate::fused_softmax::log_softmax;
+use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{ExecutionError, Int, Tensor};
 use burn::train::ItemLazy;
 use burn::train::metric::{Adaptor, LossInput};
@@ -82,6 +82,9 @@ impl Adaptor<LossInput> for LmOutput {
 
 impl Adaptor<BitsPerByteInput> for LmOutput {
     fn adapt(&self) -> BitsPerByteInput {
-        BitsPerByteInput { nll_sum: self.window_losses.clone().sum().mul_scalar(self.context as f64), bytes: self.target_bytes }
+        BitsPerByteInput {
+            nll_sum: self.window_losses.clone().sum().mul_scalar(self.context as f64),
+            bytes: self.target_bytes,
+        }
     }
 }

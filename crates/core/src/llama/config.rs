@@ -101,10 +101,7 @@ const DEFAULT_ROPE_THETA: f64 = 10_000.0;
 /// The rope type named by a `rope_scaling` / `rope_parameters` object (`rope_type`, or the older
 /// `type`); absent means the default.
 fn rope_type(object: &Value) -> Option<&str> {
-    object
-        .get("rope_type")
-        .or_else(|| object.get("type"))
-        .and_then(Value::as_str)
+    object.get("rope_type").or_else(|| object.get("type")).and_then(Value::as_str)
 }
 
 /// Refuses any rotary variant but the default one. `rope_parameters` without a type is the
@@ -146,10 +143,8 @@ impl LlamaConfig {
     /// Reads and checks `dir/config.json`.
     pub fn from_dir(dir: &Path) -> Result<Self, LlamaError> {
         let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| LlamaError::Missing {
-            path: path.clone(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| LlamaError::Missing { path: path.clone(), source })?;
         Self::parse(&text, &path)
     }
 
@@ -159,14 +154,10 @@ impl LlamaConfig {
     }
 
     fn parse(text: &str, path: &Path) -> Result<Self, LlamaError> {
-        let hf: HfLlamaConfig = serde_json::from_str(text).map_err(|source| LlamaError::Config {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let hf: HfLlamaConfig =
+            serde_json::from_str(text).map_err(|source| LlamaError::Config { path: path.to_path_buf(), source })?;
         if let Some(found) = hf.model_type.as_deref().filter(|found| *found != LLAMA_MODEL_TYPE) {
-            return Err(LlamaError::ModelType {
-                found: found.to_string(),
-            });
+            return Err(LlamaError::ModelType { found: found.to_string() });
         }
         // transformers maps both names to SiLU.
         if !matches!(hf.hidden_act.as_str(), "silu" | "swish") {
@@ -207,28 +198,15 @@ impl LlamaConfig {
         let heads = self.num_attention_heads;
         let kv_heads = self.key_value_heads();
         if heads == 0 || kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
-            return invalid(format!(
-                "num_key_value_heads {kv_heads} must divide num_attention_heads {heads}"
-            ));
+            return invalid(format!("num_key_value_heads {kv_heads} must divide num_attention_heads {heads}"));
         }
         if self.head_dim.is_none() && !self.hidden_size.is_multiple_of(heads) {
-            return invalid(format!(
-                "num_attention_heads {heads} must divide hidden_size {}",
-                self.hidden_size
-            ));
+            return invalid(format!("num_attention_heads {heads} must divide hidden_size {}", self.hidden_size));
         }
         if self.head_dim() == 0 || !self.head_dim().is_multiple_of(2) {
-            return invalid(format!(
-                "head_dim {} must be even and positive (rotary pairs)",
-                self.head_dim()
-            ));
+            return invalid(format!("head_dim {} must be even and positive (rotary pairs)", self.head_dim()));
         }
-        let sizes = [
-            self.vocab_size,
-            self.hidden_size,
-            self.intermediate_size,
-            self.num_hidden_layers,
-        ];
+        let sizes = [self.vocab_size, self.hidden_size, self.intermediate_size, self.num_hidden_layers];
         if sizes.contains(&0) || self.max_position_embeddings == 0 {
             return invalid(
                 "vocab_size, hidden_size, intermediate_size, num_hidden_layers and max_position_embeddings must be \
@@ -253,8 +231,7 @@ impl LlamaConfig {
 
     /// Width of one attention head.
     pub fn head_dim(&self) -> usize {
-        self.head_dim
-            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
 
     /// A model of this shape with burn's default initialisation (to be overwritten by loaded

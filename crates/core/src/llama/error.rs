@@ -23,11 +23,7 @@ pub enum LlamaError {
     #[error("config.json has model_type `{found}`, not `llama`: load it with retrofit_core::base::load_base")]
     ModelType { found: String },
     #[error("rope scaling `{rope_type}` is not supported (only the default rotary embedding is): {field} = {value}")]
-    UnsupportedRopeScaling {
-        rope_type: String,
-        field: &'static str,
-        value: String,
-    },
+    UnsupportedRopeScaling { rope_type: String, field: &'static str, value: String },
     #[error("hidden_act `{0}` is not supported: Llama's MLP is SwiGLU with silu")]
     UnsupportedActivation(String),
     #[error("Llama config: {0}")]
@@ -39,19 +35,11 @@ pub enum LlamaError {
         source: SafetensorsStoreError,
     },
     #[error("weights {path}: no tensor `{tensor}` ({count} missing in all): the checkpoint does not match config.json")]
-    MissingTensor {
-        path: PathBuf,
-        tensor: String,
-        count: usize,
-    },
+    MissingTensor { path: PathBuf, tensor: String, count: usize },
     #[error("weights {path}: unexpected tensor `{tensor}`: the checkpoint does not match config.json")]
     UnexpectedTensor { path: PathBuf, tensor: String },
     #[error("weights {path}: tensor `{tensor}`: {message}")]
-    TensorMismatch {
-        path: PathBuf,
-        tensor: String,
-        message: String,
-    },
+    TensorMismatch { path: PathBuf, tensor: String, message: String },
     #[error(
         "weights {path}: config.json ties the head to the embedding (tie_word_embeddings = true) but lm_head.weight \
          differs from model.embed_tokens.weight: set tie_word_embeddings to false to use the separate head"
@@ -66,12 +54,7 @@ pub enum LlamaError {
         "{tokens} tokens ({prompt} of prompt + {new} to generate) do not fit the model's {positions} positions: \
          shorten the prompt or generate fewer tokens"
     )]
-    TooLong {
-        tokens: usize,
-        prompt: usize,
-        new: usize,
-        positions: usize,
-    },
+    TooLong { tokens: usize, prompt: usize, new: usize, positions: usize },
     #[error("{0}")]
     Usage(String),
     #[error("cannot read a tensor back: {0}")]

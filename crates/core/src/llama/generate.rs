@@ -21,12 +21,7 @@ pub fn generate(
         return Err(LlamaError::Usage("every prompt needs at least one token".to_string()));
     }
     let vocab = model.vocab_size();
-    if let Some(&id) = prompts
-        .iter()
-        .flatten()
-        .chain([&config.pad_id])
-        .find(|&&id| id as usize >= vocab)
-    {
+    if let Some(&id) = prompts.iter().flatten().chain([&config.pad_id]).find(|&&id| id as usize >= vocab) {
         return Err(LlamaError::Usage(format!(
             "token id {id} (prompt or pad_id) is outside the model's vocabulary of {vocab}"
         )));
@@ -59,10 +54,7 @@ pub fn generate(
     let mut cache = KvCache::new(model.n_layer());
     let mut samplers: Vec<Sampler> = (0..batch)
         .map(|row| {
-            Sampler::new(SamplingConfig {
-                seed: config.sampling.seed.wrapping_add(row as u64),
-                ..config.sampling
-            })
+            Sampler::new(SamplingConfig { seed: config.sampling.seed.wrapping_add(row as u64), ..config.sampling })
         })
         .collect();
     let mut generated = vec![Vec::with_capacity(config.max_new_tokens); batch];
@@ -70,9 +62,8 @@ pub fn generate(
         let hidden = model.hidden(input, input_positions, Some(padding.clone()), &mut cache);
         let [_, seq, d_model] = hidden.dims();
         let logits = model.head(hidden.slice([0..batch, seq - 1..seq, 0..d_model])); // [batch, 1, vocab]
-        let logits: Vec<f32> = logits
-            .try_into_vec_as::<f32>()
-            .map_err(|error| LlamaError::TensorData(error.to_string()))?;
+        let logits: Vec<f32> =
+            logits.try_into_vec_as::<f32>().map_err(|error| LlamaError::TensorData(error.to_string()))?;
         let mut chosen = Vec::with_capacity(batch);
         for (row, sampler) in samplers.iter_mut().enumerate() {
             let token = sampler.choose(&logits[row * vocab..(row + 1) * vocab]);

@@ -71,11 +71,7 @@ fn apply_error(path: &Path, error: &ApplyError) -> LlamaError {
         }
         ApplyError::AdapterError { path, message } | ApplyError::LoadError { path, message } => (path, message.clone()),
     };
-    LlamaError::TensorMismatch {
-        path: path.to_path_buf(),
-        tensor: hf_key(tensor),
-        message: message.replace('\n', " "),
-    }
+    LlamaError::TensorMismatch { path: path.to_path_buf(), tensor: hf_key(tensor), message: message.replace('\n', " ") }
 }
 
 /// Loads `dir/config.json` and `dir/model.safetensors` onto `device`. A missing, unexpected or
@@ -91,37 +87,24 @@ pub fn load_llama(dir: &Path, device: &Device) -> Result<(Llama, LlamaConfig), L
         } else {
             "no such file"
         };
-        return Err(LlamaError::Missing {
-            path: weights,
-            source: std::io::Error::other(hint),
-        });
+        return Err(LlamaError::Missing { path: weights, source: std::io::Error::other(hint) });
     }
     let mut model = config.init(device);
     let result = model
         .load_from(&mut store(&weights))
-        .map_err(|source| LlamaError::Weights {
-            path: weights.clone(),
-            source,
-        })?;
+        .map_err(|source| LlamaError::Weights { path: weights.clone(), source })?;
     if let Some(error) = result.errors.first() {
         return Err(apply_error(&weights, error));
     }
     if let Some((tensor, _)) = result.missing.first() {
-        return Err(LlamaError::MissingTensor {
-            path: weights,
-            tensor: hf_key(tensor),
-            count: result.missing.len(),
-        });
+        return Err(LlamaError::MissingTensor { path: weights, tensor: hf_key(tensor), count: result.missing.len() });
     }
     let mut has_head = false;
     for key in result.unused.iter().filter(|key| !is_ignored_key(key)) {
         if key == "lm_head.weight" && config.tie_word_embeddings {
             has_head = true;
         } else {
-            return Err(LlamaError::UnexpectedTensor {
-                path: weights,
-                tensor: hf_key(key),
-            });
+            return Err(LlamaError::UnexpectedTensor { path: weights, tensor: hf_key(key) });
         }
     }
     if has_head {
@@ -142,20 +125,11 @@ pub fn load_llama(dir: &Path, device: &Device) -> Result<(Llama, LlamaConfig), L
 /// twice); it is accepted only when it equals the embedding.
 fn check_tied_head(model: &Llama, weights: &Path, device: &Device) -> Result<(), LlamaError> {
     let [vocab, d_model] = model.model.embed_tokens.weight.dims();
-    let mut head = HeadOnly {
-        lm_head: burn::nn::LinearConfig::new(d_model, vocab)
-            .with_bias(false)
-            .init(device),
-    };
+    let mut head = HeadOnly { lm_head: burn::nn::LinearConfig::new(d_model, vocab).with_bias(false).init(device) };
     let result = head
         .load_from(&mut store(weights))
-        .map_err(|source| LlamaError::Weights {
-            path: weights.to_path_buf(),
-            source,
-        })?;
-    let differs = || LlamaError::TiedHeadDiffers {
-        path: weights.to_path_buf(),
-    };
+        .map_err(|source| LlamaError::Weights { path: weights.to_path_buf(), source })?;
+    let differs = || LlamaError::TiedHeadDiffers { path: weights.to_path_buf() };
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(differs());
     }
@@ -169,17 +143,11 @@ fn check_tied_head(model: &Llama, weights: &Path, device: &Device) -> Result<(),
 pub fn load_tokenizer(dir: &Path, config: &LlamaConfig) -> Result<TextTokenizer, LlamaError> {
     let path = dir.join("tokenizer.json");
     if !path.is_file() {
-        return Err(LlamaError::Missing {
-            path,
-            source: std::io::Error::other("no such file"),
-        });
+        return Err(LlamaError::Missing { path, source: std::io::Error::other("no such file") });
     }
     let tokenizer = TextTokenizer::gpt2_from_dir(dir)?;
     if tokenizer.vocab_size() != config.vocab_size {
-        return Err(LlamaError::TokenizerMismatch {
-            tokenizer: tokenizer.vocab_size(),
-            model: config.vocab_size,
-        });
+        return Err(LlamaError::TokenizerMismatch { tokenizer: tokenizer.vocab_size(), model: config.vocab_size });
     }
     Ok(tokenizer)
 }

@@ -49,29 +49,18 @@ impl LlamaAttention {
         let [batch, seq, _] = x.dims();
         let heads = |t: Tensor<3>, count: usize| t.reshape([batch, seq, count, self.head_dim]).swap_dims(1, 2);
         let queries = context.rotary.apply(heads(self.q_proj.forward(x.clone()), self.n_head)); // [b, h, s, hd]
-        let mut keys = context
-            .rotary
-            .apply(heads(self.k_proj.forward(x.clone()), self.n_kv_head)); // [b, kv, s, hd]
+        let mut keys = context.rotary.apply(heads(self.k_proj.forward(x.clone()), self.n_kv_head)); // [b, kv, s, hd]
         let mut values = heads(self.v_proj.forward(x), self.n_kv_head); // [b, kv, s, hd]
         if let Some(past) = cache.take() {
             keys = Tensor::cat(vec![past.keys, keys], 2);
             values = Tensor::cat(vec![past.values, values], 2);
         }
-        *cache = Some(LayerCache {
-            keys: keys.clone(),
-            values: values.clone(),
-        });
+        *cache = Some(LayerCache { keys: keys.clone(), values: values.clone() });
         let keys = self.repeat_kv(keys); // [b, h, seen + s, hd]
         let values = self.repeat_kv(values);
-        let scores = queries
-            .matmul(keys.swap_dims(2, 3))
-            .mul_scalar((self.head_dim as f64).powf(-0.5));
+        let scores = queries.matmul(keys.swap_dims(2, 3)).mul_scalar((self.head_dim as f64).powf(-0.5));
         let context = attend(scores, Some(context.key_mask.clone()), values); // [b, h, s, hd]
-        self.o_proj.forward(
-            context
-                .swap_dims(1, 2)
-                .reshape([batch, seq, self.n_head * self.head_dim]),
-        )
+        self.o_proj.forward(context.swap_dims(1, 2).reshape([batch, seq, self.n_head * self.head_dim]))
     }
 
     /// Each key/value head repeated for the query heads that share it.
@@ -84,9 +73,12 @@ impl LlamaAttention {
             return x;
         }
         let [batch, kv_heads, len, head_dim] = x.dims();
-        x.unsqueeze_dim::<5>(2)
-            .expand([batch, kv_heads, repeats, len, head_dim])
-            .reshape([batch, kv_heads * repeats, len, head_dim])
+        x.unsqueeze_dim::<5>(2).expand([batch, kv_heads, repeats, len, head_dim]).reshape([
+            batch,
+            kv_heads * repeats,
+            len,
+            head_dim,
+        ])
     }
 }
 
@@ -102,8 +94,7 @@ impl LlamaMlp {
     /// # Shapes
     /// `[batch, seq, d_model]` → `[batch, seq, d_model]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.down_proj
-            .forward(silu(self.gate_proj.forward(x.clone())) * self.up_proj.forward(x))
+        self.down_proj.forward(silu(self.gate_proj.forward(x.clone())) * self.up_proj.forward(x))
     }
 }
 
@@ -224,9 +215,7 @@ impl Llama {
     /// `ids`: `[batch, seq]` → `[batch, seq, vocab]`
     pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
         let [batch, seq] = ids.dims();
-        let positions = Tensor::<1, Int>::arange(0..seq as i64, &ids.device())
-            .reshape([1, seq])
-            .expand([batch, seq]);
+        let positions = Tensor::<1, Int>::arange(0..seq as i64, &ids.device()).reshape([1, seq]).expand([batch, seq]);
         self.head(self.hidden(ids, positions, None, &mut KvCache::default()))
     }
 }

@@ -34,15 +34,10 @@ impl RotaryTables {
         let exponents: Vec<f32> = (0..half).map(|i| (2 * i) as f32 / head_dim as f32).collect();
         let exponents: Tensor<1> = Tensor::from_data(TensorData::new(exponents, [half]), device);
         let inv_freq = Tensor::<1>::full([half], theta as f32, device).powf(exponents).recip(); // [half]
-        let positions = Tensor::<1, Int>::arange(0..max_positions as i64, device)
-            .float()
-            .reshape([max_positions, 1]);
+        let positions = Tensor::<1, Int>::arange(0..max_positions as i64, device).float().reshape([max_positions, 1]);
         let angles = positions * inv_freq.reshape([1, half]); // [max_positions, half]
         let angles = Tensor::cat(vec![angles.clone(), angles], 1); // [max_positions, head_dim]
-        Self {
-            cos: angles.clone().cos(),
-            sin: angles.sin(),
-        }
+        Self { cos: angles.clone().cos(), sin: angles.sin() }
     }
 
     /// Longest sequence covered.
@@ -60,10 +55,7 @@ impl RotaryTables {
         let [_, head_dim] = self.cos.dims();
         let rows = positions.reshape([batch * seq]);
         let pick = |table: &Tensor<2>| table.clone().select(0, rows.clone()).reshape([batch, 1, seq, head_dim]);
-        RotaryAngles {
-            cos: pick(&self.cos),
-            sin: pick(&self.sin),
-        }
+        RotaryAngles { cos: pick(&self.cos), sin: pick(&self.sin) }
     }
 }
 

@@ -39,7 +39,14 @@ impl TrainingConfig {
     /// former's IMDb classifier settings: Adam 1e-4 with 100 warm-up steps, 20 epochs of batch
     /// 32, clipping 1.0.
     pub fn former_classifier() -> Self {
-        Self { learning_rate: 1e-4, warmup_steps: 100, epochs: 20, batch_size: 32, clip_grad_norm: Some(1.0), ..Self::default() }
+        Self {
+            learning_rate: 1e-4,
+            warmup_steps: 100,
+            epochs: 20,
+            batch_size: 32,
+            clip_grad_norm: Some(1.0),
+            ..Self::default()
+        }
     }
 }
 

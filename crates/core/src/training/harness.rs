@@ -16,9 +16,9 @@ use super::task::{StepTimes, TaskModel, Trainable};
 use crate::CoreError;
 use crate::training::BitsPerByteMetric;
 use retrofit_runtime::curves::{Curves, Series};
-use retrofit_runtime::{MetricSet, Quantity, Split};
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::summary::RunClock;
+use retrofit_runtime::{MetricSet, Quantity, Split};
 
 /// A metric the Learner logs, by its Learner name, and what it measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,10 +113,9 @@ where
     }
     let optimizer = match config.optimizer {
         Optimizer::Adam => AdamConfig::new().with_epsilon(1e-8).init(),
-        Optimizer::AdamW { weight_decay } => AdamWConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(weight_decay as f32)
-            .init(),
+        Optimizer::AdamW { weight_decay } => {
+            AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay as f32).init()
+        }
     };
     let step_times = StepTimes::default();
     let interrupter = Interrupter::new();
@@ -193,7 +192,8 @@ fn read_curves(run_dir: &RunDir, metrics: &[LearnerMetric], history: &MetricHist
         let file = format!("{}.log", metric.learner_name.replace(' ', "_"));
         let mut values = Vec::new();
         for epoch in 1..=epochs {
-            let Ok(text) = std::fs::read_to_string(run_dir.path().join(format!("train/epoch-{epoch}")).join(&file)) else {
+            let Ok(text) = std::fs::read_to_string(run_dir.path().join(format!("train/epoch-{epoch}")).join(&file))
+            else {
                 continue;
             };
             values.extend(text.lines().filter_map(|line| line.split(',').next()?.trim().parse::<f32>().ok()));

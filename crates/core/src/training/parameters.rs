@@ -33,10 +33,7 @@ struct GradientCoverage<'a> {
 impl ModuleVisitor for GradientCoverage<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         self.total += 1;
-        let nonzero = self
-            .grads
-            .get::<D>(param.id)
-            .is_some_and(|grad| grad.abs().sum().into_scalar::<f32>() > 0.0);
+        let nonzero = self.grads.get::<D>(param.id).is_some_and(|grad| grad.abs().sum().into_scalar::<f32>() > 0.0);
         if nonzero {
             self.with_gradient += 1;
         }

@@ -1,9 +1,9 @@
+use burn::train::logger::EvaluationProgressLogger;
 use burn::train::logger::TrainingProgressLogger;
 use burn::train::metric::MetricDefinition;
 use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining,
 };
-use burn::train::logger::EvaluationProgressLogger;
 
 /// A renderer for logs rather than terminals: one `tracing` line per finished epoch instead of
 /// a line per iteration (burn's default outside a TUI).

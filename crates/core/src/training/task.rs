@@ -118,10 +118,7 @@ impl<M: TaskModel> InferenceStep for Trainable<M> {
 
 impl<O: ItemLazy> ItemLazy for TrainItem<O> {
     fn sync(self) -> Result<Self, ExecutionError> {
-        Ok(Self {
-            output: self.output.sync()?,
-            grad_norm: self.grad_norm.map(Tensor::without_autodiff),
-        })
+        Ok(Self { output: self.output.sync()?, grad_norm: self.grad_norm.map(Tensor::without_autodiff) })
     }
 }
 
