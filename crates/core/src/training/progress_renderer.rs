@@ -90,7 +90,7 @@ impl ProgressRenderer {
         let elapsed = self.split_start.elapsed().as_secs_f64();
         if self.processed > 0 && elapsed > 0.0 {
             let rate = self.processed as f64 / elapsed;
-            parts.push(format!("{rate:.1} items/s"));
+            parts.push(if rate < 10.0 { format!("{rate:.3} items/s") } else { format!("{rate:.1} items/s") });
             if self.total > self.processed {
                 let eta = Duration::from_secs_f64((self.total - self.processed) as f64 / rate);
                 parts.push(format!("ETA {}", humantime::format_duration(Duration::from_secs(eta.as_secs()))));
