@@ -155,31 +155,39 @@ fn generator_and_recurrent_generator_report_bad_input_in_one_line() {
     assert!(std::fs::read_dir(results.path().join("generator")).map_or(true, |mut entries| entries.next().is_none()));
 }
 
-#[test]
-fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
+/// A random byte-level GPT-2 (64 positions) exported as a Hugging Face directory.
+fn tiny_byte_level_gpt2() -> tempfile::TempDir {
     use retrofit_core::gpt2::{Gpt2Config, export_gpt2};
     let model = tempfile::tempdir().unwrap();
     let config =
         Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
     let device = retrofit_runtime::device::libtorch_cpu();
-    export_gpt2(
-        &config.init_for_training(&device),
-        &config,
-        &retrofit_data::tokenizer::TokenizerConfig::Bytes,
-        model.path(),
-    )
-    .unwrap();
-    let results = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_pretrained"))
+    let tokenizer = retrofit_data::tokenizer::TokenizerConfig::Bytes;
+    export_gpt2(&config.init_for_training(&device), &config, &tokenizer, model.path()).unwrap();
+    model
+}
+
+/// `pretrained eval --text data/alice29.txt --model MODEL --results RESULTS ARGS`.
+fn pretrained_eval(model: &Path, results: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pretrained"))
         .current_dir(repo_root())
         .env("RUST_LOG", "warn")
-        .args(["eval", "--text", "data/alice29.txt", "--context", "64", "--stride", "64", "--run-name", "tiny"])
+        .args(["eval", "--text", "data/alice29.txt"])
+        .args(args)
         .arg("--model")
-        .arg(model.path())
+        .arg(model)
         .arg("--results")
-        .arg(results.path())
+        .arg(results)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
+    let model = tiny_byte_level_gpt2();
+    let results = tempfile::tempdir().unwrap();
+    let output =
+        pretrained_eval(model.path(), results.path(), &["--context", "64", "--stride", "64", "--run-name", "tiny"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(results.path().join("pretrained-eval/tiny/summary.json")).unwrap(),
@@ -207,29 +215,9 @@ fn settings_that_cannot_work_are_one_line_errors() {
 
 #[test]
 fn gpt2_eval_refuses_a_context_longer_than_the_model() {
-    use retrofit_core::gpt2::{Gpt2Config, export_gpt2};
-    let model = tempfile::tempdir().unwrap();
-    let config =
-        Gpt2Config { vocab_size: 256, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ..Gpt2Config::distilgpt2() };
-    let device = retrofit_runtime::device::libtorch_cpu();
-    export_gpt2(
-        &config.init_for_training(&device),
-        &config,
-        &retrofit_data::tokenizer::TokenizerConfig::Bytes,
-        model.path(),
-    )
-    .unwrap();
+    let model = tiny_byte_level_gpt2();
     let results = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_pretrained"))
-        .current_dir(repo_root())
-        .env("RUST_LOG", "warn")
-        .args(["eval", "--text", "data/alice29.txt", "--context", "100000"])
-        .arg("--model")
-        .arg(model.path())
-        .arg("--results")
-        .arg(results.path())
-        .output()
-        .unwrap();
+    let output = pretrained_eval(model.path(), results.path(), &["--context", "100000"]);
     assert!(single_error_line(&output).contains("--context 100000 exceeds the model's 64 positions"));
 }
 

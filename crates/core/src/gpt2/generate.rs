@@ -23,6 +23,50 @@ impl Default for GenerationConfig {
     }
 }
 
+/// A causal model that generation drives step by step through a key/value cache (GPT-2, Llama).
+pub trait CachedLm {
+    fn n_layer(&self) -> usize;
+    /// Longest sequence the model takes.
+    fn max_positions(&self) -> usize;
+    /// Final hidden states (after the final norm) of `ids`, continuing `cache`.
+    ///
+    /// # Shapes
+    /// - `ids`, `positions`: `[batch, seq]`
+    /// - `padding`: `[batch, seen + seq]`, `true` at padded positions (left padding)
+    /// - output: `[batch, seq, d_model]`
+    fn hidden(
+        &self,
+        ids: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        padding: Option<Tensor<2, Bool>>,
+        cache: &mut KvCache,
+    ) -> Tensor<3>;
+    /// `[batch, seq, d_model]` → `[batch, seq, vocab]`
+    fn head(&self, hidden: Tensor<3>) -> Tensor<3>;
+}
+
+/// Why [`generate_tokens`] could not run; each family turns it into its own error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GenerationError {
+    #[error("every prompt needs at least one token")]
+    EmptyPrompt,
+    #[error("{tokens} tokens ({prompt} of prompt + {new} to generate) do not fit the model's {positions} positions")]
+    TooLong { tokens: usize, prompt: usize, new: usize, positions: usize },
+    #[error("cannot read the logits back: {0}")]
+    TensorRead(String),
+}
+
+impl From<GenerationError> for Gpt2Error {
+    fn from(error: GenerationError) -> Self {
+        match error {
+            GenerationError::TooLong { tokens, prompt, new, positions } => {
+                Gpt2Error::TooLong { tokens, prompt, new, positions }
+            }
+            other => Gpt2Error::Usage(other.to_string()),
+        }
+    }
+}
+
 /// Generates `max_new_tokens` for each prompt. Prompts of different lengths are left-padded;
 /// padded keys are masked and positions count real tokens only, as Hugging Face does, so each row
 /// continues exactly as it would alone. Returns the new tokens of each prompt.
@@ -32,17 +76,27 @@ pub fn generate(
     config: &GenerationConfig,
     device: &Device,
 ) -> Result<Vec<Vec<u32>>, Gpt2Error> {
+    Ok(generate_tokens(model, prompts, config, device)?)
+}
+
+/// The generation loop of every family (see [`generate`]).
+pub fn generate_tokens(
+    model: &impl CachedLm,
+    prompts: &[Vec<u32>],
+    config: &GenerationConfig,
+    device: &Device,
+) -> Result<Vec<Vec<u32>>, GenerationError> {
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
-        return Err(Gpt2Error::Usage("every prompt needs at least one token".to_string()));
+        return Err(GenerationError::EmptyPrompt);
     }
     let total = longest + config.max_new_tokens;
-    if total > model.n_positions {
-        return Err(Gpt2Error::TooLong {
+    if total > model.max_positions() {
+        return Err(GenerationError::TooLong {
             tokens: total,
             prompt: longest,
             new: config.max_new_tokens,
-            positions: model.n_positions,
+            positions: model.max_positions(),
         });
     }
     let batch = prompts.len();
@@ -60,7 +114,7 @@ pub fn generate(
     let mut padding: Tensor<2, Bool> = Tensor::from_data(TensorData::new(padded, [batch, longest]), device);
     let mut input: Tensor<2, Int> = Tensor::from_data(TensorData::new(ids, [batch, longest]), device);
     let mut input_positions: Tensor<2, Int> = Tensor::from_data(TensorData::new(positions, [batch, longest]), device);
-    let mut cache = KvCache::new(model.h.len());
+    let mut cache = KvCache::new(model.n_layer());
     let mut samplers: Vec<Sampler> = (0..batch)
         .map(|row| {
             Sampler::new(SamplingConfig { seed: config.sampling.seed.wrapping_add(row as u64), ..config.sampling })
@@ -73,7 +127,8 @@ pub fn generate(
         let last = hidden.slice([0..batch, seq - 1..seq, 0..n_embd]);
         let logits = model.head(last); // [batch, 1, vocab]
         let vocab = logits.dims()[2];
-        let logits: Vec<f32> = logits.try_into_vec_as::<f32>().map_err(|error| Gpt2Error::Usage(error.to_string()))?;
+        let logits: Vec<f32> =
+            logits.try_into_vec_as::<f32>().map_err(|error| GenerationError::TensorRead(error.to_string()))?;
         let mut chosen = Vec::with_capacity(batch);
         for (row, sampler) in samplers.iter_mut().enumerate() {
             let token = sampler.choose(&logits[row * vocab..(row + 1) * vocab]);
@@ -91,4 +146,28 @@ pub fn generate(
         );
     }
     Ok(generated)
+}
+
+impl CachedLm for Gpt2 {
+    fn n_layer(&self) -> usize {
+        self.h.len()
+    }
+
+    fn max_positions(&self) -> usize {
+        self.n_positions
+    }
+
+    fn hidden(
+        &self,
+        ids: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        padding: Option<Tensor<2, Bool>>,
+        cache: &mut KvCache,
+    ) -> Tensor<3> {
+        Gpt2::hidden(self, ids, positions, padding, cache)
+    }
+
+    fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+        Gpt2::head(self, hidden)
+    }
 }

@@ -11,7 +11,7 @@ mod sampling;
 
 pub use config::Gpt2Config;
 pub use export::{TOKENIZER_FILE, export_gpt2};
-pub use generate::{GenerationConfig, generate};
+pub use generate::{CachedLm, GenerationConfig, GenerationError, generate, generate_tokens};
 pub use loader::{Gpt2Error, load_gpt2, load_tokenizer};
 pub use model::{Gpt2, Gpt2Attention, Gpt2Block, Gpt2Mlp, KvCache, LayerCache};
 pub use sampling::{Sampler, SamplingConfig};
