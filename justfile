@@ -101,6 +101,18 @@ recurrent-generator *ARGS: build
 thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: build
     {{cargo}} run {{release}} -q --bin thesis -- run --config "{{CONFIG}}" --seeds {{SEEDS}} {{ if LADDER == "" { "" } else { "--ladder " + LADDER } }} {{ARGS}}
 
+# The long-range probe (configs/probe.toml): trains its byte-level base once (the smoke generator
+# config, into data/probe-base/), then the none, token-gru and segment-state rungs as ladder
+# `probe`, and reports carried against reset per rung (`just probe "0 1 2"`).
+probe SEEDS="0" *ARGS: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -f data/probe-base/generator/base/model/config.json ]; then
+        rm -rf data/probe-base
+        {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator-gpt2.toml --results data/probe-base --run-name base --quiet
+    fi
+    {{cargo}} run {{release}} -q --bin thesis -- run --config configs/probe.toml --seeds {{SEEDS}} --ladder probe --rungs none token-gru segment-state {{ARGS}}
+
 # Race our benchmark workloads against the PyTorch eager reference on this machine (`just bench --steps 5 --threads 2`).
 bench *ARGS: build
     #!/usr/bin/env bash

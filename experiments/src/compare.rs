@@ -9,8 +9,15 @@ const STAGE_ORDER: [&str; 5] =
     ["data", "attention-classifier", "transformer-classifier", "generator", "recurrent-generator"];
 
 /// Metrics shown first when a summary has them (the rest follow by name), at most [`MAX_METRICS`].
-const KEY_METRICS: [&str; 6] =
-    ["valid_accuracy", "valid_bits_per_byte", "valid_perplexity", "valid_loss", "vocab_size", "train_tokens"];
+const KEY_METRICS: [&str; 7] = [
+    "valid_accuracy",
+    "test_bits_per_byte",
+    "valid_bits_per_byte",
+    "valid_perplexity",
+    "valid_loss",
+    "vocab_size",
+    "train_tokens",
+];
 const MAX_METRICS: usize = 4;
 
 /// Reads every summary under `results_root`, sorted by stage then run. Unreadable summaries are

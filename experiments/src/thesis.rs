@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use retrofit_recurrent_generator::RecurrentDataConfig;
 use retrofit_runtime::Quantity;
 use retrofit_runtime::curves::Curves;
 use retrofit_runtime::plot::{Line, line_plot};
@@ -18,13 +19,21 @@ pub enum Rung {
     HeadBias,
     None,
     NoneWide,
+    NoneLong,
     TokenGru,
     SegmentState,
 }
 
 impl Rung {
-    pub const ALL: [Rung; 6] =
-        [Self::ZeroShot, Self::HeadBias, Self::None, Self::NoneWide, Self::TokenGru, Self::SegmentState];
+    pub const ALL: [Rung; 7] = [
+        Self::ZeroShot,
+        Self::HeadBias,
+        Self::None,
+        Self::NoneWide,
+        Self::NoneLong,
+        Self::TokenGru,
+        Self::SegmentState,
+    ];
 
     /// The rung's name in run names (`<ladder>-<name>-s<seed>`) and tables.
     pub fn name(self) -> &'static str {
@@ -33,6 +42,7 @@ impl Rung {
             Self::HeadBias => "head-bias",
             Self::None => "none",
             Self::NoneWide => "none-wide",
+            Self::NoneLong => "none-long",
             Self::TokenGru => "token-gru",
             Self::SegmentState => "segment-state",
         }
@@ -44,21 +54,37 @@ impl Rung {
             Self::HeadBias => "+ trainable logit bias",
             Self::None => "+ inserted blocks (control)",
             Self::NoneWide => "control with feed-forward 7x: about token-gru's parameters",
+            Self::NoneLong => "control attending twice as far: context 2x, same tokens a step",
             Self::TokenGru => "+ GRU along the tokens in each block",
             Self::SegmentState => "+ state carried between windows",
         }
     }
 
-    /// The config changes that make the rung, applied before the user's `--set`s. `none-wide`
-    /// widens the feed-forward layer from 4x to 7x: the 6 d^2 parameters that a GRU(d, d) adds to
-    /// a block, so that token-gru's gain can be told apart from its extra parameters.
-    pub fn overrides(self) -> Vec<String> {
+    /// The config changes that make the rung, applied before the user's `--set`s, to a config
+    /// whose data settings are `data`. `none-wide` widens the
+    /// feed-forward layer from 4x to 7x: the 6 d^2 parameters that a GRU(d, d) adds to a block,
+    /// so that token-gru's gain can be told apart from its extra parameters. `none-long` doubles
+    /// the window and halves the windows a step and the evaluated windows (when they are even),
+    /// so that it reads the same tokens a step and is evaluated on the same text: a recurrence
+    /// that extends memory must beat simply attending further.
+    pub fn overrides(self, data: &RecurrentDataConfig) -> Vec<String> {
         let set = |pairs: &[&str]| pairs.iter().map(|pair| pair.to_string()).collect();
         match self {
             Self::ZeroShot => set(&["schedule=zero-shot", "model.inserted_blocks=0", "model.recurrence=none"]),
             Self::HeadBias => set(&["model.inserted_blocks=0", "model.recurrence=none"]),
             Self::None => set(&["model.recurrence=none"]),
             Self::NoneWide => set(&["model.recurrence=none", "model.ff_mult=7"]),
+            Self::NoneLong => {
+                let mut changes = vec![
+                    "model.recurrence=none".to_string(),
+                    format!("data.context={}", 2 * data.context),
+                    format!("data.bptt_windows={}", (data.bptt_windows / 2).max(1)),
+                ];
+                if let Some(windows) = data.eval_windows {
+                    changes.push(format!("data.eval_windows={}", (windows / 2).max(1)));
+                }
+                changes
+            }
             Self::TokenGru => set(&["model.recurrence=token-gru"]),
             Self::SegmentState => set(&["model.recurrence=segment-state"]),
         }
@@ -159,38 +185,64 @@ pub fn mean_spread(values: &[f64], digits: usize) -> String {
     format!("{mean:.digits$} ± {sd:.digits$}")
 }
 
-/// The ladder as a markdown table.
+/// The split a run's final numbers come from: `test` (or `valid` for runs made before the test
+/// split was the reported one, or with `data.eval_split = "valid"`).
+fn reported_split(summary: &RunSummary) -> &'static str {
+    if summary.final_metrics.get("test_bits_per_byte").is_some() { "test" } else { "valid" }
+}
+
+/// The ladder as a markdown table: the reported split's bits per byte with the state carried and
+/// reset, the carried-minus-reset gain (mean ± sd over seeds, and each seed's 95% paired
+/// bootstrap interval), the loss within and beyond the back-propagation horizon, and the costs.
 pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
     let mut table = String::from(
-        "| rung | what it adds | seeds | trainable / total params | valid bits/byte | bits/byte, state reset | valid perplexity | median step | tokens/s | peak memory | wall time |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| rung | what it adds | seeds | trainable / total params | bits/byte | bits/byte, state reset | gain (reset − carried) | gain, 95% interval per seed | loss within / beyond horizon | perplexity | median step | tokens/s | peak memory | wall time |\n\
+         |---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for (rung, runs) in rungs {
         let what = rung.what();
-        let metric =
+        let split = reported_split(&runs[0].summary);
+        let metric = |key: &str| -> Vec<f64> {
+            runs.iter().filter_map(|run| run.summary.final_metrics.get(&format!("{split}_{key}"))).collect()
+        };
+        let plain =
             |key: &str| -> Vec<f64> { runs.iter().filter_map(|run| run.summary.final_metrics.get(key)).collect() };
-        let cell = |key: &str, digits: usize| {
-            let values = metric(key);
+        let spread = |values: Vec<f64>, digits: usize| {
             if values.is_empty() { "-".to_string() } else { mean_spread(&values, digits) }
         };
+        let intervals: Vec<String> = runs
+            .iter()
+            .filter_map(|run| {
+                let metrics = &run.summary.final_metrics;
+                Some(format!(
+                    "[{:+.4}, {:+.4}]",
+                    metrics.get(&format!("{}_low", Quantity::BitsPerByteGain.stem()))?,
+                    metrics.get(&format!("{}_high", Quantity::BitsPerByteGain.stem()))?
+                ))
+            })
+            .collect();
+        let horizon =
+            format!("{} / {}", spread(metric("loss_within_horizon"), 4), spread(metric("loss_beyond_horizon"), 4));
         let first = &runs[0].summary;
         let throughput: Vec<f64> =
             runs.iter().filter_map(|run| run.summary.throughput.as_ref().map(|t| t.value)).collect();
         let memory: Vec<f64> =
             runs.iter().filter_map(|run| run.summary.peak_memory_bytes.map(|b| b as f64 / (1024.0 * 1024.0))).collect();
         let wall: Vec<f64> = runs.iter().map(|run| run.summary.wall_time_s).collect();
-        let step = cell("median_step_s", 3);
+        let step = spread(plain("median_step_s"), 3);
         table.push_str(&format!(
-            "| {} | {what} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} s |\n",
+            "| {} | {what} | {} | {} / {} | {} ({split}) | {} | {} | {} | {horizon} | {} | {} | {} | {} | {} s |\n",
             rung.name(),
             runs.len(),
             first.parameters.trainable,
             first.parameters.total,
-            cell("valid_bits_per_byte", 4),
-            cell("valid_bits_per_byte_reset", 4),
-            cell("valid_perplexity", 3),
+            spread(metric("bits_per_byte"), 4),
+            spread(metric("bits_per_byte_reset"), 4),
+            spread(plain(Quantity::BitsPerByteGain.stem()), 4),
+            if intervals.is_empty() { "-".to_string() } else { intervals.join(" ") },
+            spread(metric("perplexity"), 3),
             if step == "-" { step } else { format!("{step} s") },
-            if throughput.is_empty() { "-".to_string() } else { mean_spread(&throughput, 0) },
+            spread(throughput, 0),
             if memory.is_empty() { "-".to_string() } else { format!("{} MiB", mean_spread(&memory, 0)) },
             mean_spread(&wall, 0),
         ));
@@ -205,7 +257,7 @@ fn mean_series(series: &[&Vec<f64>]) -> Vec<f64> {
 
 /// Draws `lines` (label, color index, dashed, points) into an SVG file.
 /// Writes `loss_curves.svg` (training loss per step, smoothed over 10 steps, mean over seeds)
-/// and `window_loss.svg` (validation loss by window index, state carried; reset dashed) into
+/// and `window_loss.svg` (held-out loss by window index, state carried; reset dashed) into
 /// `dir`. Returns the files written.
 pub fn write_plots(rungs: &[(Rung, Vec<LadderRun>)], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
@@ -248,7 +300,7 @@ pub fn write_plots(rungs: &[(Rung, Vec<LadderRun>)], dir: &Path) -> anyhow::Resu
         written.push(path);
     }
     let path = dir.join("window_loss.svg");
-    line_plot(&path, "Validation loss by window index", "window index along the text", "loss (nats/token)", &windows)?;
+    line_plot(&path, "Held-out loss by window index", "window index along the text", "loss (nats/token)", &windows)?;
     written.push(path);
     Ok(written)
 }

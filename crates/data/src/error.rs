@@ -21,6 +21,10 @@ pub enum DataError {
         "{what} has {tokens} tokens, fewer than one context window of {needed} (context + 1): use a longer text or a shorter context"
     )]
     TooShort { what: String, tokens: usize, needed: usize },
+    #[error(
+        "{what} has {tokens} tokens, too few for {streams} streams of {steps} steps of {chunk} tokens: use a longer text, fewer steps (data.steps_per_epoch, data.valid_steps), a smaller batch or a shorter context"
+    )]
+    StreamsTooShort { what: String, tokens: usize, streams: usize, steps: usize, chunk: usize },
     #[error("bad split: {0}")]
     Split(String),
     #[error("tokenizer: {0}")]

@@ -7,9 +7,11 @@ pub mod enwik8;
 pub mod error;
 pub mod labelled;
 pub mod lm_batch;
+pub mod probe;
 pub mod source;
 pub mod stage;
 pub mod stats;
+pub mod streams;
 pub mod text;
 pub mod tokenizer;
 

@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::DataError;
+use crate::streams::StreamStep;
 
 /// One batch of windows.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct LmBatch {
     pub targets: Tensor<2, Int>,
     /// UTF-8 bytes the targets stand for (for bits per byte).
     pub target_bytes: usize,
+    /// Independent windows, or chunks of contiguous streams (see [`crate::streams`]).
+    pub stream: StreamStep,
 }
 
 /// Stacks windows of `context + 1` tokens into an [`LmBatch`], counting the bytes of the targets.
@@ -60,6 +63,7 @@ impl Batcher<Vec<u32>, LmBatch> for LmBatcher {
             inputs: Tensor::from_data(TensorData::new(inputs, [batch, context]), device),
             targets: Tensor::from_data(TensorData::new(targets, [batch, context]), device),
             target_bytes,
+            stream: StreamStep::Independent,
         }
     }
 }

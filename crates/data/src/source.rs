@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::enwik8::{Enwik8Split, read_enwik8, split_enwik8};
 use crate::labelled::{LabelledIds, LabelledSplits, read_imdb_dir, read_imdb_pickle, read_labelled_csv};
+use crate::probe::ProbeConfig;
 use crate::text::{read_text_corpus, split_text};
 use crate::tokenizer::{TextTokenizer, TokenizerConfig};
 use crate::{ByteSplits, DataError};
@@ -52,6 +53,8 @@ pub enum DataSource {
         #[serde(default = "default_fraction")]
         valid_fraction: f64,
     },
+    /// The generated long-range probe (see [`crate::probe`]): no file.
+    Probe(ProbeConfig),
 }
 
 /// The text shipped with the repository (Alice in Wonderland, public domain): what the
@@ -75,13 +78,15 @@ impl DataSource {
         Self::Csv { path: PathBuf::from(EMBEDDED_SAMPLE), valid_fraction: 0.1, test_fraction: 0.1 }
     }
 
-    pub fn path(&self) -> &PathBuf {
+    /// The file or directory read (`None` for generated data).
+    pub fn path(&self) -> Option<&PathBuf> {
         match self {
             Self::Text { path, .. }
             | Self::Enwik8 { path, .. }
             | Self::Csv { path, .. }
             | Self::ImdbDir { path, .. }
-            | Self::ImdbPickle { path, .. } => path,
+            | Self::ImdbPickle { path, .. } => Some(path),
+            Self::Probe(_) => None,
         }
     }
 
@@ -94,6 +99,7 @@ impl DataSource {
             | Self::Csv { path, .. }
             | Self::ImdbDir { path, .. }
             | Self::ImdbPickle { path, .. } => path,
+            Self::Probe(_) => return self,
         };
         if path.is_relative() {
             *path = root.join(&*path);
@@ -109,8 +115,19 @@ impl DataSource {
             Self::Csv { .. } => "csv",
             Self::ImdbDir { .. } => "imdb-dir",
             Self::ImdbPickle { .. } => "imdb-pickle",
+            Self::Probe(probe) => {
+                return format!(
+                    "probe ({} keys, gap {}, seed {}, {}/{}/{} records)",
+                    probe.keys.len(),
+                    probe.gap,
+                    probe.seed,
+                    probe.train_records,
+                    probe.valid_records,
+                    probe.test_records
+                );
+            }
         };
-        format!("{kind} {}", self.path().display())
+        format!("{kind} {}", self.path().map_or_else(String::new, |path| path.display().to_string()))
     }
 
     /// Whether the source is labelled (classification) rather than running text.
@@ -127,6 +144,7 @@ pub fn load_language_corpus(source: &DataSource) -> Result<ByteSplits, DataError
             Ok(split_text(&corpus.text, *valid_fraction, *test_fraction)?.into())
         }
         DataSource::Enwik8 { path, split } => split_enwik8(read_enwik8(path)?, *split),
+        DataSource::Probe(probe) => probe.generate(),
         labelled => Err(DataError::Split(format!(
             "{} is a labelled data set; a language model needs kind = \"text\" or \"enwik8\"",
             labelled.describe()

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use retrofit_core::language_model::ExamplePlan;
+use retrofit_core::language_model::{ExamplePlan, TrainOrder};
 use retrofit_core::training::TrainingConfig;
 use retrofit_data::source::DataSource;
 use serde::{Deserialize, Serialize};
@@ -70,35 +70,53 @@ impl InsertionConfig {
 }
 
 /// Data settings (`[data]`); the tokenizer is the base's.
+///
+/// Training reads the training split as `training.batch_size` contiguous streams (one per batch
+/// row) from an offset drawn every epoch (seed + epoch); each step reads the next `bptt_windows`
+/// windows of every stream and starts from the state the previous step left, detached
+/// (stateful truncated BPTT); every epoch starts from a zero state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecurrentDataConfig {
     pub source: DataSource,
     /// Tokens per window (at most the base's `n_positions`).
     pub context: usize,
-    /// Consecutive windows per training example; training backpropagates through all of them.
+    /// Consecutive windows per step and stream; gradients flow through all of them, not into
+    /// the previous step.
     pub bptt_windows: usize,
-    /// Random training examples (of `bptt_windows` windows) per epoch.
-    pub train_examples: usize,
-    /// Validation examples (consecutive, from the start of the validation split) evaluated by
-    /// the Learner after each epoch, or `"all"`.
+    /// Steps per epoch, or `"all"`: every chunk of the streams but one (the room for the offset).
     #[serde(with = "retrofit_runtime::setting::all")]
-    pub valid_examples: Option<usize>,
-    /// Final evaluation: the validation split is read as this many parallel streams of
-    /// consecutive windows, the state carried along each stream...
+    pub steps_per_epoch: Option<usize>,
+    /// Steps of the validation split's streams (read from their start, the state carried) that
+    /// the Learner evaluates after each epoch for the stopping rule, or `"all"`.
+    #[serde(with = "retrofit_runtime::setting::all")]
+    pub valid_steps: Option<usize>,
+    /// The split the reported numbers come from (`"test"`; `"valid"` for development runs).
+    pub eval_split: EvalSplit,
+    /// Final evaluation: the split is read as this many parallel streams of consecutive windows
+    /// (equal consecutive parts of the split), the state carried along each stream...
     pub eval_streams: usize,
     /// ...for at most this many windows per stream, or `"all"` that the split holds.
     #[serde(with = "retrofit_runtime::setting::all")]
     pub eval_windows: Option<usize>,
 }
 
+/// Which held-out split the final evaluation reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvalSplit {
+    Valid,
+    #[default]
+    Test,
+}
+
 impl RecurrentDataConfig {
-    /// Examples of `bptt_windows` consecutive windows.
+    /// Stream chunks of `bptt_windows` consecutive windows.
     pub fn plan(&self) -> ExamplePlan {
         ExamplePlan {
             example_tokens: self.context * self.bptt_windows,
-            train_examples: self.train_examples,
-            valid_examples: self.valid_examples,
+            order: TrainOrder::Streams { steps: self.steps_per_epoch },
+            valid_examples: self.valid_steps,
         }
     }
 }
@@ -109,8 +127,9 @@ impl Default for RecurrentDataConfig {
             source: DataSource::default(),
             context: 1024,
             bptt_windows: 2,
-            train_examples: 1_000,
-            valid_examples: None,
+            steps_per_epoch: Some(500),
+            valid_steps: None,
+            eval_split: EvalSplit::Test,
             eval_streams: 2,
             eval_windows: None,
         }

@@ -12,15 +12,16 @@ mod task;
 pub use checkpoint::{
     CHECKPOINT_MANIFEST, CHECKPOINT_WEIGHTS, CheckpointManifest, base_fingerprint, load_checkpoint, save_checkpoint,
 };
-pub use config::{InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule};
+pub use config::{EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule};
 pub use error::RecurrentError;
 pub use inserted::{InsertedBlock, TokenGru};
 pub use model::{RecurrentLm, SegmentState};
-pub use task::RecurrentLanguageModeling;
+pub use task::{CarriedState, RecurrentLanguageModeling};
 
 use retrofit_core::base::load_base;
 use retrofit_core::language_model::{
-    LmData, StateCarry, StreamEvaluation, TokenizedCorpus, evaluate_streams, train_language_model,
+    GainInterval, LmData, StateCarry, StreamEvaluation, TokenizedCorpus, evaluate_streams, paired_gain_interval,
+    train_language_model,
 };
 use retrofit_core::training::count_parameters;
 use retrofit_runtime::device::ResolvedDevice;
@@ -39,15 +40,26 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// The run's loss by window index, state carried and reset.
 pub const WINDOW_LOSS_FILE: &str = "window_loss.json";
 
-/// `window_loss.json`.
+/// `window_loss.json`: the final evaluation with the state carried and reset.
 #[derive(Debug, Clone, Serialize)]
 pub struct WindowLoss {
+    /// `valid` or `test`.
+    pub split: EvalSplit,
+    /// Windows of one training step (the back-propagation horizon).
+    pub bptt_windows: usize,
     pub carried: StreamEvaluation,
     pub reset: StreamEvaluation,
+    /// Carried minus reset, in bits per byte (positive: the state helps), with its 95% paired
+    /// bootstrap interval over the windows.
+    pub gain: GainInterval,
 }
 
-/// Trains the trainable part on the frozen base (unless `schedule = "zero-shot"`), saves it, and
-/// evaluates on the validation split with the state carried and reset.
+/// Resamples of the carried-minus-reset interval.
+pub const BOOTSTRAP_RESAMPLES: usize = 2_000;
+
+/// Trains the trainable part on the frozen base (unless `schedule = "zero-shot"`) with the
+/// validation split for the stopping rule, saves it, and evaluates on `data.eval_split` (the test
+/// split by default) with the state carried and reset.
 pub fn run(
     config: &RecurrentGeneratorConfig,
     run_dir: &RunDir,
@@ -72,7 +84,7 @@ pub fn run(
     let (mut summary, model, corpus) = match config.schedule {
         Schedule::Train => {
             let data = LmData::new(corpus, config.data.plan(), &config.training)?;
-            let task = RecurrentLanguageModeling { model };
+            let task = RecurrentLanguageModeling::new(model);
             let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task)?;
             save_checkpoint(&task.model, config, &run_dir.path().join(CHECKPOINT_DIR))?;
             (summary, task.model, data.corpus)
@@ -87,11 +99,15 @@ pub fn run(
         }
     };
 
+    let (split, eval_ids) = match config.data.eval_split {
+        EvalSplit::Valid => (Split::Valid, &corpus.valid_ids),
+        EvalSplit::Test => (Split::Test, &corpus.test_ids),
+    };
     let evaluate = |carry| {
         let bytes_of = |ids: &[u32]| corpus.batcher.bytes_of(ids);
         evaluate_streams(
             &model,
-            &corpus.valid_ids,
+            eval_ids,
             bytes_of,
             config.data.eval_streams,
             config.data.eval_windows,
@@ -101,21 +117,33 @@ pub fn run(
     };
     let carried = evaluate(StateCarry::Carried)?;
     let reset = if model.segment.is_some() { evaluate(StateCarry::Reset)? } else { carried.clone() };
+    let gain = paired_gain_interval(&carried, &reset, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
     let metrics = &mut summary.final_metrics;
-    metrics.insert_split(Split::Valid, Quantity::Loss, carried.loss);
-    metrics.insert_split(Split::Valid, Quantity::Perplexity, carried.perplexity);
-    metrics.insert_split(Split::Valid, Quantity::BitsPerByte, carried.bits_per_byte);
-    metrics.insert("valid_bits_per_byte_reset", Quantity::BitsPerByte, reset.bits_per_byte);
-    metrics.insert(
-        Quantity::BitsPerByteGain.stem(),
-        Quantity::BitsPerByteGain,
-        reset.bits_per_byte - carried.bits_per_byte,
-    );
-    run_dir.write_json(WINDOW_LOSS_FILE, &WindowLoss { carried: carried.clone(), reset })?;
+    metrics.insert_split(split, Quantity::Loss, carried.loss);
+    metrics.insert_split(split, Quantity::Perplexity, carried.perplexity);
+    metrics.insert_split(split, Quantity::BitsPerByte, carried.bits_per_byte);
+    let reset_key = format!("{}_reset", split.key(Quantity::BitsPerByte));
+    metrics.insert(reset_key, Quantity::BitsPerByte, reset.bits_per_byte);
+    metrics.insert(Quantity::BitsPerByteGain.stem(), Quantity::BitsPerByteGain, gain.gain);
+    metrics.insert(format!("{}_low", Quantity::BitsPerByteGain.stem()), Quantity::BitsPerByteGain, gain.low);
+    metrics.insert(format!("{}_high", Quantity::BitsPerByteGain.stem()), Quantity::BitsPerByteGain, gain.high);
+    let horizon = config.data.bptt_windows;
+    for (name, range) in [("within", 0..horizon), ("beyond", horizon..usize::MAX)] {
+        if let Some(loss) = carried.loss_of_windows(range) {
+            metrics.insert(format!("{}_{name}_horizon", split.key(Quantity::Loss)), Quantity::Loss, loss);
+        }
+    }
+    let window_loss = WindowLoss { split: config.data.eval_split, bptt_windows: horizon, carried, reset, gain };
+    run_dir.write_json(WINDOW_LOSS_FILE, &window_loss)?;
+    let carried = &window_loss.carried;
     Ok(RunSummary {
         data: format!(
-            "{description}; validation: {} streams x {} windows of {}, {} bytes",
-            carried.streams, carried.windows_per_stream, config.data.context, carried.bytes
+            "{description}; {}: {} streams x {} windows of {}, {} bytes",
+            split.prefix(),
+            carried.streams,
+            carried.windows_per_stream,
+            config.data.context,
+            carried.bytes
         ),
         wall_time_s: clock.elapsed_s(),
         peak_memory_bytes: peak_host_memory_bytes(),

@@ -157,22 +157,36 @@ impl RecurrentLm {
         self.forward_window(ids, cond).1
     }
 
+    /// The `segment-state` vector's size (`None` without one).
+    pub fn state_size(&self) -> Option<usize> {
+        self.segment.as_ref().map(|segment| segment.project.weight.dims()[0])
+    }
+
     /// Negative log-likelihood of every target of consecutive windows: `inputs` holds
     /// `n * context` tokens per row, read as `n` windows of `context` in order. With
-    /// `segment-state` the state starts at zero and is carried from window to window, or zeroed
-    /// before every window when `carry` is [`StateCarry::Reset`].
+    /// `segment-state` the state starts at `initial` (zero when `None`) and is carried from window
+    /// to window, or zeroed before every window when `carry` is [`StateCarry::Reset`]; the state
+    /// after the last window is returned with the NLL (`None` without `segment-state`).
     ///
     /// # Shapes
     /// - `inputs`, `targets`: `[batch, n * context]`
+    /// - `initial`, returned state: `[batch, state_size]`
     /// - output: `[batch, n * context]`
-    pub fn segment_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
+    pub fn stream_nll(
+        &self,
+        inputs: Tensor<2, Int>,
+        targets: Tensor<2, Int>,
+        carry: StateCarry,
+        initial: Option<Tensor<2>>,
+    ) -> (Tensor<2>, Option<Tensor<2>>) {
         let [batch, total] = inputs.dims();
         let context = self.context.min(total);
         let device = inputs.device();
-        let zero_state = || {
-            self.segment.as_ref().map(|segment| Tensor::<2>::zeros([batch, segment.project.weight.dims()[0]], &device))
+        let zero_state = || self.state_size().map(|size| Tensor::<2>::zeros([batch, size], &device));
+        let mut state = match initial {
+            Some(initial) if self.segment.is_some() && carry == StateCarry::Carried => Some(initial),
+            _ => zero_state(),
         };
-        let mut state = zero_state();
         let mut nll = Vec::with_capacity(total.div_ceil(context));
         for start in (0..total).step_by(context) {
             let end = (start + context).min(total);
@@ -191,7 +205,12 @@ impl RecurrentLm {
                 state = Some(segment.update(hidden, current));
             }
         }
-        Tensor::cat(nll, 1)
+        (Tensor::cat(nll, 1), state)
+    }
+
+    /// [`Self::stream_nll`] from a zero state.
+    pub fn segment_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
+        self.stream_nll(inputs, targets, carry, None).0
     }
 }
 

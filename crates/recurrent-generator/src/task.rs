@@ -1,15 +1,51 @@
+use std::sync::{Arc, Mutex};
+
 use burn::module::Module;
 use burn::tensor::Tensor;
 use retrofit_core::language_model::{LmOutput, StateCarry};
 use retrofit_core::training::TaskModel;
 use retrofit_data::lm_batch::LmBatch;
+use retrofit_data::streams::StreamStep;
 
 use crate::model::RecurrentLm;
 
-/// Language modelling over examples of consecutive windows (state carried within an example).
+/// The state a batch of streams left for the next batch of the same streams, detached: no
+/// gradient flows from one step into the previous one (truncated BPTT). Shared by the copies of
+/// the task the Learner makes; training and validation never interleave within a pass, and
+/// every pass starts with a [`StreamStep::First`] batch, which starts from zero.
+#[derive(Debug, Clone, Default)]
+pub struct CarriedState(Arc<Mutex<Option<Tensor<2>>>>);
+
+impl CarriedState {
+    /// The state to start `stream` from: the stored one for a continuing batch of as many rows.
+    fn take(&self, stream: StreamStep, rows: usize) -> Option<Tensor<2>> {
+        let stored = self.0.lock().ok()?.take();
+        match stream {
+            StreamStep::Next => stored.filter(|state| state.dims()[0] == rows),
+            StreamStep::First | StreamStep::Independent => None,
+        }
+    }
+
+    fn store(&self, state: Option<Tensor<2>>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = state.map(Tensor::detach);
+        }
+    }
+}
+
+/// Language modelling over batches of consecutive windows: a batch of stream chunks continues
+/// from the state the previous batch of the same streams left (detached).
 #[derive(Module, Debug)]
 pub struct RecurrentLanguageModeling {
     pub model: RecurrentLm,
+    #[module(skip)]
+    pub carried: CarriedState,
+}
+
+impl RecurrentLanguageModeling {
+    pub fn new(model: RecurrentLm) -> Self {
+        Self { model, carried: CarriedState::default() }
+    }
 }
 
 impl TaskModel for RecurrentLanguageModeling {
@@ -21,7 +57,10 @@ impl TaskModel for RecurrentLanguageModeling {
     const CHECKPOINT_WHOLE_MODEL: bool = false;
 
     fn forward_task(&self, batch: LmBatch) -> (Tensor<1>, LmOutput) {
-        let nll = self.model.segment_nll(batch.inputs, batch.targets, StateCarry::Carried);
+        let rows = batch.inputs.dims()[0];
+        let initial = self.carried.take(batch.stream, rows);
+        let (nll, state) = self.model.stream_nll(batch.inputs, batch.targets, StateCarry::Carried, initial);
+        self.carried.store(state);
         let output = LmOutput::new(nll, batch.target_bytes);
         (output.window_losses.clone().mean(), output)
     }

@@ -12,7 +12,7 @@ use retrofit_data::lm_batch::LmBatcher;
 use retrofit_data::source::load_language_corpus;
 use retrofit_data::text::read_utf8;
 use retrofit_experiments::{TrainArgs, run_main};
-use retrofit_recurrent_generator::{CHECKPOINT_DIR, STAGE, load_checkpoint, run};
+use retrofit_recurrent_generator::{CHECKPOINT_DIR, EvalSplit, STAGE, load_checkpoint, run};
 use retrofit_runtime::device::DeviceChoice;
 
 /// Train the recurrent generator (`configs/recurrent-generator.toml`), or evaluate a trained run.
@@ -27,8 +27,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Evaluate a trained run on its validation split (or on --text): bits per byte, perplexity
-    /// and the loss of each window index, the state carried along the text.
+    /// Evaluate a trained run on the split its summary reports (`data.eval_split`, the test split
+    /// by default; or on --text): bits per byte, perplexity and the loss of each window index,
+    /// the state carried along the text.
     Eval {
         /// Run directory: results/recurrent-generator/<run>.
         #[arg(long)]
@@ -36,7 +37,7 @@ enum Command {
         /// Zero the segment state before every window.
         #[arg(long)]
         reset_state: bool,
-        /// Evaluate this UTF-8 text file instead of the run's validation split.
+        /// Evaluate this UTF-8 text file instead of the run's evaluation split.
         #[arg(long)]
         text: Option<PathBuf>,
         /// The base directory, if it moved (it must be the same files).
@@ -77,7 +78,13 @@ fn main() -> ExitCode {
                 let tokenizer = base_config.load_tokenizer(&base)?;
                 let bytes = match &text {
                     Some(path) => read_utf8(path)?.into_bytes(),
-                    None => load_language_corpus(&manifest.config.data.source)?.valid,
+                    None => {
+                        let splits = load_language_corpus(&manifest.config.data.source)?;
+                        match manifest.config.data.eval_split {
+                            EvalSplit::Valid => splits.valid,
+                            EvalSplit::Test => splits.test,
+                        }
+                    }
                 };
                 let ids = tokenizer.encode_corpus(&bytes).context("tokenizing the evaluated text")?;
                 let batcher = LmBatcher::new(tokenizer.token_byte_lengths()?);

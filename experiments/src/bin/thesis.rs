@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use retrofit_experiments::thesis::{Rung, ladder_table, read_ladder, write_plots};
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
-use retrofit_recurrent_generator::{STAGE, run};
+use retrofit_recurrent_generator::{RecurrentGeneratorConfig, STAGE, run};
+use retrofit_runtime::config::load_config;
 use retrofit_runtime::device::DeviceChoice;
 use retrofit_runtime::summary::{RunStatus, RunSummary};
 
@@ -110,7 +111,8 @@ fn run_rung(
         std::fs::remove_dir_all(&dir)?;
     }
     eprintln!("thesis: {ladder}, seed {seed}, rung {}", rung.name());
-    let mut all_overrides = rung.overrides();
+    let resolved: RecurrentGeneratorConfig = load_config(Some(config), overrides)?;
+    let mut all_overrides = rung.overrides(&resolved.data);
     all_overrides.push(format!("training.seed={seed}"));
     all_overrides.extend_from_slice(overrides);
     let args = TrainArgs {
@@ -134,7 +136,7 @@ fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
     write_plots(&rungs, &dir)?;
     let data = &rungs[0].1[0].summary.data;
     let readme = format!(
-        "# Ladder `{ladder}`\n\nData: {data}.\n\n{table}\n![training loss](loss_curves.svg)\n\n![validation loss by window index](window_loss.svg)\n\nWritten by `thesis report --ladder {ladder}` from results/recurrent-generator/{ladder}-*.\n"
+        "# Ladder `{ladder}`\n\nData: {data}.\n\n{table}\n![training loss](loss_curves.svg)\n\n![held-out loss by window index](window_loss.svg)\n\nWritten by `thesis report --ladder {ladder}` from results/recurrent-generator/{ladder}-*.\n"
     );
     std::fs::write(dir.join("README.md"), readme)?;
     print!("{table}");

@@ -49,6 +49,28 @@ pub struct StreamEvaluation {
     pub bits_per_byte: f64,
     /// Mean NLL per token of window `i` of every stream.
     pub loss_by_window: Vec<f64>,
+    /// Summed NLL (nats) of every window, stream by stream: `[streams * windows_per_stream]`,
+    /// window `w` of stream `s` at `s * windows_per_stream + w` (for paired bootstraps).
+    pub window_nll: Vec<f64>,
+    /// UTF-8 bytes of every window's targets, in the same order.
+    pub window_bytes: Vec<usize>,
+}
+
+impl StreamEvaluation {
+    /// Mean NLL per token of the windows at index `range` along every stream (e.g. within the
+    /// trained back-propagation horizon, and beyond it); `None` if the range holds no window.
+    pub fn loss_of_windows(&self, range: std::ops::Range<usize>) -> Option<f64> {
+        let range = range.start.min(self.windows_per_stream)..range.end.min(self.windows_per_stream);
+        if range.is_empty() {
+            return None;
+        }
+        let total: f64 = (0..self.streams)
+            .flat_map(|stream| range.clone().map(move |window| stream * self.windows_per_stream + window))
+            .map(|cell| self.window_nll[cell])
+            .sum();
+        let context = self.tokens / (self.streams * self.windows_per_stream);
+        Some(total / (self.streams * range.len() * context) as f64)
+    }
 }
 
 /// Evaluates `model` (without autodiff) on `ids` cut into `streams` equal consecutive parts of
@@ -80,26 +102,38 @@ pub fn evaluate_streams(
         ));
     }
     let length = windows * context;
-    let (mut inputs, mut targets, mut bytes) =
-        (Vec::with_capacity(streams * length), Vec::with_capacity(streams * length), 0);
+    let (mut inputs, mut targets) = (Vec::with_capacity(streams * length), Vec::with_capacity(streams * length));
+    let mut window_bytes = Vec::with_capacity(streams * windows);
+    // Streams are equal consecutive parts of the text (as training's streams are).
+    let stream_len = ids.len().saturating_sub(1) / streams;
     for stream in 0..streams {
-        let start = stream * length;
+        let start = stream * stream_len;
         inputs.extend(ids[start..start + length].iter().map(|&id| i64::from(id)));
         targets.extend(ids[start + 1..=start + length].iter().map(|&id| i64::from(id)));
-        bytes += bytes_of(&ids[start + 1..=start + length]);
+        for window in 0..windows {
+            let first = start + window * context + 1;
+            window_bytes.push(bytes_of(&ids[first..first + context]));
+        }
     }
+    let bytes = window_bytes.iter().sum();
     let inputs: Tensor<2, Int> = Tensor::from_data(TensorData::new(inputs, [streams, length]), device);
     let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(targets, [streams, length]), device);
     let nll = model.windows_nll(inputs, targets, carry); // [streams, length]
-    let by_window: Vec<f32> = nll
-        .clone()
+    let window_nll: Vec<f64> = nll
         .reshape([streams, windows, context])
-        .mean_dim(2)
-        .mean_dim(0)
-        .reshape([windows])
+        .sum_dim(2) // [streams, windows, 1]
+        .reshape([streams * windows])
         .try_into_vec_as::<f32>()
-        .map_err(|error| CoreError::TensorRead(error.to_string()))?;
-    let nll_nats = f64::from(nll.sum().into_scalar::<f32>());
+        .map_err(|error| CoreError::TensorRead(error.to_string()))?
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let by_window: Vec<f64> = (0..windows)
+        .map(|window| {
+            (0..streams).map(|stream| window_nll[stream * windows + window]).sum::<f64>() / (streams * context) as f64
+        })
+        .collect();
+    let nll_nats: f64 = window_nll.iter().sum();
     let tokens = streams * length;
     let loss = nll_nats / tokens as f64;
     Ok(StreamEvaluation {
@@ -111,7 +145,9 @@ pub fn evaluate_streams(
         loss,
         perplexity: loss.exp(),
         bits_per_byte: bits_per_byte(nll_nats, bytes),
-        loss_by_window: by_window.into_iter().map(f64::from).collect(),
+        loss_by_window: by_window,
+        window_nll,
+        window_bytes,
     })
 }
 

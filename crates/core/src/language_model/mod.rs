@@ -4,12 +4,16 @@
 //! to its summary, and evaluation (streams of windows with a state carried or reset, and
 //! sliding-window perplexity).
 
+mod bootstrap;
 mod data;
+mod epoch_loader;
 mod evaluate;
 mod run;
 mod task;
 
-pub use data::{ExamplePlan, LanguageModelDataConfig, LmData, TokenizedCorpus, load_lm_data};
+pub use bootstrap::{GainInterval, paired_gain_interval};
+pub use data::{ExamplePlan, LanguageModelDataConfig, LmData, TokenizedCorpus, TrainOrder, load_lm_data};
+pub use epoch_loader::{EpochDataset, EpochLoader};
 pub use evaluate::{StateCarry, StreamEvaluation, TextEvaluation, WindowedLm, evaluate_streams, evaluate_text};
 pub use run::train_language_model;
 pub use task::{CausalLm, LanguageModeling, LmOutput, token_nll};

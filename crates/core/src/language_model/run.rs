@@ -49,7 +49,7 @@ where
             metrics.insert_split(Split::Valid, Quantity::Perplexity, loss.exp());
         }
     }
-    let trained_tokens = data.train_tokens_per_epoch() * training.epochs;
+    let trained_tokens = data.train_tokens_per_epoch() * report.history.epochs();
     let summary = RunSummary {
         data: data.describe(),
         parameters,

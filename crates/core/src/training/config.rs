@@ -29,6 +29,10 @@ pub struct TrainingConfig {
     /// to this value, or `"off"`. The norm before clipping is logged either way.
     #[serde(with = "retrofit_runtime::setting::off")]
     pub clip_grad_norm: Option<f64>,
+    /// Stop when the validation loss has not improved for this many epochs (`epochs` is then
+    /// the budget), or `"off"`.
+    #[serde(with = "retrofit_runtime::setting::off")]
+    pub patience: Option<usize>,
     /// Seed of parameter initialisation and data order.
     pub seed: u64,
     /// Data-loading threads.
@@ -59,6 +63,7 @@ impl Default for TrainingConfig {
             epochs: 1,
             batch_size: 32,
             clip_grad_norm: Some(1.0),
+            patience: None,
             seed: 0,
             workers: 1,
         }

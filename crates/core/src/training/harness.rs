@@ -4,8 +4,11 @@ use std::sync::Arc;
 use burn::data::dataloader::DataLoader;
 use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
 use burn::optim::{AdamConfig, AdamWConfig};
+use burn::train::metric::store::{Aggregate, Direction, Split as StoreSplit};
 use burn::train::metric::{Adaptor, LearningRateMetric, LossInput, LossMetric};
-use burn::train::{Interrupter, Learner, LearnerSummary, SupervisedTraining};
+use burn::train::{
+    Interrupter, Learner, LearnerSummary, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+};
 
 use super::config::{Optimizer, TrainingConfig};
 use super::divergence::DivergenceGuard;
@@ -45,6 +48,11 @@ pub struct MetricHistory {
 }
 
 impl MetricHistory {
+    /// Epochs logged (fewer than configured when the stopping rule ended the run).
+    pub fn epochs(&self) -> usize {
+        self.per_epoch.values().map(|(_, values)| values.len()).max().unwrap_or(0)
+    }
+
     /// Last value of each metric.
     pub fn final_values(&self) -> MetricSet {
         let mut set = MetricSet::new();
@@ -111,6 +119,9 @@ where
     if config.epochs == 0 || config.batch_size == 0 {
         return Err(CoreError::setting("training", "epochs and batch_size must be at least 1"));
     }
+    if config.patience == Some(0) {
+        return Err(CoreError::setting("training.patience", "must be at least 1 epoch, or \"off\""));
+    }
     let optimizer = match config.optimizer {
         Optimizer::Adam => AdamConfig::new().with_epsilon(1e-8).init(),
         Optimizer::AdamW { weight_decay } => {
@@ -148,6 +159,17 @@ where
             Box::new(ProgressRenderer::new(ProgressOutput::detect()))
         });
     let training = if M::CHECKPOINT_WHOLE_MODEL { training.with_default_checkpointers() } else { training };
+    // The stopping rule: no better validation loss (mean over the epoch) for `patience` epochs.
+    let training = match config.patience {
+        Some(n_epochs) => training.early_stopping(MetricEarlyStoppingStrategy::new(
+            &LossMetric::new(),
+            Aggregate::Mean,
+            Direction::Lowest,
+            StoreSplit::Valid,
+            StoppingCondition::NoImprovementSince { n_epochs },
+        )),
+        None => training,
+    };
     let training = register_metrics(training);
 
     let clock = RunClock::start();
@@ -188,6 +210,8 @@ fn read_history(run_dir: &RunDir, metrics: &[LearnerMetric]) -> Result<MetricHis
 /// `value,...` line per step) and validation values per epoch from `history`.
 fn read_curves(run_dir: &RunDir, metrics: &[LearnerMetric], history: &MetricHistory, epochs: usize) -> Curves {
     let mut curves = Curves::default();
+    // Epochs that ran (fewer than `epochs` when the stopping rule ended the run).
+    let epochs_run = (1..=epochs).filter(|epoch| run_dir.path().join(format!("train/epoch-{epoch}")).is_dir()).count();
     for metric in metrics {
         let file = format!("{}.log", metric.learner_name.replace(' ', "_"));
         let mut values = Vec::new();
@@ -207,6 +231,6 @@ fn read_curves(run_dir: &RunDir, metrics: &[LearnerMetric], history: &MetricHist
         }
     }
     let steps = curves.train.values().map(|series| series.values.len()).max().unwrap_or(0);
-    curves.steps_per_epoch = steps / epochs.max(1);
+    curves.steps_per_epoch = steps / epochs_run.max(1);
     curves
 }
