@@ -54,6 +54,10 @@ pub struct TrainArgs {
     /// One line per finished epoch instead of live progress.
     #[arg(long)]
     pub quiet: bool,
+    /// Continue a run that was killed or interrupted (Ctrl-C) from its last epoch checkpoint:
+    /// results/<stage>/<run>; its own config.toml is used.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "overrides", "run_name"])]
+    pub resume: Option<PathBuf>,
 }
 
 impl TrainArgs {
@@ -67,10 +71,17 @@ impl TrainArgs {
     {
         retrofit_runtime::progress::set_quiet(self.quiet);
         let device = self.device.resolve()?;
-        let (config, run_dir) = self.stage.start_run::<T>(stage)?;
+        let (config, run_dir) = match &self.resume {
+            Some(path) => resume_run::<T>(path, stage)?,
+            None => self.stage.start_run::<T>(stage)?,
+        };
         let summary = match body(&config, &run_dir, &device) {
             Ok(summary) => summary,
             Err(error) => {
+                if retrofit_runtime::interrupt::stop_requested() {
+                    // Interrupted: no summary, so that the run can be resumed.
+                    return Err(error.into());
+                }
                 if !discard_if_empty(&run_dir) {
                     // The run had started: its summary says it failed, so that no table shows
                     // its numbers as a result.
@@ -85,6 +96,20 @@ impl TrainArgs {
         println!("run: {}", run_dir.path().display());
         Ok(summary)
     }
+}
+
+/// Opens the run directory `path` of `stage` again, with the config it was started with.
+fn resume_run<T: DeserializeOwned + Serialize + Default>(
+    path: &std::path::Path,
+    stage: &str,
+) -> anyhow::Result<(T, RunDir)> {
+    let run_dir = RunDir::open(path)?;
+    anyhow::ensure!(run_dir.stage() == stage, "{} is a run of stage {}, not {stage}", path.display(), run_dir.stage());
+    let config: T = load_config(Some(&path.join("config.toml")), &[])?;
+    // A summary left by a failed attempt is replaced by the resumed run's.
+    let _ = std::fs::remove_file(path.join(RunSummary::FILE_NAME));
+    eprintln!("resuming {}", path.display());
+    Ok((config, run_dir))
 }
 
 /// Runs a binary's body: logging set up once, any error printed as one line on stderr and a

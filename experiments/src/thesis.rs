@@ -169,7 +169,7 @@ fn read_step_losses(run: &Path) -> Vec<f64> {
     let mut losses = Vec::new();
     for epoch in 1.. {
         let Ok(text) = std::fs::read_to_string(run.join(format!("train/epoch-{epoch}/Loss.log"))) else { break };
-        losses.extend(text.lines().filter_map(|line| line.split(',').next()?.trim().parse::<f64>().ok()));
+        losses.extend(text.lines().filter_map(retrofit_core::training::step_value).map(f64::from));
     }
     losses
 }

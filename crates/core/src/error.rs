@@ -23,10 +23,25 @@ pub enum CoreError {
     Learner(String),
     #[error("{0}")]
     Diverged(crate::training::Divergence),
+    /// Ctrl-C stopped the run; it can go on from its last epoch checkpoint.
+    #[error("{}", interrupted_message(.run, *.checkpoint))]
+    Interrupted { run: std::path::PathBuf, checkpoint: Option<usize> },
     #[error("cannot read the Learner's metric logs: {0}")]
     MetricLogs(String),
     #[error("cannot read a tensor back from the device: {0}")]
     TensorRead(String),
+}
+
+fn interrupted_message(run: &std::path::Path, checkpoint: Option<usize>) -> String {
+    match checkpoint {
+        Some(epoch) => {
+            format!("interrupted: the run can go on from the end of epoch {epoch} with `--resume {}`", run.display())
+        }
+        None => format!(
+            "interrupted before the first epoch ended: nothing to resume; remove {} and start again",
+            run.display()
+        ),
+    }
 }
 
 impl CoreError {

@@ -52,9 +52,10 @@ impl TaskModel for RecurrentLanguageModeling {
     type Batch = LmBatch;
     type Output = LmOutput;
 
-    /// The frozen base stays out of the Learner's checkpoints; the stage saves the trainable
-    /// part with the name of its base (see `checkpoint`).
-    const CHECKPOINT_WHOLE_MODEL: bool = false;
+    /// The frozen base stays out of the Learner's checkpoints (`Trainable.model` is this task,
+    /// whose `model` holds the base); the stage saves the trainable part with the name of its
+    /// base at the end (see `checkpoint`).
+    const FROZEN_PREFIX: Option<&'static str> = Some("model.model.base.");
 
     fn forward_task(&self, batch: LmBatch) -> (Tensor<1>, LmOutput) {
         let rows = batch.inputs.dims()[0];

@@ -417,3 +417,32 @@ fn on_the_probe_the_carried_state_beats_the_reset_state_after_training_from_clos
     // A recall is worth ln 4 nats when the key is known: 1 in 23 bytes, at most 0.087 bits per byte.
     assert!(state_gain > 0.03 && state_low > 0.0, "carried - reset: {state_gain} (low {state_low})");
 }
+
+#[test]
+fn the_frozen_base_stays_out_of_the_learner_checkpoints_and_a_reopened_run_goes_on_from_them() {
+    let base = base_dir(11);
+    let results = tempfile::tempdir().unwrap();
+    let device = DeviceChoice::Cpu.resolve().unwrap();
+    let config = |epochs: usize| {
+        let mut config = smoke_config(base.path(), Recurrence::SegmentState, Schedule::Train);
+        config.data.steps_per_epoch = Some(6);
+        config.training.epochs = epochs;
+        config
+    };
+    // A run stopped after its first epoch, then opened again and continued to its third.
+    // (Bitwise equality with an uninterrupted run is checked through the binaries, one process
+    // each, in experiments/tests/resume.rs: tests in one process share libtorch's generator.)
+    let run_dir = RunDir::create(results.path(), "recurrent-generator", "part").unwrap();
+    run_dir.write_config(&config(1)).unwrap();
+    run(&config(1), &run_dir, &device).unwrap();
+    let saved = burn_pack::Reader::from_file(run_dir.path().join("resume/model-1.bpk")).unwrap();
+    let names = saved.tensor_names();
+    assert!(names.iter().any(|name| name.starts_with("model.model.inserted.")), "{names:?}");
+    assert!(names.iter().all(|name| !name.contains(".base.")), "the frozen base was checkpointed: {names:?}");
+    let resumed = run(&config(3), &RunDir::open(run_dir.path()).unwrap(), &device).unwrap();
+    assert!(resumed.final_metrics.get("test_loss").is_some_and(f64::is_finite));
+    for epoch in 1..=3 {
+        assert!(run_dir.path().join(format!("train/epoch-{epoch}")).is_dir(), "epoch {epoch}");
+    }
+    assert!(!run_dir.path().join("train/epoch-4").exists());
+}

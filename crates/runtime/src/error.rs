@@ -19,6 +19,8 @@ pub enum RuntimeError {
     CudaIndex { index: usize, count: usize },
     #[error("run directory {0} already exists: pick another --run-name (runs are never overwritten)")]
     RunExists(PathBuf),
+    #[error("cannot resume {path}: {reason}")]
+    Resume { path: PathBuf, reason: String },
     #[error("bad run name `{0}`: use letters, digits, '-', '_' and '.' only")]
     RunName(String),
     #[error("cannot write {path}: {cause}")]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod curves;
 pub mod device;
 pub mod error;
+pub mod interrupt;
 pub mod memory;
 pub mod metric;
 pub mod plot;

@@ -37,6 +37,25 @@ impl RunDir {
         Ok(Self { path, stage: stage.to_string(), name: name.to_string() })
     }
 
+    /// An existing run directory `results_root/stage/name` (given as its path), to resume: it
+    /// must hold the run's `config.toml` and no finished `summary.json`.
+    pub fn open(path: &Path) -> Result<Self, RuntimeError> {
+        let refuse = |reason: &str| RuntimeError::Resume { path: path.to_path_buf(), reason: reason.to_string() };
+        if !path.join("config.toml").is_file() {
+            return Err(refuse("it is not a run directory (no config.toml)"));
+        }
+        let summary = path.join(RunSummary::FILE_NAME);
+        if summary.is_file() && RunSummary::read(&summary).is_ok_and(|summary| summary.is_finished()) {
+            return Err(refuse("the run finished (its summary.json says so)"));
+        }
+        let name_of =
+            |path: Option<&Path>| path.and_then(Path::file_name).and_then(|name| name.to_str()).map(String::from);
+        let (Some(name), Some(stage)) = (name_of(Some(path)), name_of(path.parent())) else {
+            return Err(refuse("expected results/<stage>/<run>"));
+        };
+        Ok(Self { path: path.to_path_buf(), stage, name })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

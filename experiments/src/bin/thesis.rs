@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use retrofit_core::training::latest_checkpoint;
 use retrofit_experiments::thesis::{Rung, ladder_table, read_ladder, write_plots};
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{RecurrentGeneratorConfig, STAGE, run};
@@ -67,6 +68,10 @@ fn main() -> ExitCode {
                 for &rung in &rungs {
                     // A failed rung (e.g. a diverging loss) is reported; the others still run.
                     if let Err(error) = run_rung(&ladder, rung, seed, &config, &overrides, &results, device) {
+                        if retrofit_runtime::interrupt::stop_requested() {
+                            // Ctrl-C: the ladder stops; `thesis run` again resumes it.
+                            return Err(error.context("the ladder stops here; run the same command again to resume it"));
+                        }
                         eprintln!("thesis: {} failed: {error:#}", rung.run_name(&ladder, seed));
                         failed.push(rung.run_name(&ladder, seed));
                     }
@@ -81,7 +86,8 @@ fn main() -> ExitCode {
 }
 
 /// Runs one rung unless it finished; a run directory left without a summary (a run that was
-/// killed) is removed and the rung runs again from the start.
+/// killed or interrupted) is resumed from its last epoch checkpoint, or run again from the start
+/// when it has none.
 fn run_rung(
     ladder: &str,
     rung: Rung,
@@ -106,8 +112,20 @@ fn run_rung(
         }
         return Ok(());
     }
+    let resume = dir.exists() && latest_checkpoint(&dir).is_some();
+    if resume {
+        eprintln!("thesis: {run_name} did not finish; resuming it");
+        let args = TrainArgs {
+            stage: StageArgs { config: None, overrides: Vec::new(), run_name: None, results: results.to_path_buf() },
+            device,
+            quiet: false,
+            resume: Some(dir),
+        };
+        args.run_stage(STAGE, run)?;
+        return Ok(());
+    }
     if dir.exists() {
-        eprintln!("thesis: {run_name} did not finish; running it again from the start");
+        eprintln!("thesis: {run_name} did not finish and has no checkpoint; running it again from the start");
         std::fs::remove_dir_all(&dir)?;
     }
     eprintln!("thesis: {ladder}, seed {seed}, rung {}", rung.name());
@@ -124,6 +142,7 @@ fn run_rung(
         },
         device,
         quiet: false,
+        resume: None,
     };
     args.run_stage(STAGE, run)?;
     Ok(())

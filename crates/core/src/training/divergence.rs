@@ -62,6 +62,11 @@ impl DivergenceGuard {
         false
     }
 
+    /// Stops the Learner after the current step (Ctrl-C).
+    pub fn interrupt(&self) {
+        self.interrupter.stop(Some("interrupted by Ctrl-C"));
+    }
+
     /// The first divergence, if any.
     pub fn diverged(&self) -> Option<Divergence> {
         *self.diverged.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use burn::data::dataloader::DataLoader;
 use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
 use burn::optim::{AdamConfig, AdamWConfig};
+use burn::train::checkpoint::FileCheckpointer;
 use burn::train::metric::store::{Aggregate, Direction, Split as StoreSplit};
 use burn::train::metric::{Adaptor, LearningRateMetric, LossInput, LossMetric};
 use burn::train::{
@@ -15,13 +16,14 @@ use super::divergence::DivergenceGuard;
 use super::grad_norm::GradNormMetric;
 use super::progress_renderer::{ProgressOutput, ProgressRenderer};
 use super::quiet_renderer::QuietRenderer;
+use super::resume::{ModelCheckpointer, ResumableLoader, discard_logs_after, latest_checkpoint, resume_dir};
 use super::task::{StepTimes, TaskModel, Trainable};
 use crate::CoreError;
 use crate::training::BitsPerByteMetric;
 use retrofit_runtime::curves::{Curves, Series};
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::summary::RunClock;
-use retrofit_runtime::{MetricSet, Quantity, Split};
+use retrofit_runtime::{MetricSet, Quantity, RuntimeError, Split};
 
 /// A metric the Learner logs, by its Learner name, and what it measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +104,9 @@ impl<M> TrainingReport<M> {
 /// Trains `model` (built on an autodiff device) with burn's Learner: the configured optimizer,
 /// linear warm-up, global gradient clipping, and the metrics loss, learning rate and gradient
 /// norm plus whatever `register_metrics` adds (listed in `task_metrics` so that they are read back
-/// into the history). Logs and checkpoints go into the run directory.
+/// into the history). Logs and checkpoints (every epoch, `<run>/resume/`) go into the run
+/// directory; a run directory that holds checkpoints (a killed or interrupted run opened again)
+/// resumes from the last one (see [`super::resume`]).
 pub fn train<M>(
     config: &TrainingConfig,
     run_dir: &RunDir,
@@ -128,7 +132,24 @@ where
             AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay as f32).init()
         }
     };
-    let step_times = StepTimes::default();
+    let resume_from = latest_checkpoint(run_dir.path());
+    let first_epoch = resume_from.unwrap_or(0);
+    if let Some(epoch) = resume_from {
+        if epoch >= config.epochs {
+            return Err(CoreError::setting(
+                "training.epochs",
+                format!("the run already trained {epoch} epochs; its config asks for {}", config.epochs),
+            ));
+        }
+        discard_logs_after(run_dir.path(), epoch)
+            .map_err(|cause| RuntimeError::Write { path: run_dir.path().to_path_buf(), cause })?;
+        tracing::info!(epoch, "resuming from the checkpoint of epoch {epoch}");
+    }
+    let steps_per_epoch = train_loader.num_items().div_ceil(config.batch_size);
+    let train_loader: Arc<dyn DataLoader<M::Batch>> =
+        Arc::new(ResumableLoader::new(train_loader, config.seed, first_epoch));
+    let step_times = StepTimes::after(first_epoch * steps_per_epoch);
+    retrofit_runtime::interrupt::install_ctrl_c_handler();
     let interrupter = Interrupter::new();
     let guard = DivergenceGuard::new(interrupter.clone());
     let trainable =
@@ -158,7 +179,16 @@ where
         } else {
             Box::new(ProgressRenderer::new(ProgressOutput::detect()))
         });
-    let training = if M::CHECKPOINT_WHOLE_MODEL { training.with_default_checkpointers() } else { training };
+    let checkpoints = resume_dir(run_dir.path());
+    let training = training.with_custom_checkpointers(
+        ModelCheckpointer::new(&checkpoints, M::FROZEN_PREFIX),
+        FileCheckpointer::new(&checkpoints, "optim"),
+        FileCheckpointer::new(&checkpoints, "scheduler"),
+    );
+    let training = match resume_from {
+        Some(epoch) => training.checkpoint(epoch),
+        None => training,
+    };
     // The stopping rule: no better validation loss (mean over the epoch) for `patience` epochs.
     let training = match config.patience {
         Some(n_epochs) => training.early_stopping(MetricEarlyStoppingStrategy::new(
@@ -177,6 +207,12 @@ where
     let wall_time_s = clock.elapsed_s();
     if let Some(divergence) = guard.diverged() {
         return Err(CoreError::Diverged(divergence));
+    }
+    if retrofit_runtime::interrupt::stop_requested() {
+        return Err(CoreError::Interrupted {
+            run: run_dir.path().to_path_buf(),
+            checkpoint: latest_checkpoint(run_dir.path()),
+        });
     }
     if let Some(error) = result.error {
         return Err(CoreError::Learner(error.to_string()));
@@ -206,6 +242,14 @@ fn read_history(run_dir: &RunDir, metrics: &[LearnerMetric]) -> Result<MetricHis
     Ok(MetricHistory { per_epoch })
 }
 
+/// The value of one step's line of a Learner log (`value,items`); `None` for other lines, such as
+/// the epoch's closing `value,final`.
+pub fn step_value(line: &str) -> Option<f32> {
+    let (value, items) = line.split_once(',')?;
+    items.trim().parse::<usize>().ok()?;
+    value.trim().parse().ok()
+}
+
 /// Training values per step from the Learner's logs (`train/epoch-N/<Metric_Name>.log`, a
 /// `value,...` line per step) and validation values per epoch from `history`.
 fn read_curves(run_dir: &RunDir, metrics: &[LearnerMetric], history: &MetricHistory, epochs: usize) -> Curves {
@@ -220,7 +264,7 @@ fn read_curves(run_dir: &RunDir, metrics: &[LearnerMetric], history: &MetricHist
             else {
                 continue;
             };
-            values.extend(text.lines().filter_map(|line| line.split(',').next()?.trim().parse::<f32>().ok()));
+            values.extend(text.lines().filter_map(step_value));
         }
         if !values.is_empty() {
             curves.train.insert(metric.quantity.stem().to_string(), Series { quantity: metric.quantity, values });

@@ -11,15 +11,19 @@ mod mean_metric;
 mod parameters;
 mod progress_renderer;
 mod quiet_renderer;
+mod resume;
 mod task;
 
 pub use bits_per_byte::{BitsPerByteInput, BitsPerByteMetric, bits_per_byte};
 pub use config::{Optimizer, TrainingConfig};
 pub use divergence::{Divergence, DivergenceGuard};
 pub use grad_norm::{GradNormInput, GradNormMetric, clip_by_global_norm};
-pub use harness::{LearnerMetric, MetricHistory, TrainingReport, train};
+pub use harness::{LearnerMetric, MetricHistory, TrainingReport, step_value, train};
 pub use mean_metric::{MeanMetric, StepValue};
 pub use parameters::{count_parameters, parameters_with_gradient};
 pub use progress_renderer::{LOG_EVERY, ProgressOutput, ProgressRenderer};
 pub use quiet_renderer::QuietRenderer;
+pub use resume::{
+    ModelCheckpointer, RESUME_DIR, ResumableLoader, discard_logs_after, epoch_seed, latest_checkpoint, resume_dir,
+};
 pub use task::{StepTimes, TaskModel, TrainItem, Trainable};

@@ -18,9 +18,10 @@ pub trait TaskModel: Module + ModuleDisplay + 'static {
     /// What the metrics read (e.g. burn's `ClassificationOutput`).
     type Output: ItemLazy + 'static;
 
-    /// Whether the Learner's checkpoints may hold the whole model. A model with a large frozen
-    /// part says `false` and saves its trainable part itself.
-    const CHECKPOINT_WHOLE_MODEL: bool = true;
+    /// The record path under which the model's frozen part lies (e.g. a frozen base), left out
+    /// of the Learner's checkpoints: it is loaded from its own files. Paths start with `model.`
+    /// (the field of [`Trainable`] that holds the task).
+    const FROZEN_PREFIX: Option<&'static str> = None;
 
     /// Forward pass on a batch: the loss to minimise (`[1]`) and the metrics' input.
     fn forward_task(&self, batch: Self::Batch) -> (Tensor<1>, Self::Output);
@@ -30,23 +31,32 @@ pub trait TaskModel: Module + ModuleDisplay + 'static {
 /// optimizer update or data loading), shared by every clone of the model the Learner makes.
 /// Exact on the CPU, where libtorch runs synchronously.
 #[derive(Debug, Clone, Default)]
-pub struct StepTimes(Arc<Mutex<Vec<f64>>>);
+pub struct StepTimes {
+    times: Arc<Mutex<Vec<f64>>>,
+    /// Steps trained before this process (a resumed run).
+    before: usize,
+}
 
 impl StepTimes {
+    /// Step times of a run that trained `before` steps before this process (resumed).
+    pub fn after(before: usize) -> Self {
+        Self { times: Arc::default(), before }
+    }
+
     pub fn record(&self, seconds: f64) {
-        if let Ok(mut times) = self.0.lock() {
+        if let Ok(mut times) = self.times.lock() {
             times.push(seconds);
         }
     }
 
-    /// Steps recorded so far.
+    /// The run's steps so far (those before a resume included).
     pub fn count(&self) -> usize {
-        self.0.lock().map(|times| times.len()).unwrap_or_default()
+        self.before + self.times.lock().map(|times| times.len()).unwrap_or_default()
     }
 
-    /// Every recorded step, in order.
+    /// Every step recorded by this process, in order.
     pub fn all(&self) -> Vec<f64> {
-        self.0.lock().map(|times| times.clone()).unwrap_or_default()
+        self.times.lock().map(|times| times.clone()).unwrap_or_default()
     }
 
     /// Median step time, the first step (warm-up) left out when there are others.
@@ -98,6 +108,10 @@ impl<M: TaskModel> TrainStep for Trainable<M> {
         let norm_value = grad_norm.clone().map(|norm| norm.into_scalar::<f64>());
         // A non-finite step leaves the weights as they are: no gradient reaches the optimizer.
         let grads = if self.guard.check(step, loss_value, norm_value) { grads } else { GradientsParams::new() };
+        if retrofit_runtime::interrupt::stop_requested() {
+            // Ctrl-C: this step's update is the last; the epoch stops here.
+            self.guard.interrupt();
+        }
         TrainOutput { grads, item: TrainItem { output, grad_norm } }
     }
 }
