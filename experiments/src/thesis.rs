@@ -221,6 +221,8 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
                 ))
             })
             .collect();
+        // Without a state, carried and reset are the same model: no gain to show.
+        let stateful = *rung == Rung::SegmentState;
         let horizon =
             format!("{} / {}", spread(metric("loss_within_horizon"), 4), spread(metric("loss_beyond_horizon"), 4));
         let first = &runs[0].summary;
@@ -237,9 +239,9 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
             first.parameters.trainable,
             first.parameters.total,
             spread(metric("bits_per_byte"), 4),
-            spread(metric("bits_per_byte_reset"), 4),
-            spread(plain(Quantity::BitsPerByteGain.stem()), 4),
-            if intervals.is_empty() { "-".to_string() } else { intervals.join(" ") },
+            if stateful { spread(metric("bits_per_byte_reset"), 4) } else { "(no state)".to_string() },
+            if stateful { spread(plain(Quantity::BitsPerByteGain.stem()), 4) } else { "-".to_string() },
+            if !stateful || intervals.is_empty() { "-".to_string() } else { intervals.join(" ") },
             spread(metric("perplexity"), 3),
             if step == "-" { step } else { format!("{step} s") },
             spread(throughput, 0),
