@@ -7,11 +7,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::tensor::{Bool, Device, Int, Tensor};
+use burn::tensor::{Bool, DType, Device, Int, Tensor};
 use retrofit_data::tokenizer::TextTokenizer;
 use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
+pub use crate::base_precision::BasePrecision;
+use crate::base_precision::{CastParameters, in_dtype};
 use crate::gpt2::{self, GenerationConfig, Gpt2, Gpt2Config, Gpt2Error, KvCache, LayerCache};
 use crate::language_model::TextEvaluation;
 use crate::llama::{self, Llama, LlamaConfig, LlamaContext, LlamaError, RotaryAngles};
@@ -168,6 +170,20 @@ pub enum PretrainedBase {
 }
 
 impl PretrainedBase {
+    /// The base with its weights in `precision`'s format: every block, the final norm and the head
+    /// then compute in it, taking and returning float32 (see [`crate::base_precision`]).
+    pub fn with_precision(self, precision: BasePrecision) -> Self {
+        self.map(&mut CastParameters(precision.dtype()))
+    }
+
+    /// The format the base's weights are in (that of its token embedding).
+    pub fn dtype(&self) -> DType {
+        match self {
+            Self::Gpt2(model) => model.wte.weight.val().dtype(),
+            Self::Llama(model) => model.model.embed_tokens.weight.val().dtype(),
+        }
+    }
+
     pub fn family(&self) -> BaseFamily {
         match self {
             Self::Gpt2(_) => BaseFamily::Gpt2,
@@ -213,10 +229,11 @@ impl PretrainedBase {
     /// - `ids`, `positions`: `[batch, seq]`
     /// - output: `[batch, seq, d_model]`
     pub fn embed(&self, ids: Tensor<2, Int>, positions: Tensor<2, Int>) -> Tensor<3> {
-        match self {
+        let embedded = match self {
             Self::Gpt2(model) => model.embed(ids, positions),
             Self::Llama(model) => model.embed(ids),
-        }
+        };
+        in_dtype(embedded, DType::F32)
     }
 
     /// The mask (causal, plus padding) and position encodings of `seq` new positions after
@@ -234,6 +251,9 @@ impl PretrainedBase {
             }
             Self::Llama(model) => {
                 let LlamaContext { key_mask, rotary } = model.context(positions.clone(), padding, seen);
+                // The angles in the format the blocks compute in.
+                let dtype = self.dtype();
+                let rotary = RotaryAngles { cos: in_dtype(rotary.cos, dtype), sin: in_dtype(rotary.sin, dtype) };
                 ForwardContext { key_mask, positions, rotary: Some(rotary) }
             }
         }
@@ -253,18 +273,24 @@ impl PretrainedBase {
         context: &ForwardContext,
         cache: &mut Option<LayerCache>,
     ) -> Tensor<3> {
-        match self {
+        let (dtype, stream) = (self.dtype(), x.dtype());
+        let x = in_dtype(x, dtype);
+        let y = match self {
             Self::Gpt2(model) => model.h[index].forward(x, context.key_mask.clone(), cache),
             Self::Llama(model) => {
                 let rotary = match &context.rotary {
                     Some(rotary) => rotary.clone(),
                     // A context built by another base: the angles follow from its positions.
-                    None => model.rotary.angles(context.positions.clone()),
+                    None => {
+                        let angles = model.rotary.angles(context.positions.clone());
+                        RotaryAngles { cos: in_dtype(angles.cos, dtype), sin: in_dtype(angles.sin, dtype) }
+                    }
                 };
                 let llama_context = LlamaContext { key_mask: context.key_mask.clone(), rotary };
                 model.model.layers[index].forward(x, &llama_context, cache)
             }
-        }
+        };
+        in_dtype(y, stream)
     }
 
     /// The norm after the last block (GPT-2's `ln_f`, Llama's `model.norm`).
@@ -272,10 +298,13 @@ impl PretrainedBase {
     /// # Shapes
     /// `[batch, seq, d_model]` → `[batch, seq, d_model]`
     pub fn final_norm(&self, x: Tensor<3>) -> Tensor<3> {
-        match self {
+        let (dtype, stream) = (self.dtype(), x.dtype());
+        let x = in_dtype(x, dtype);
+        let y = match self {
             Self::Gpt2(model) => model.ln_f.forward(x),
             Self::Llama(model) => model.model.norm.forward(x),
-        }
+        };
+        in_dtype(y, stream)
     }
 
     /// Logits of final hidden states (after [`final_norm`](Self::final_norm)).
@@ -283,10 +312,12 @@ impl PretrainedBase {
     /// # Shapes
     /// `[batch, seq, d_model]` → `[batch, seq, vocab]`
     pub fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
-        match self {
+        let hidden = in_dtype(hidden, self.dtype());
+        let logits = match self {
             Self::Gpt2(model) => model.head(hidden),
             Self::Llama(model) => model.head(hidden),
-        }
+        };
+        in_dtype(logits, DType::F32)
     }
 
     /// The final hidden states (after the final norm) of `ids`, continuing the cache.

@@ -5,6 +5,7 @@
 
 pub mod attention;
 pub mod base;
+mod base_precision;
 pub mod block;
 pub mod classification;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod fused_attention;
 pub mod fused_softmax;
 pub mod pooling;
 pub mod positions;
+pub mod tied_head;
 pub mod training;
 
 pub use error::CoreError;

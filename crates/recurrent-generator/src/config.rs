@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use retrofit_core::base::BasePrecision;
 use retrofit_core::language_model::{ExamplePlan, TrainOrder};
 use retrofit_core::training::TrainingConfig;
 use retrofit_data::source::DataSource;
@@ -40,6 +41,9 @@ pub struct InsertionConfig {
     /// Size of the `segment-state` vector, or `"auto"`: the base's width.
     #[serde(with = "retrofit_runtime::setting::auto")]
     pub state_size: Option<usize>,
+    /// The format the frozen base computes in: `"float32"`, or `"bfloat16"` (about twice as
+    /// fast where the hardware has bf16 instructions; the trainable parts stay float32).
+    pub base_precision: BasePrecision,
 }
 
 impl Default for InsertionConfig {
@@ -51,6 +55,7 @@ impl Default for InsertionConfig {
             ff_mult: 4,
             recurrence: Recurrence::None,
             state_size: None,
+            base_precision: BasePrecision::Float32,
         }
     }
 }

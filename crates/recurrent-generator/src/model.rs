@@ -107,7 +107,7 @@ impl RecurrentLm {
             project: LinearConfig::new(state_size, d_model).init(device),
         });
         Ok(Self {
-            base: base.no_grad(),
+            base: base.with_precision(config.base_precision).no_grad(),
             inserted,
             positions,
             logit_bias: Param::from_tensor(Tensor::zeros([vocab], device)),

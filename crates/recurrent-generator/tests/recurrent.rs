@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
-use retrofit_core::base::{PretrainedBase, load_base};
+use retrofit_core::base::{BasePrecision, PretrainedBase, load_base};
 use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
 use retrofit_core::language_model::StateCarry;
 use retrofit_core::training::TaskModel;
@@ -445,4 +445,36 @@ fn the_frozen_base_stays_out_of_the_learner_checkpoints_and_a_reopened_run_goes_
         assert!(run_dir.path().join(format!("train/epoch-{epoch}")).is_dir(), "epoch {epoch}");
     }
     assert!(!run_dir.path().join("train/epoch-4").exists());
+}
+
+#[test]
+fn a_bf16_base_stays_close_to_float32_keeps_float32_outputs_and_still_trains_only_the_inserted_parts() {
+    let device = libtorch_cpu().autodiff();
+    for base in bases(12, &device) {
+        let family = base.family();
+        let reference = base.clone();
+        let config = InsertionConfig { base_precision: BasePrecision::Bfloat16, ..insertion(Recurrence::SegmentState) };
+        let model = RecurrentLm::new(base, &config, CONTEXT, &device).unwrap();
+        assert_eq!(model.base.dtype(), burn::tensor::DType::BF16);
+        let ids = random_ids_below(model.base.vocab_size(), 2, CONTEXT, &device);
+        let (bf16, f32) = (model.logits(ids.clone()), reference.forward(ids));
+        assert_eq!(bf16.dtype(), burn::tensor::DType::F32, "{family}: the logits come out in float32");
+        let scale = f32.clone().abs().max().into_scalar::<f32>();
+        let difference = max_abs_diff(bf16, f32);
+        // bf16 keeps 8 bits of mantissa, a relative error of about 4e-3 per rounding, and the
+        // random fixtures' logits add many of them up: within 10% of the largest logit here (on
+        // the real SmolLM2-135M the README measures what it does to bits per byte).
+        assert!(difference < 0.1 * scale.max(1.0), "{family}: bf16 logits differ by {difference} (scale {scale})");
+
+        let model = open_gates(model, 0.5);
+        let grads = GradientsParams::from_grads(loss(&model, &device).backward(), &model);
+        assert_eq!(parameters_with_gradient(&model.base, &grads).0, 0, "{family}: the bf16 base got a gradient");
+        for block in &model.inserted {
+            let (with, total) = parameters_with_gradient(block, &grads);
+            assert_eq!(with, total, "{family}: an inserted block lost its gradient");
+        }
+        let segment = model.segment.as_ref().unwrap();
+        let weight = grads.get::<2>(segment.project.weight.id).unwrap();
+        assert_eq!(weight.dtype(), burn::tensor::DType::F32, "{family}: trainable gradients stay float32");
+    }
 }

@@ -166,8 +166,7 @@ impl Gpt2 {
     /// # Shapes
     /// `[batch, seq, n_embd]` → `[batch, seq, vocab]`
     pub fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
-        let weight = self.wte.weight.val(); // [vocab, n_embd]
-        hidden.matmul(weight.transpose().unsqueeze::<3>())
+        crate::tied_head::tied_logits(hidden, self.wte.weight.val())
     }
 
     /// Logits of a whole sequence without padding or cache, positions `0..seq`.

@@ -205,7 +205,7 @@ impl Llama {
     pub fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
             Some(lm_head) => lm_head.forward(hidden),
-            None => hidden.matmul(self.model.embed_tokens.weight.val().transpose().unsqueeze::<3>()),
+            None => crate::tied_head::tied_logits(hidden, self.model.embed_tokens.weight.val()),
         }
     }
 
