@@ -161,6 +161,7 @@ where
     let report = train(
         training,
         run_dir,
+        &device.devices,
         task,
         data.train.clone(),
         data.valid.clone(),

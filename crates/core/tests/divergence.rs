@@ -55,6 +55,7 @@ fn run(poison_at: Option<usize>) -> Result<(), CoreError> {
     train(
         &training,
         &run_dir,
+        &[libtorch_cpu()],
         LanguageModeling { lm: model },
         data.train.clone(),
         data.valid.clone(),

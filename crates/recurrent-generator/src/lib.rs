@@ -66,6 +66,15 @@ pub fn run(
     device: &ResolvedDevice,
 ) -> Result<RunSummary, RecurrentError> {
     let clock = RunClock::start();
+    if device.is_data_parallel() && config.schedule == Schedule::Train {
+        return Err(RecurrentError::from(retrofit_core::CoreError::setting(
+            "--device",
+            format!(
+                "{}: stage 6 trains on streams whose state passes from one step to the next, which data-parallel training would split between devices; train on one device",
+                device.name
+            ),
+        )));
+    }
     let train_device = match config.schedule {
         Schedule::Train => device.device.clone().autodiff(),
         Schedule::ZeroShot => device.device.clone(),

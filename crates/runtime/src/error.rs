@@ -11,8 +11,10 @@ pub enum RuntimeError {
     ConfigKey { origin: String, key: String, message: String },
     #[error("override `{0}` is not of the form key=value")]
     OverrideSyntax(String),
-    #[error("bad device `{0}`: expected auto, cpu or cuda:N")]
+    #[error("bad device `{0}`: expected auto, cpu or cuda:N, or several CUDA devices as cuda:0,cuda:1")]
     DeviceSyntax(String),
+    #[error("device cuda:{0} is listed twice: list each CUDA device once")]
+    DeviceRepeated(usize),
     #[error("device cuda:{0} requested but libtorch sees no CUDA GPU (use --device cpu or auto)")]
     CudaUnavailable(usize),
     #[error("device cuda:{index} requested but libtorch sees only {count} CUDA device(s)")]

@@ -67,7 +67,7 @@ fn main() -> ExitCode {
             for &seed in &seeds {
                 for &rung in &rungs {
                     // A failed rung (e.g. a diverging loss) is reported; the others still run.
-                    if let Err(error) = run_rung(&ladder, rung, seed, &config, &overrides, &results, device) {
+                    if let Err(error) = run_rung(&ladder, rung, seed, &config, &overrides, &results, &device) {
                         if retrofit_runtime::interrupt::stop_requested() {
                             // Ctrl-C: the ladder stops; `thesis run` again resumes it.
                             return Err(error.context("the ladder stops here; run the same command again to resume it"));
@@ -95,7 +95,7 @@ fn run_rung(
     config: &Path,
     overrides: &[String],
     results: &Path,
-    device: DeviceChoice,
+    device: &DeviceChoice,
 ) -> anyhow::Result<()> {
     let run_name = rung.run_name(ladder, seed);
     let dir = results.join(STAGE).join(&run_name);
@@ -117,7 +117,7 @@ fn run_rung(
         eprintln!("thesis: {run_name} did not finish; resuming it");
         let args = TrainArgs {
             stage: StageArgs { config: None, overrides: Vec::new(), run_name: None, results: results.to_path_buf() },
-            device,
+            device: device.clone(),
             quiet: false,
             resume: Some(dir),
         };
@@ -140,7 +140,7 @@ fn run_rung(
             run_name: Some(run_name),
             results: results.to_path_buf(),
         },
-        device,
+        device: device.clone(),
         quiet: false,
         resume: None,
     };

@@ -14,7 +14,8 @@ use burn::tensor::Device;
 pub type EpochDataset<I> = Arc<dyn Fn(usize) -> Arc<dyn Dataset<I>> + Send + Sync>;
 
 /// Batches of `batch_size` items of a dataset drawn anew by each call of `iter` (each epoch);
-/// the epoch counter is shared by the copies the Learner makes (`to_device`).
+/// the epoch counter is shared by the copies the Learner makes (`to_device`), and each slice
+/// keeps its own.
 pub struct EpochLoader<I, O> {
     make: EpochDataset<I>,
     batcher: Arc<dyn Batcher<I, O>>,
@@ -53,13 +54,16 @@ impl<I: Send + Sync + 'static, O: Send + 'static> EpochLoader<I, O> {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    fn copy(&self, device: Device, range: Option<(usize, usize)>) -> Self {
+    /// A copy on `device` over `range`; a slice (one device's share under data-parallel
+    /// training, which iterates every share once an epoch) counts its epochs itself.
+    fn copy(&self, device: Device, range: Option<(usize, usize)>, own_epochs: bool) -> Self {
+        let epoch = if own_epochs { Arc::new(AtomicUsize::new(self.next_epoch())) } else { self.epoch.clone() };
         Self {
             make: self.make.clone(),
             batcher: self.batcher.clone(),
             batch_size: self.batch_size,
             device,
-            epoch: self.epoch.clone(),
+            epoch,
             items: range.map_or(self.items, |(start, end)| end - start),
             range,
         }
@@ -79,12 +83,12 @@ impl<I: Send + Sync + 'static, O: Send + 'static> DataLoader<O> for EpochLoader<
     }
 
     fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<O>> {
-        Arc::new(self.copy(device.clone(), self.range))
+        Arc::new(self.copy(device.clone(), self.range, false))
     }
 
     fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<O>> {
         let offset = self.range.map_or(0, |(first, _)| first);
-        Arc::new(self.copy(self.device.clone(), Some((offset + start, offset + end.min(self.items)))))
+        Arc::new(self.copy(self.device.clone(), Some((offset + start, offset + end.min(self.items))), true))
     }
 }
 

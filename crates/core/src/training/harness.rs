@@ -4,11 +4,13 @@ use std::sync::Arc;
 use burn::data::dataloader::DataLoader;
 use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
 use burn::optim::{AdamConfig, AdamWConfig};
+use burn::tensor::Device;
 use burn::train::checkpoint::FileCheckpointer;
 use burn::train::metric::store::{Aggregate, Direction, Split as StoreSplit};
 use burn::train::metric::{Adaptor, LearningRateMetric, LossInput, LossMetric};
 use burn::train::{
-    Interrupter, Learner, LearnerSummary, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+    ExecutionStrategy, Interrupter, Learner, LearnerSummary, MetricEarlyStoppingStrategy, MultiDeviceOptim,
+    StoppingCondition, SupervisedTraining,
 };
 
 use super::config::{Optimizer, TrainingConfig};
@@ -101,15 +103,30 @@ impl<M> TrainingReport<M> {
     }
 }
 
-/// Trains `model` (built on an autodiff device) with burn's Learner: the configured optimizer,
+/// The Learner's execution strategy for `devices` (the main one first): one device alone, or
+/// data-parallel over several (burn's multi-device strategy: each device trains on its share of
+/// the batches, the gradients are gathered and the optimizer steps on the main device).
+pub fn execution_strategy(devices: &[Device]) -> ExecutionStrategy {
+    match devices {
+        [] => ExecutionStrategy::single(Device::default()),
+        [one] => ExecutionStrategy::single(one.clone()),
+        many => ExecutionStrategy::multi(many.to_vec(), MultiDeviceOptim::OptimMainDevice),
+    }
+}
+
+/// Trains `model` (built on an autodiff device of `devices[0]`; data-parallel when `devices`
+/// holds several) with burn's Learner: the configured optimizer,
 /// linear warm-up, global gradient clipping, and the metrics loss, learning rate and gradient
 /// norm plus whatever `register_metrics` adds (listed in `task_metrics` so that they are read back
 /// into the history). Logs and checkpoints (every epoch, `<run>/resume/`) go into the run
 /// directory; a run directory that holds checkpoints (a killed or interrupted run opened again)
 /// resumes from the last one (see [`super::resume`]).
+// Each argument is a separate input of the run (settings, directory, devices, model, data, metrics).
+#[allow(clippy::too_many_arguments)]
 pub fn train<M>(
     config: &TrainingConfig,
     run_dir: &RunDir,
+    devices: &[Device],
     model: M,
     train_loader: Arc<dyn DataLoader<M::Batch>>,
     valid_loader: Arc<dyn DataLoader<M::Batch>>,
@@ -201,6 +218,8 @@ where
         None => training,
     };
     let training = register_metrics(training);
+    let training =
+        if devices.len() > 1 { training.with_training_strategy(execution_strategy(devices).into()) } else { training };
 
     let clock = RunClock::start();
     let result = training.launch(learner);

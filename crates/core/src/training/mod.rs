@@ -18,7 +18,7 @@ pub use bits_per_byte::{BitsPerByteInput, BitsPerByteMetric, bits_per_byte};
 pub use config::{Optimizer, TrainingConfig};
 pub use divergence::{Divergence, DivergenceGuard};
 pub use grad_norm::{GradNormInput, GradNormMetric, clip_by_global_norm};
-pub use harness::{LearnerMetric, MetricHistory, TrainingReport, step_value, train};
+pub use harness::{LearnerMetric, MetricHistory, TrainingReport, execution_strategy, step_value, train};
 pub use mean_metric::{MeanMetric, StepValue};
 pub use parameters::{count_parameters, parameters_with_gradient};
 pub use progress_renderer::{LOG_EVERY, ProgressOutput, ProgressRenderer};

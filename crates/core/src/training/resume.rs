@@ -159,13 +159,15 @@ impl<O: 'static> DataLoader<O> for ResumableLoader<O> {
         })
     }
 
+    /// One device's share under data-parallel training (each share is iterated once an epoch):
+    /// it counts its epochs itself.
     fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<O>> {
         Arc::new(Self {
             inner: self.inner.slice(start, end),
             device: self.device.clone(),
             seed: self.seed,
-            epoch: self.epoch.clone(),
-            skipped: self.skipped.clone(),
+            epoch: Arc::new(AtomicUsize::new(self.epoch.load(Ordering::SeqCst))),
+            skipped: Arc::new(AtomicBool::new(self.skipped.load(Ordering::SeqCst))),
             first_epoch: self.first_epoch,
         })
     }

@@ -29,7 +29,8 @@ pub trait TaskModel: Module + ModuleDisplay + 'static {
 
 /// Seconds of each training step (forward, backward, gradient norm and clipping; not the
 /// optimizer update or data loading), shared by every clone of the model the Learner makes.
-/// Exact on the CPU, where libtorch runs synchronously.
+/// Exact on the CPU, where libtorch runs synchronously; on CUDA each step waits for its kernels
+/// (see `retrofit_runtime::device::synchronize`) before its time is taken.
 #[derive(Debug, Clone, Default)]
 pub struct StepTimes {
     times: Arc<Mutex<Vec<f64>>>,
@@ -102,6 +103,8 @@ impl<M: TaskModel> TrainStep for Trainable<M> {
         let output_loss = loss.clone();
         let grads = GradientsParams::from_grads(loss.backward(), self);
         let (grads, grad_norm) = clip_by_global_norm(self, grads, self.max_grad_norm);
+        // On CUDA the step's kernels may still be queued: wait for them before reading the time.
+        retrofit_runtime::device::synchronize();
         self.step_times.record(start.elapsed().as_secs_f64());
         let step = self.step_times.count();
         let loss_value = loss_value(&output_loss);
