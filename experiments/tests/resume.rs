@@ -62,22 +62,22 @@ fn checkpoint(run: &Path, part: &str, epoch: usize) -> PathBuf {
     run.join("resume").join(format!("{part}-{epoch}.bpk"))
 }
 
+/// Starts `command` (a run into `run`) and kills it with SIGKILL once its checkpoint of `epoch` is
+/// written (the scheduler's is the last of an epoch's three files).
+fn kill_after_epoch(command: &mut Command, run: &Path, epoch: usize) {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for(&mut child, &checkpoint(run, "scheduler", epoch));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
 #[test]
 fn runs_killed_after_an_epoch_and_resumed_end_exactly_as_the_uninterrupted_runs() {
     let results = tempfile::tempdir().unwrap();
     run(generator(results.path(), &TINY).args(["--run-name", "whole"]));
 
-    let mut child = generator(results.path(), &TINY)
-        .args(["--run-name", "killed"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     let killed = results.path().join("generator/killed");
-    // The scheduler's checkpoint is the last of an epoch's three files.
-    wait_for(&mut child, &checkpoint(&killed, "scheduler", 2));
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_after_epoch(generator(results.path(), &TINY).args(["--run-name", "killed"]), &killed, 2);
     assert!(!killed.join("summary.json").exists(), "the killed run should not have finished");
 
     let output = run(&mut generator(results.path(), &["--resume", killed.to_str().unwrap()]));
@@ -139,11 +139,8 @@ fn runs_killed_after_an_epoch_and_resumed_end_exactly_as_the_uninterrupted_runs(
         command
     };
     run(&mut recurrent(&recurrent_args("whole")));
-    let mut child = recurrent(&recurrent_args("killed")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let killed = results.path().join("recurrent-generator/killed");
-    wait_for(&mut child, &checkpoint(&killed, "scheduler", 2));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_after_epoch(&mut recurrent(&recurrent_args("killed")), &killed, 2);
     run(&mut recurrent(&["--resume".to_string(), killed.display().to_string()]));
     let (whole, resumed) = (summary(&results.path().join("recurrent-generator/whole")), summary(&killed));
     for metric in ["test_loss", "test_bits_per_byte_reset", "valid_loss", "train_loss"] {
