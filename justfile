@@ -113,33 +113,24 @@ probe SEEDS="0" *ARGS: build
     fi
     {{cargo}} run {{release}} -q --bin thesis -- run --config configs/probe.toml --seeds {{SEEDS}} --ladder probe --rungs none token-gru segment-state {{ARGS}}
 
-# Race our benchmark workloads against the PyTorch eager reference on this machine (`just bench --steps 5 --threads 2`).
+# Race our benchmark workloads against the PyTorch eager reference (explicit attention and fused
+# sdpa, back to back per workload) on this machine; medians over passes, the step split, and with
+# --profile the most expensive symbols, into results/bench/<run>/ (`just bench --passes 3 --threads 2`).
 bench *ARGS: build
     #!/usr/bin/env bash
     set -euo pipefail
-    reference="${RETROFIT_BENCH_REFERENCE:-../shared/bench/reference.py}"
     python="{{venv}}/bin/python"
     [ "{{own_libtorch}}" = yes ] && python=python3
-    # The gpt2-generate reference runs Hugging Face transformers' generate.
-    if [ -f "$reference" ] && ! "$python" -c "import transformers" 2>/dev/null; then
+    # The gpt2-generate and llama-generate references run Hugging Face transformers' generate.
+    if ! "$python" -c "import transformers" 2>/dev/null; then
         "$python" -m pip install --quiet --disable-pip-version-check "transformers==5.24.0" \
-            || echo "bench: cannot install transformers; the gpt2-generate reference will fail"
+            || echo "bench: cannot install transformers; the generation references will fail"
     fi
-    workloads="${RETROFIT_BENCH_WORKLOADS:-attention-classifier transformer-classifier generator gpt2-iblocks gpt2-iblocks-gru gpt2-generate llama-iblocks llama-iblocks-gru llama-generate}"
-    for workload in $workloads; do
-        ours=$({{cargo}} run {{release}} -q --bin bench -- --workload "$workload" {{ARGS}} | tail -n 1)
-        echo "$ours"
-        if [ -f "$reference" ]; then
-            theirs=$("$python" "$reference" --workload "$workload" {{ARGS}} | tail -n 1)
-            echo "$theirs"
-            awk -v ours="$ours" -v theirs="$theirs" -v w="$workload" 'BEGIN {
-                match(ours, /median_step_s=[0-9.]+/); o = substr(ours, RSTART + 14, RLENGTH - 14);
-                match(theirs, /median_step_s=[0-9.]+/); t = substr(theirs, RSTART + 14, RLENGTH - 14);
-                printf "RATIO %s pytorch/burn = %.2f (above 1: ours is faster)\n", w, t / o }'
-        else
-            echo "bench: no PyTorch reference at $reference (set RETROFIT_BENCH_REFERENCE)"
-        fi
-    done
+    RETROFIT_BENCH_PYTHON="$python" {{cargo}} run {{release}} -q --bin bench-race -- {{ARGS}}
+
+# One benchmark workload on our code alone (`just bench-one --workload gpt2-iblocks --steps 5`).
+bench-one *ARGS: build
+    {{cargo}} run {{release}} -q --bin bench -- {{ARGS}}
 
 # A pre-trained model of any supported family (GPT-2, Llama; from config.json's model_type):
 # `just pretrained generate --model data/smollm2-135m --prompt "The capital of France is"` or

@@ -8,6 +8,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use retrofit_core::fused_softmax::log_softmax;
+use serde::{Deserialize, Serialize};
 
 /// Median (the mean of the two middle values for an even count), as Python's `statistics.median`.
 pub fn median(values: &[f64]) -> f64 {
@@ -28,17 +29,67 @@ pub fn random_ids<const D: usize>(shape: [usize; D], high: usize, device: &Devic
     Tensor::<D>::random(shape, Distribution::Uniform(0.0, high as f64), device).int().clamp(0, high as i64 - 1)
 }
 
+/// Where the time of one training step goes: forward (with the loss), backward, optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepSplit {
+    pub forward_s: f64,
+    pub backward_s: f64,
+    pub optimizer_s: f64,
+}
+
+impl StepSplit {
+    /// The `INFO split ...` line the bench prints before its `BENCH` line.
+    pub fn line(&self) -> String {
+        format!(
+            "INFO split forward_s={:.4} backward_s={:.4} optimizer_s={:.4}",
+            self.forward_s, self.backward_s, self.optimizer_s
+        )
+    }
+
+    /// Reads a line written by [`StepSplit::line`].
+    pub fn parse(line: &str) -> Option<Self> {
+        let rest = line.strip_prefix("INFO split ")?;
+        let value = |key: &str| -> Option<f64> {
+            rest.split_whitespace().find_map(|field| field.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+        };
+        Some(Self {
+            forward_s: value("forward_s")?,
+            backward_s: value("backward_s")?,
+            optimizer_s: value("optimizer_s")?,
+        })
+    }
+
+    /// Per phase, the median over `splits`.
+    pub fn median_of(splits: &[StepSplit]) -> Option<Self> {
+        if splits.is_empty() {
+            return None;
+        }
+        let phase = |get: fn(&StepSplit) -> f64| median(&splits.iter().map(get).collect::<Vec<_>>());
+        Some(Self {
+            forward_s: phase(|s| s.forward_s),
+            backward_s: phase(|s| s.backward_s),
+            optimizer_s: phase(|s| s.optimizer_s),
+        })
+    }
+}
+
+/// What [`time_training`] measured: each timed step's seconds and split, every step's loss.
+#[derive(Debug, Clone, Default)]
+pub struct TrainingTimes {
+    pub step_s: Vec<f64>,
+    pub splits: Vec<StepSplit>,
+    pub losses: Vec<f32>,
+}
+
 /// Times `steps` training steps (after `warmup` untimed ones) of `model` on one fixed batch:
-/// zero grads, forward, cross-entropy (mean), backward, Adam step. Returns each timed step's
-/// seconds and every step's loss.
-pub fn time_training<M, F>(mut model: M, warmup: usize, steps: usize, forward_loss: F) -> (Vec<f64>, Vec<f32>)
+/// zero grads, forward, cross-entropy (mean), backward, Adam step.
+pub fn time_training<M, F>(mut model: M, warmup: usize, steps: usize, forward_loss: F) -> TrainingTimes
 where
     M: Module,
     F: Fn(&M) -> Tensor<1>,
 {
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let mut times = Vec::with_capacity(steps);
-    let mut losses = Vec::with_capacity(warmup + steps);
+    let mut times = TrainingTimes::default();
     for step in 0..warmup + steps {
         let start = Instant::now();
         let loss = forward_loss(&model);
@@ -49,15 +100,17 @@ where
         let loss = loss.into_scalar::<f32>(); // the CPU backend is synchronous; this only reads
         let total_s = start.elapsed().as_secs_f64();
         if step >= warmup {
-            times.push(total_s);
+            let split = StepSplit { forward_s, backward_s, optimizer_s: total_s - forward_s - backward_s };
             println!(
                 "INFO step {step}: forward {forward_s:.4} s, backward {backward_s:.4} s, optimizer {:.4} s",
-                total_s - forward_s - backward_s
+                split.optimizer_s
             );
+            times.step_s.push(total_s);
+            times.splits.push(split);
         }
-        losses.push(loss);
+        times.losses.push(loss);
     }
-    (times, losses)
+    times
 }
 
 /// Mean cross-entropy of logits `[n, classes]` against targets `[n]`, through the fused
@@ -65,4 +118,30 @@ where
 /// its decomposition, which costs seconds over GPT-2's 50,257 logits per position).
 pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     log_softmax(logits, 1).gather(1, targets.unsqueeze_dim::<2>(1)).neg().mean()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_line_round_trips() {
+        let split = StepSplit { forward_s: 0.25, backward_s: 0.5, optimizer_s: 0.125 };
+        assert_eq!(StepSplit::parse(&split.line()), Some(split));
+        assert_eq!(StepSplit::parse("INFO step 3: forward 1 s"), None);
+    }
+
+    #[test]
+    fn split_median_is_per_phase() {
+        let splits = [
+            StepSplit { forward_s: 1.0, backward_s: 9.0, optimizer_s: 0.5 },
+            StepSplit { forward_s: 3.0, backward_s: 1.0, optimizer_s: 0.1 },
+            StepSplit { forward_s: 2.0, backward_s: 2.0, optimizer_s: 0.3 },
+        ];
+        assert_eq!(
+            StepSplit::median_of(&splits),
+            Some(StepSplit { forward_s: 2.0, backward_s: 2.0, optimizer_s: 0.3 })
+        );
+        assert_eq!(StepSplit::median_of(&[]), None);
+    }
 }

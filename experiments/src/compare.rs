@@ -67,9 +67,12 @@ pub fn markdown_table(summaries: &[RunSummary]) -> String {
             .throughput
             .as_ref()
             .map_or_else(|| "-".to_string(), |t| format!("{} {}", significant(t.value), t.unit));
-        let memory = summary
+        let mut memory = summary
             .peak_memory_bytes
             .map_or_else(|| "-".to_string(), |bytes| format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0)));
+        if let Some(bytes) = summary.peak_gpu_memory_bytes {
+            memory.push_str(&format!(", GPU {:.0} MiB", bytes as f64 / (1024.0 * 1024.0)));
+        }
         table.push_str(&format!(
             "| {} | {} | {} | {} | {} / {} | {:.1} s | {} | {} | {} |\n",
             summary.stage,
@@ -167,6 +170,7 @@ mod tests {
             wall_time_s: 1.25,
             throughput: Some(Throughput { value: 1234.5678, unit: "tokens/s".into() }),
             peak_memory_bytes: Some(64 << 20),
+            peak_gpu_memory_bytes: None,
             final_metrics: {
                 let mut metrics = retrofit_runtime::MetricSet::new();
                 metrics.insert("train_tokens", retrofit_runtime::Quantity::Count, 100.0);
@@ -202,5 +206,22 @@ mod tests {
             "{row}"
         );
         assert!(row.contains("valid_loss 2.5000, train_tokens 100"), "{row}");
+    }
+
+    #[test]
+    fn gpu_memory_is_shown_beside_host_memory_where_measured() {
+        let gpu = RunSummary {
+            device: "cuda:0".into(),
+            peak_gpu_memory_bytes: Some(3 << 30),
+            ..summary("generator", "on-gpu")
+        };
+        let table = markdown_table(&[gpu, summary("generator", "on-cpu")]);
+        assert!(table.contains("| cuda:0 | 4 / 10 | 1.2 s | 1234.6 tokens/s | 64 MiB, GPU 3072 MiB |"), "{table}");
+        assert!(table.contains("| cpu | 4 / 10 | 1.2 s | 1234.6 tokens/s | 64 MiB |"), "{table}");
+        // Summaries without the field (CPU runs, older runs) read as before.
+        let json = serde_json::to_string(&summary("generator", "old")).unwrap();
+        assert!(!json.contains("peak_gpu_memory_bytes"), "{json}");
+        let read: RunSummary = serde_json::from_str(&json).unwrap();
+        assert_eq!(read.peak_gpu_memory_bytes, None);
     }
 }

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub mod bench;
+pub mod bench_race;
 pub mod compare;
 pub mod thesis;
 

@@ -230,6 +230,15 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
             runs.iter().filter_map(|run| run.summary.throughput.as_ref().map(|t| t.value)).collect();
         let memory: Vec<f64> =
             runs.iter().filter_map(|run| run.summary.peak_memory_bytes.map(|b| b as f64 / (1024.0 * 1024.0))).collect();
+        let gpu_memory: Vec<f64> = runs
+            .iter()
+            .filter_map(|run| run.summary.peak_gpu_memory_bytes.map(|b| b as f64 / (1024.0 * 1024.0)))
+            .collect();
+        let memory = match (memory.is_empty(), gpu_memory.is_empty()) {
+            (true, _) => "-".to_string(),
+            (false, true) => format!("{} MiB", mean_spread(&memory, 0)),
+            (false, false) => format!("{} MiB, GPU {} MiB", mean_spread(&memory, 0), mean_spread(&gpu_memory, 0)),
+        };
         let wall: Vec<f64> = runs.iter().map(|run| run.summary.wall_time_s).collect();
         let step = spread(plain("median_step_s"), 3);
         table.push_str(&format!(
@@ -245,7 +254,7 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
             spread(metric("perplexity"), 3),
             if step == "-" { step } else { format!("{step} s") },
             spread(throughput, 0),
-            if memory.is_empty() { "-".to_string() } else { format!("{} MiB", mean_spread(&memory, 0)) },
+            memory,
             mean_spread(&wall, 0),
         ));
     }

@@ -25,6 +25,7 @@ use retrofit_core::language_model::{
 };
 use retrofit_core::training::count_parameters;
 use retrofit_runtime::device::ResolvedDevice;
+use retrofit_runtime::gpu_memory::peak_gpu_memory_bytes;
 use retrofit_runtime::memory::peak_host_memory_bytes;
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::summary::{ParameterCounts, RunClock, RunSummary};
@@ -156,6 +157,7 @@ pub fn run(
         ),
         wall_time_s: clock.elapsed_s(),
         peak_memory_bytes: peak_host_memory_bytes(),
+        peak_gpu_memory_bytes: peak_gpu_memory_bytes(),
         ..summary
     })
 }

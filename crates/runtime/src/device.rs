@@ -109,7 +109,14 @@ impl DeviceChoice {
     /// exist is an error (libtorch would abort the process instead).
     pub fn resolve(&self) -> Result<ResolvedDevice, RuntimeError> {
         let cuda_count = if tch::Cuda::is_available() { tch::Cuda::device_count().max(0) as usize } else { 0 };
-        self.resolve_with(cuda_count)
+        let resolved = self.resolve_with(cuda_count)?;
+        if resolved.name != "cpu" {
+            // Peak GPU memory for the run's summary; without it the run still trains.
+            if let Err(error) = crate::gpu_memory::start_gpu_memory_sampling() {
+                tracing::warn!(%error, "peak GPU memory will not be reported");
+            }
+        }
+        Ok(resolved)
     }
 
     /// [`Self::resolve`] on a machine with `cuda_count` CUDA devices.

@@ -31,6 +31,8 @@ pub enum RuntimeError {
     Read { path: PathBuf, cause: std::io::Error },
     #[error("{path} is not a valid summary: {cause}")]
     SummaryFormat { path: PathBuf, cause: serde_json::Error },
+    #[error("no GPU memory figures: NVML (the NVIDIA driver's library) is unavailable: {0}")]
+    GpuMemory(String),
     #[error("cannot serialize {what}: {message}")]
     Serialize { what: String, message: String },
 }

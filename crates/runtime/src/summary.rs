@@ -57,7 +57,11 @@ pub struct RunSummary {
     pub parameters: ParameterCounts,
     pub wall_time_s: f64,
     pub throughput: Option<Throughput>,
+    /// Peak resident host memory.
     pub peak_memory_bytes: Option<u64>,
+    /// On CUDA: the peak GPU memory the driver saw the process hold, over all its GPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_gpu_memory_bytes: Option<u64>,
     /// Metric values at the end of the run.
     pub final_metrics: MetricSet,
     /// Best value of each metric over the run, by its direction (lowest loss, highest accuracy).
@@ -87,6 +91,7 @@ impl RunSummary {
             wall_time_s: 0.0,
             throughput: None,
             peak_memory_bytes: crate::memory::peak_host_memory_bytes(),
+            peak_gpu_memory_bytes: crate::gpu_memory::peak_gpu_memory_bytes(),
             final_metrics: MetricSet::new(),
             best_metrics: MetricSet::new(),
             config: serde_json::to_value(config)

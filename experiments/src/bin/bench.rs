@@ -13,7 +13,7 @@ use retrofit_core::base::{BasePrecision, PretrainedBase};
 use retrofit_core::gpt2::{GenerationConfig, Gpt2Config};
 use retrofit_core::language_model::CausalLm;
 use retrofit_core::llama::LlamaConfig;
-use retrofit_experiments::bench::{cross_entropy, median, random_ids, time_training};
+use retrofit_experiments::bench::{StepSplit, TrainingTimes, cross_entropy, median, random_ids, time_training};
 use retrofit_experiments::run_main;
 use retrofit_generator::GeneratorModelConfig;
 use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLm};
@@ -78,21 +78,21 @@ struct Cli {
 }
 
 /// Workloads 1 and 2: a classifier on one random batch of 32 x 512 ids in [0, 50000), labels in
-/// {0, 1}. Returns step times, losses and tokens per step.
+/// {0, 1}. Returns the timings and the tokens per step.
 fn classifier_workload<M: Module>(
     model: M,
     cli: &Cli,
     steps: usize,
     forward: impl Fn(&M, Tensor<2, Int>) -> Tensor<2>,
-) -> (Vec<f64>, Vec<f32>, usize) {
+) -> (TrainingTimes, usize) {
     let (batch, seq) = (32, 512);
     let device = model.devices()[0].clone();
     println!("INFO parameters {}", model.num_params());
     let inputs = random_ids([batch, seq], 50_000, &device);
     let targets = random_ids([batch], 2, &device);
-    let (times, losses) =
+    let times =
         time_training(model, cli.warmup, steps, |model| cross_entropy(forward(model, inputs.clone()), targets.clone()));
-    (times, losses, batch * seq)
+    (times, batch * seq)
 }
 
 fn main() -> ExitCode {
@@ -108,7 +108,7 @@ fn main() -> ExitCode {
         let device = libtorch_cpu().autodiff();
         device.seed(0);
         let seq = 512;
-        let (times, losses, tokens_per_step) = match cli.workload {
+        let (times, tokens_per_step) = match cli.workload {
             Workload::AttentionClassifier => {
                 let model = AttentionClassifierModelConfig::default().init(50_000, seq, &device)?;
                 classifier_workload(model, &cli, steps, |model, inputs| model.forward(inputs, None))
@@ -125,10 +125,10 @@ fn main() -> ExitCode {
                 let window = random_ids([batch, context + 1], 256, &device);
                 let inputs = window.clone().slice([0..batch, 0..context]);
                 let targets = window.slice([0..batch, 1..context + 1]).reshape([batch * context]);
-                let (times, losses) = time_training(model, cli.warmup, steps, |model| {
+                let times = time_training(model, cli.warmup, steps, |model| {
                     cross_entropy(model.logits(inputs.clone()).reshape([batch * context, 256]), targets.clone())
                 });
-                (times, losses, batch * context)
+                (times, batch * context)
             }
             Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru | Workload::LlamaIblocks | Workload::LlamaIblocksGru => {
                 // A frozen base (random weights) with 3+1 inserted blocks of 8 heads and a logit
@@ -167,10 +167,10 @@ fn main() -> ExitCode {
                     cli.bf16_base || init_diff == 0.0,
                     "at initialisation the logits must equal the base's"
                 );
-                let (times, losses) = time_training(model, cli.warmup, steps, |model| {
+                let times = time_training(model, cli.warmup, steps, |model| {
                     cross_entropy(model.logits(inputs.clone()).reshape([batch * context, vocab]), targets.clone())
                 });
-                (times, losses, batch * context)
+                (times, batch * context)
             }
             Workload::Gpt2Generate | Workload::LlamaGenerate => {
                 // DistilGPT-2's or SmolLM2-135M's shape, random weights; greedy, KV cache, 128 new
@@ -197,12 +197,15 @@ fn main() -> ExitCode {
                     times.push(start.elapsed().as_secs_f64());
                     anyhow::ensure!(again == first, "greedy generation is not deterministic");
                 }
-                (times, Vec::new(), 128)
+                (TrainingTimes { step_s: times, ..TrainingTimes::default() }, 128)
             }
         };
-        println!("INFO losses {losses:?}");
-        println!("INFO step times {times:?}");
-        let median_s = median(&times);
+        println!("INFO losses {:?}", times.losses);
+        println!("INFO step times {:?}", times.step_s);
+        if let Some(split) = StepSplit::median_of(&times.splits) {
+            println!("{}", split.line());
+        }
+        let median_s = median(&times.step_s);
         let unit = if cli.workload.is_generation() { "generated_tokens/s" } else { "tokens/s" };
         println!(
             "BENCH {} backend=burn-tch threads={threads} median_step_s={median_s:.4} throughput={:.1} {unit}",
