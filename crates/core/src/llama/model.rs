@@ -8,7 +8,7 @@ use burn::tensor::activation::silu;
 use burn::tensor::{Bool, Device, Int, Tensor};
 
 use super::rotary::{RotaryAngles, RotaryTables};
-use crate::attention::{attend, cached_causal_mask};
+use crate::attention::{cached_causal_mask, scaled_dot_product_attention};
 use crate::gpt2::{KvCache, LayerCache};
 
 /// What every layer of one forward pass shares, built once per forward by [`Llama::context`].
@@ -58,8 +58,9 @@ impl LlamaAttention {
         *cache = Some(LayerCache { keys: keys.clone(), values: values.clone() });
         let keys = self.repeat_kv(keys); // [b, h, seen + s, hd]
         let values = self.repeat_kv(values);
-        let scores = queries.matmul(keys.swap_dims(2, 3)).mul_scalar((self.head_dim as f64).powf(-0.5));
-        let context = attend(scores, Some(context.key_mask.clone()), values); // [b, h, s, hd]
+        let scale = (self.head_dim as f64).powf(-0.5);
+        let context =
+            scaled_dot_product_attention(queries, keys, values, Some(context.key_mask.clone()), false, scale); // [b, h, s, hd]
         self.o_proj.forward(context.swap_dims(1, 2).reshape([batch, seq, self.n_head * self.head_dim]))
     }
 
