@@ -59,8 +59,7 @@ impl LlamaAttention {
         let keys = self.repeat_kv(keys); // [b, h, seen + s, hd]
         let values = self.repeat_kv(values);
         let scale = (self.head_dim as f64).powf(-0.5);
-        let context =
-            scaled_dot_product_attention(queries, keys, values, Some(context.key_mask.clone()), false, scale); // [b, h, s, hd]
+        let context = scaled_dot_product_attention(queries, keys, values, Some(context.key_mask.clone()), false, scale); // [b, h, s, hd]
         self.o_proj.forward(context.swap_dims(1, 2).reshape([batch, seq, self.n_head * self.head_dim]))
     }
 
