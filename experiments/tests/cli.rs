@@ -235,3 +235,20 @@ fn logs_written_to_a_file_carry_no_colour_codes() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.is_empty() && !stderr.contains('\u{1b}'), "{stderr}");
 }
+
+#[test]
+fn bench_race_refuses_an_unknown_workload_and_zero_passes_in_one_line() {
+    let race = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_bench-race"))
+            .current_dir(repo_root())
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let unknown = single_error_line(&race(&["--workloads", "gpt3-iblocks", "--passes", "1"]));
+    assert!(unknown.contains("unknown workload \"gpt3-iblocks\""), "{unknown}");
+    assert!(unknown.contains("llama-generate"), "{unknown}");
+    let zero = single_error_line(&race(&["--passes", "0"]));
+    assert!(zero.contains("--passes must be at least 1"), "{zero}");
+}
