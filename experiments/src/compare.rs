@@ -171,6 +171,7 @@ mod tests {
             throughput: Some(Throughput { value: 1234.5678, unit: "tokens/s".into() }),
             peak_memory_bytes: Some(64 << 20),
             peak_gpu_memory_bytes: None,
+            base_precision: None,
             final_metrics: {
                 let mut metrics = retrofit_runtime::MetricSet::new();
                 metrics.insert("train_tokens", retrofit_runtime::Quantity::Count, 100.0);

@@ -252,3 +252,33 @@ fn bench_race_refuses_an_unknown_workload_and_zero_passes_in_one_line() {
     let zero = single_error_line(&race(&["--passes", "0"]));
     assert!(zero.contains("--passes must be at least 1"), "{zero}");
 }
+
+#[test]
+fn out_of_range_sampling_zero_bptt_windows_and_empty_splits_are_one_line_errors() {
+    let model = tiny_byte_level_gpt2();
+    let top_p = gpt2(&["generate", "--model", model.path().to_str().unwrap(), "--prompt", "Alice", "--top-p", "1.5"]);
+    assert!(single_error_line(&top_p).contains("--top-p must be in (0, 1]"));
+    let temperature =
+        gpt2(&["generate", "--model", model.path().to_str().unwrap(), "--prompt", "Alice", "--temperature=-1"]);
+    assert!(single_error_line(&temperature).contains("--temperature must be 0"));
+
+    let results = tempfile::tempdir().unwrap();
+    let bptt = stage(env!("CARGO_BIN_EXE_recurrent-generator"), results.path(), &["--set", "data.bptt_windows=0"]);
+    assert!(single_error_line(&bptt).contains("data.bptt_windows: must be at least 1"));
+
+    // One row: the validation and test splits come out empty.
+    let csv = results.path().join("one-row.csv");
+    std::fs::write(&csv, "label,text\n1,a single good review\n").unwrap();
+    let source = format!("data.source={{kind=\"csv\", path=\"{}\"}}", csv.display());
+    let classifier = stage(
+        env!("CARGO_BIN_EXE_attention-classifier"),
+        results.path(),
+        &["--config", "configs/smoke/attention-classifier.toml", "--set", &source],
+    );
+    let line = single_error_line(&classifier);
+    assert!(line.contains("data.source.valid_fraction") && line.contains("split") && line.contains("empty"), "{line}");
+    let stats = load_data(results.path(), &["--set", &format!("source={{kind=\"csv\", path=\"{}\"}}", csv.display())]);
+    assert!(stats.status.success(), "{}", String::from_utf8_lossy(&stats.stderr));
+    let stderr = String::from_utf8_lossy(&stats.stderr);
+    assert!(stderr.contains("the valid split") && stderr.contains("is empty"), "{stderr}");
+}

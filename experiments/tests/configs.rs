@@ -91,3 +91,64 @@ fn every_rung_of_the_ladder_is_a_valid_config_that_differs_only_where_it_says() 
         assert_eq!(rung.run_name("kjv", 2), format!("kjv-{}-s2", rung.name()));
     }
 }
+
+/// The files and folders a config may name: what the clone holds, what a `just fetch-*` recipe
+/// or `just probe` writes (a path the justfile names), and the runs of a stage (`results/`).
+fn is_reachable_from_a_clone(repo: &Path, justfile: &str, path: &str) -> bool {
+    let produced_by_a_recipe = || {
+        // A folder of the repo (`data/`) says nothing: the recipe must name the path or its folder.
+        Path::new(path).ancestors().filter(|prefix| prefix.components().count() >= 2).any(|prefix| {
+            let prefix = prefix.to_string_lossy();
+            justfile.contains(&format!("dest={prefix}\n")) || justfile.contains(&format!("{prefix}/"))
+        })
+    };
+    !path.starts_with('/')
+        && !path.starts_with("..")
+        && (repo.join(path).exists() || path.starts_with("results/") || produced_by_a_recipe())
+}
+
+/// Every string a config (or its command comments) holds that names a file.
+fn named_paths(value: &toml::Value, key: &str, out: &mut Vec<String>) {
+    match value {
+        toml::Value::String(text) if ["path", "base", "tokenizer", "vocab", "merges"].contains(&key) => {
+            out.push(text.clone())
+        }
+        toml::Value::Table(table) => table.iter().for_each(|(key, value)| named_paths(value, key, out)),
+        toml::Value::Array(items) => items.iter().for_each(|item| named_paths(item, key, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn no_config_names_a_path_outside_the_repo_that_no_recipe_produces() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let justfile = std::fs::read_to_string(repo.join("justfile")).unwrap();
+    let mut files = vec![repo.join("configs")];
+    let mut checked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|ext| ext != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("../"), "{}: names a path outside the repo: {text}", path.display());
+        let mut paths = Vec::new();
+        named_paths(&toml::Value::Table(toml::from_str(&text).unwrap()), "", &mut paths);
+        for named in paths {
+            assert!(
+                is_reachable_from_a_clone(&repo, &justfile, &named),
+                "{}: `{named}` is neither in the repo nor made by a just recipe or a stage run",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} paths checked");
+    // The check itself: a path only a development machine has fails it.
+    assert!(!is_reachable_from_a_clone(&repo, &justfile, "../shared/data/lm/austen_all.txt"));
+    assert!(!is_reachable_from_a_clone(&repo, &justfile, "data/nowhere.txt"));
+    assert!(is_reachable_from_a_clone(&repo, &justfile, "data/smollm2-135m"));
+}

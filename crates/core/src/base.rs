@@ -12,7 +12,9 @@ use retrofit_data::tokenizer::TextTokenizer;
 use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
-pub use crate::base_precision::BasePrecision;
+pub use crate::base_precision::{
+    BaseFormat, BasePrecision, Bf16Support, PrecisionChoice, bf16_support, cpu_bf16_support, matmul_slowdown,
+};
 use crate::base_precision::{CastParameters, in_dtype};
 use crate::gpt2::{self, GenerationConfig, Gpt2, Gpt2Config, Gpt2Error, KvCache, LayerCache};
 use crate::language_model::TextEvaluation;
@@ -170,10 +172,16 @@ pub enum PretrainedBase {
 }
 
 impl PretrainedBase {
-    /// The base with its weights in `precision`'s format: every block, the final norm and the head
-    /// then compute in it, taking and returning float32 (see [`crate::base_precision`]).
-    pub fn with_precision(self, precision: BasePrecision) -> Self {
-        self.map(&mut CastParameters(precision.dtype()))
+    /// The base with its weights in `format`: every block, the final norm and the head then
+    /// compute in it, taking and returning float32 (see [`crate::base_precision`]).
+    pub fn with_precision(self, format: BaseFormat) -> Self {
+        self.map(&mut CastParameters(format.dtype()))
+    }
+
+    /// What `precision` means for this base on `device` (`auto`: bf16 where the device has it).
+    pub fn resolve_precision(&self, precision: BasePrecision, device: &Device) -> PrecisionChoice {
+        let d_model = self.d_model();
+        precision.resolve(|| bf16_support(device), || matmul_slowdown(device, 256, d_model, 4 * d_model))
     }
 
     /// The format the base's weights are in (that of its token embedding).

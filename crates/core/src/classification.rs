@@ -100,9 +100,9 @@ pub fn load_classifier_data(
     for (name, examples) in data.splits.named() {
         if examples.is_empty() {
             return Err(CoreError::setting(
-                "data.source",
+                retrofit_data::stage::split_key(name),
                 format!(
-                    "the {name} split of {} is empty: use more data or other split fractions",
+                    "the {name} split of {} is empty: use more data or a larger fraction",
                     config.source.describe()
                 ),
             ));

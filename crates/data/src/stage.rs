@@ -45,6 +45,15 @@ pub fn describe_data(config: &DataStageConfig, progress: &dyn Fn(&str)) -> Resul
     if config.source.is_labelled() {
         progress("reading and tokenizing labelled examples");
         let data = load_labelled(&config.source, &config.tokenizer, config.seed)?;
+        for (name, examples) in data.splits.named() {
+            if examples.is_empty() {
+                tracing::warn!(
+                    "the {name} split of {} is empty: a training stage will refuse it (change {})",
+                    config.source.describe(),
+                    split_key(name)
+                );
+            }
+        }
         let splits = data
             .splits
             .named()
@@ -80,6 +89,14 @@ pub fn describe_data(config: &DataStageConfig, progress: &dyn Fn(&str)) -> Resul
         vocab_size: tokenizer.vocab_size(),
         splits,
     })
+}
+
+/// The setting that sizes a held-out split of a labelled source (`data.source.valid_fraction`).
+pub fn split_key(split: &str) -> String {
+    match split {
+        "valid" | "test" => format!("data.source.{split}_fraction"),
+        _ => "data.source (more examples)".to_string(),
+    }
 }
 
 /// The stage's name: its results go to `results/data/`.

@@ -47,12 +47,20 @@ pub fn read_text_corpus(path: &Path) -> Result<TextCorpus, DataError> {
     Ok(TextCorpus { text, files })
 }
 
-/// Reads one file as UTF-8 (a leading byte-order mark is dropped).
+/// Reads one file as UTF-8 (a leading byte-order mark is dropped); a gzip file (by its magic
+/// bytes, e.g. the shipped `data/austen.txt.gz`) is unpacked first.
 pub fn read_utf8(path: &Path) -> Result<String, DataError> {
-    let bytes = std::fs::read(path).map_err(|cause| match cause.kind() {
+    let mut bytes = std::fs::read(path).map_err(|cause| match cause.kind() {
         std::io::ErrorKind::NotFound => DataError::Missing(path.to_path_buf()),
         _ => DataError::Read { path: path.to_path_buf(), cause },
     })?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes.as_slice()), &mut unpacked).map_err(
+            |error| DataError::Corrupt { path: path.to_path_buf(), format: "gzip", message: error.to_string() },
+        )?;
+        bytes = unpacked;
+    }
     let text = String::from_utf8(bytes)
         .map_err(|error| DataError::NotUtf8 { path: path.to_path_buf(), offset: error.utf8_error().valid_up_to() })?;
     Ok(match text.strip_prefix('\u{feff}') {

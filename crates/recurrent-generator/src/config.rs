@@ -41,8 +41,9 @@ pub struct InsertionConfig {
     /// Size of the `segment-state` vector, or `"auto"`: the base's width.
     #[serde(with = "retrofit_runtime::setting::auto")]
     pub state_size: Option<usize>,
-    /// The format the frozen base computes in: `"float32"`, or `"bfloat16"` (about twice as
-    /// fast where the hardware has bf16 instructions; the trainable parts stay float32).
+    /// The format the frozen base computes in: `"auto"` (bf16 where the device computes it
+    /// natively: CUDA with bf16, a CPU with AVX-512 bf16; float32 elsewhere), `"float32"`, or
+    /// `"bfloat16"` (warned about where it is slow). The trainable parts stay float32.
     pub base_precision: BasePrecision,
 }
 
@@ -55,7 +56,7 @@ impl Default for InsertionConfig {
             ff_mult: 4,
             recurrence: Recurrence::None,
             state_size: None,
-            base_precision: BasePrecision::Float32,
+            base_precision: BasePrecision::Auto,
         }
     }
 }

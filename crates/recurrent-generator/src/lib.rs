@@ -18,7 +18,7 @@ pub use inserted::{InsertedBlock, TokenGru};
 pub use model::{RecurrentLm, SegmentState};
 pub use task::{CarriedState, RecurrentLanguageModeling};
 
-use retrofit_core::base::load_base;
+use retrofit_core::base::{BaseFormat, load_base};
 use retrofit_core::language_model::{
     GainInterval, LmData, StateCarry, StreamEvaluation, TokenizedCorpus, evaluate_streams, paired_gain_interval,
     train_language_model,
@@ -67,6 +67,12 @@ pub fn run(
     device: &ResolvedDevice,
 ) -> Result<RunSummary, RecurrentError> {
     let clock = RunClock::start();
+    if config.data.bptt_windows == 0 {
+        return Err(RecurrentError::from(retrofit_core::CoreError::setting(
+            "data.bptt_windows",
+            "must be at least 1 (the windows of one stream a training step reads)",
+        )));
+    }
     if device.is_data_parallel() && config.schedule == Schedule::Train {
         return Err(RecurrentError::from(retrofit_core::CoreError::setting(
             "--device",
@@ -158,6 +164,7 @@ pub fn run(
         wall_time_s: clock.elapsed_s(),
         peak_memory_bytes: peak_host_memory_bytes(),
         peak_gpu_memory_bytes: peak_gpu_memory_bytes(),
+        base_precision: Some(BaseFormat::of(model.base.dtype()).to_string()),
         ..summary
     })
 }

@@ -106,8 +106,13 @@ impl RecurrentLm {
             cell: GruConfig::new(d_model, state_size, true).init(device),
             project: LinearConfig::new(state_size, d_model).init(device),
         });
+        let precision = base.resolve_precision(config.base_precision, device);
+        tracing::info!("{}", precision.reason);
+        if let Some(warning) = &precision.warning {
+            tracing::warn!("{warning}");
+        }
         Ok(Self {
-            base: base.with_precision(config.base_precision).no_grad(),
+            base: base.with_precision(precision.format).no_grad(),
             inserted,
             positions,
             logit_bias: Param::from_tensor(Tensor::zeros([vocab], device)),

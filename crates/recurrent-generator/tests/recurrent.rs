@@ -45,7 +45,14 @@ fn base_dir(seed: u64) -> tempfile::TempDir {
 }
 
 fn insertion(recurrence: Recurrence) -> InsertionConfig {
-    InsertionConfig { inserted_blocks: 2, heads: 4, recurrence, ..InsertionConfig::default() }
+    // float32 on every machine: the equality tests compare with the float32 base.
+    InsertionConfig {
+        inserted_blocks: 2,
+        heads: 4,
+        recurrence,
+        base_precision: BasePrecision::Float32,
+        ..InsertionConfig::default()
+    }
 }
 
 fn random_ids(batch: usize, seq: usize, device: &Device) -> Tensor<2, Int> {
@@ -275,6 +282,27 @@ fn a_smoke_run_of_every_variant_lowers_the_held_out_loss() {
         assert!(summary.parameters.trainable > 0 && summary.parameters.trainable < summary.parameters.total);
         assert!(run_dir.path().join(CHECKPOINT_DIR).join("checkpoint.json").is_file());
         assert!(run_dir.path().join("window_loss.json").is_file());
+    }
+}
+
+#[test]
+fn the_summary_records_the_precision_the_base_computed_in() {
+    let base = base_dir(6);
+    let results = tempfile::tempdir().unwrap();
+    let device = DeviceChoice::Cpu.resolve().unwrap();
+    let native = retrofit_core::base::cpu_bf16_support().native;
+    for (asked, expected) in [
+        (BasePrecision::Float32, "float32"),
+        (BasePrecision::Bfloat16, "bfloat16"),
+        (BasePrecision::Auto, if native { "bfloat16" } else { "float32" }),
+    ] {
+        let mut config = smoke_config(base.path(), Recurrence::None, Schedule::ZeroShot);
+        config.model.base_precision = asked;
+        let run_dir = RunDir::create(results.path(), "recurrent-generator", &format!("{asked:?}")).unwrap();
+        let summary = run(&config, &run_dir, &device).unwrap();
+        assert_eq!(summary.base_precision.as_deref(), Some(expected), "{asked:?}");
+        let written = serde_json::to_value(&summary).unwrap();
+        assert_eq!(written["base_precision"], expected, "{asked:?}: summary.json carries it");
     }
 }
 

@@ -62,6 +62,9 @@ pub struct RunSummary {
     /// On CUDA: the peak GPU memory the driver saw the process hold, over all its GPUs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_gpu_memory_bytes: Option<u64>,
+    /// Stage 6: the format its frozen base computed in (`float32` or `bfloat16`; `auto` resolved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_precision: Option<String>,
     /// Metric values at the end of the run.
     pub final_metrics: MetricSet,
     /// Best value of each metric over the run, by its direction (lowest loss, highest accuracy).
@@ -92,6 +95,7 @@ impl RunSummary {
             throughput: None,
             peak_memory_bytes: crate::memory::peak_host_memory_bytes(),
             peak_gpu_memory_bytes: crate::gpu_memory::peak_gpu_memory_bytes(),
+            base_precision: None,
             final_metrics: MetricSet::new(),
             best_metrics: MetricSet::new(),
             config: serde_json::to_value(config)

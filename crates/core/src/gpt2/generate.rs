@@ -54,6 +54,8 @@ pub enum GenerationError {
     TooLong { tokens: usize, prompt: usize, new: usize, positions: usize },
     #[error("cannot read the logits back: {0}")]
     TensorRead(String),
+    #[error("{0}")]
+    Sampling(String),
 }
 
 impl From<GenerationError> for Gpt2Error {
@@ -86,6 +88,7 @@ pub fn generate_tokens(
     config: &GenerationConfig,
     device: &Device,
 ) -> Result<Vec<Vec<u32>>, GenerationError> {
+    config.sampling.validate().map_err(GenerationError::Sampling)?;
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
         return Err(GenerationError::EmptyPrompt);

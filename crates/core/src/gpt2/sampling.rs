@@ -24,6 +24,19 @@ impl Default for SamplingConfig {
     }
 }
 
+impl SamplingConfig {
+    /// Checks the ranges (`--temperature` at least 0, `--top-p` in (0, 1]), as one line naming the flag.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(format!("--temperature must be 0 (greedy) or more; got {}", self.temperature));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(format!("--top-p must be in (0, 1] (1 keeps every token); got {}", self.top_p));
+        }
+        Ok(())
+    }
+}
+
 /// A seeded token chooser.
 #[derive(Debug, Clone)]
 pub struct Sampler {
