@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use retrofit_runtime::config::load_config;
 use retrofit_runtime::device::{DeviceChoice, ResolvedDevice};
 use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
@@ -39,7 +41,12 @@ impl StageArgs {
         let config: T = load_config(self.config.as_deref(), &self.overrides)?;
         let name = self.run_name.clone().unwrap_or_else(timestamp_run_name);
         let run_dir = RunDir::create(&self.results, stage, &name)?;
-        run_dir.write_config(&config)?;
+        let written = run_dir.write_config(&config)?;
+        // The config as the run started, for `--resume` (config.toml may be edited meanwhile).
+        let started = run_dir.path().join(STARTED_CONFIG);
+        std::fs::create_dir_all(started.parent().unwrap_or(run_dir.path()))
+            .and_then(|()| std::fs::copy(&written, &started))
+            .with_context(|| format!("cannot write {}", started.display()))?;
         Ok((config, run_dir))
     }
 }
@@ -99,6 +106,9 @@ impl TrainArgs {
     }
 }
 
+/// Where a run keeps the config it started with, beside its checkpoints.
+pub const STARTED_CONFIG: &str = "resume/config.toml";
+
 /// Opens the run directory `path` of `stage` again, with the config it was started with.
 fn resume_run<T: DeserializeOwned + Serialize + Default>(
     path: &std::path::Path,
@@ -106,7 +116,21 @@ fn resume_run<T: DeserializeOwned + Serialize + Default>(
 ) -> anyhow::Result<(T, RunDir)> {
     let run_dir = RunDir::open(path)?;
     anyhow::ensure!(run_dir.stage() == stage, "{} is a run of stage {}, not {stage}", path.display(), run_dir.stage());
-    let config: T = load_config(Some(&path.join("config.toml")), &[])?;
+    let on_disk = path.join("config.toml");
+    let started = path.join(STARTED_CONFIG);
+    let config_file = if started.is_file() {
+        if std::fs::read(&on_disk).ok() != std::fs::read(&started).ok() {
+            eprintln!(
+                "warning: {} was edited after the run started; resuming with the config it started with ({})",
+                on_disk.display(),
+                started.display()
+            );
+        }
+        started
+    } else {
+        on_disk
+    };
+    let config: T = load_config(Some(&config_file), &[])?;
     // A summary left by a failed attempt is replaced by the resumed run's.
     let _ = std::fs::remove_file(path.join(RunSummary::FILE_NAME));
     eprintln!("resuming {}", path.display());
@@ -129,8 +153,14 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
 /// Removes a run directory that failed before producing anything but its config, so that the
 /// same run name can be used again once the input is fixed. Returns whether it was removed.
 pub fn discard_if_empty(run_dir: &RunDir) -> bool {
-    let only_config = std::fs::read_dir(run_dir.path())
-        .map(|entries| entries.filter_map(Result::ok).all(|entry| entry.file_name() == "config.toml"))
-        .unwrap_or(false);
+    let only = |dir: &std::path::Path, allowed: &dyn Fn(&std::fs::DirEntry) -> bool| {
+        std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(Result::ok).all(|entry| allowed(&entry)))
+            .unwrap_or(false)
+    };
+    let only_config = only(run_dir.path(), &|entry| {
+        entry.file_name() == "config.toml"
+            || (entry.file_name() == "resume" && only(&entry.path(), &|inner| inner.file_name() == "config.toml"))
+    });
     only_config && std::fs::remove_dir_all(run_dir.path()).is_ok()
 }

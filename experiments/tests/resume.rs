@@ -63,10 +63,13 @@ fn checkpoint(run: &Path, part: &str, epoch: usize) -> PathBuf {
 }
 
 /// Starts `command` (a run into `run`) and kills it with SIGKILL once its checkpoint of `epoch` is
-/// written (the scheduler's is the last of an epoch's three files).
+/// written (all three files).
 fn kill_after_epoch(command: &mut Command, run: &Path, epoch: usize) {
     let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    wait_for(&mut child, &checkpoint(run, "scheduler", epoch));
+    // The Learner writes the three parts on their own threads: wait for each.
+    for part in ["model", "optim", "scheduler"] {
+        wait_for(&mut child, &checkpoint(run, part, epoch));
+    }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 }
@@ -169,4 +172,138 @@ fn ctrl_c_stops_after_the_current_step_and_says_how_to_resume() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("--resume {}", stopped.display())), "{stderr}");
     assert!(!stopped.join("summary.json").exists(), "an interrupted run leaves no summary");
+}
+
+/// The last line of a failed run's stderr, checked to be its one `error:` line.
+fn error_line(output: &Output) -> String {
+    assert!(!output.status.success(), "expected a failure: {}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    errors[0].to_string()
+}
+
+fn assert_same_final_metrics(whole: &Path, resumed: &Path, metrics: &[&str]) {
+    let (whole, resumed) = (summary(whole), summary(resumed));
+    for metric in metrics {
+        assert_eq!(
+            whole["final_metrics"][metric]["value"], resumed["final_metrics"][metric]["value"],
+            "{metric}: uninterrupted vs resumed"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_newest_checkpoint_falls_back_to_the_previous_epoch_and_none_intact_is_one_line() {
+    let results = tempfile::tempdir().unwrap();
+    let whole = results.path().join("generator/whole");
+    run(generator(results.path(), &TINY).args(["--run-name", "whole"]));
+    let metrics = ["valid_loss", "train_loss", "train_grad_norm"];
+
+    // The newest model file overwritten by random bytes; then the newest optimizer file cut short.
+    for (name, part, damage) in [("garbage", "model", 0usize), ("truncated", "optim", 1)] {
+        let killed = results.path().join("generator").join(name);
+        kill_after_epoch(generator(results.path(), &TINY).args(["--run-name", name]), &killed, 3);
+        let file = checkpoint(&killed, part, 3);
+        if damage == 0 {
+            let noise: Vec<u8> = (0..2_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+            std::fs::write(&file, noise).unwrap();
+        } else {
+            let bytes = std::fs::read(&file).unwrap();
+            std::fs::write(&file, &bytes[..100]).unwrap();
+        }
+        let output = run(&mut generator(results.path(), &["--resume", killed.to_str().unwrap()]));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let warning = stderr.lines().find(|line| line.contains(&format!("{part}-3.bpk"))).unwrap_or_default();
+        assert!(warning.contains("resuming from epoch 2"), "{name}: {stderr}");
+        assert_same_final_metrics(&whole, &killed, &metrics);
+    }
+
+    // Every checkpoint damaged: one line, non-zero, no panic.
+    let killed = results.path().join("generator/all-damaged");
+    kill_after_epoch(generator(results.path(), &TINY).args(["--run-name", "all-damaged"]), &killed, 2);
+    for entry in std::fs::read_dir(killed.join("resume")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "bpk") {
+            std::fs::write(&path, b"not a checkpoint").unwrap();
+        }
+    }
+    let line = error_line(&generator(results.path(), &["--resume", killed.to_str().unwrap()]).output().unwrap());
+    assert!(line.contains("no complete checkpoint to resume from"), "{line}");
+}
+
+#[test]
+fn a_checkpoint_that_cannot_be_written_stops_the_run_in_one_line_and_it_resumes_from_the_previous_epoch() {
+    let results = tempfile::tempdir().unwrap();
+    let whole = results.path().join("generator/whole");
+    run(generator(results.path(), &TINY).args(["--run-name", "whole"]));
+    let killed = results.path().join("generator/blocked");
+    kill_after_epoch(generator(results.path(), &TINY).args(["--run-name", "blocked"]), &killed, 2);
+    // A directory where epoch 3's model file must go: the write fails (as root, permissions
+    // would not stop it; a full disk cannot be made here).
+    let blocker = checkpoint(&killed, "model", 3);
+    std::fs::create_dir_all(blocker.join("occupied")).unwrap();
+    let line = error_line(&generator(results.path(), &["--resume", killed.to_str().unwrap()]).output().unwrap());
+    assert!(line.contains("cannot write the checkpoint") && line.contains("model-3.bpk"), "{line}");
+    assert!(line.contains("--resume"), "{line}");
+    assert!(!killed.join("summary.json").is_file() || !summary(&killed)["status"]["kind"].eq("finished"));
+    std::fs::remove_dir_all(&blocker).unwrap();
+    let _ = std::fs::remove_file(killed.join("summary.json"));
+    run(&mut generator(results.path(), &["--resume", killed.to_str().unwrap()]));
+    assert_same_final_metrics(&whole, &killed, &["valid_loss", "train_loss"]);
+}
+
+#[test]
+fn an_edited_config_is_named_and_ignored_and_a_swapped_base_is_refused() {
+    let results = tempfile::tempdir().unwrap();
+    run(generator(results.path(), &TINY).args(["--run-name", "whole"]));
+    let killed = results.path().join("generator/edited");
+    kill_after_epoch(generator(results.path(), &TINY).args(["--run-name", "edited"]), &killed, 2);
+    let config = killed.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("learning_rate = ", "learning_rate = 0.5 # was ")).unwrap();
+    let output = run(&mut generator(results.path(), &["--resume", killed.to_str().unwrap()]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("was edited after the run started; resuming with the config it started with"), "{stderr}");
+    assert_same_final_metrics(&results.path().join("generator/whole"), &killed, &["valid_loss", "train_loss"]);
+
+    // Stage 6 on a copy of the generator's export; the copy's weights replaced between kill and resume.
+    let base = results.path().join("base");
+    std::fs::create_dir_all(&base).unwrap();
+    for entry in std::fs::read_dir(results.path().join("generator/whole/model")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, base.join(path.file_name().unwrap())).unwrap();
+    }
+    let args = [
+        "--config".to_string(),
+        "configs/smoke/recurrent-generator.toml".to_string(),
+        "--set".to_string(),
+        format!("base=\"{}\"", base.display()),
+        "--set".to_string(),
+        "data.context=16".to_string(),
+        "--set".to_string(),
+        "data.steps_per_epoch=8".to_string(),
+        "--set".to_string(),
+        "training.epochs=4".to_string(),
+        "--set".to_string(),
+        "training.batch_size=4".to_string(),
+        "--run-name".to_string(),
+        "swapped".to_string(),
+    ];
+    let recurrent = |args: &[String]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"));
+        command.current_dir(repo_root()).env("RUST_LOG", "warn").arg("--quiet").arg("--results").arg(results.path());
+        command.args(args);
+        command
+    };
+    let swapped = results.path().join("recurrent-generator/swapped");
+    kill_after_epoch(&mut recurrent(&args), &swapped, 1);
+    std::fs::copy(results.path().join("generator/edited/model/model.safetensors"), base.join("model.safetensors"))
+        .unwrap();
+    let line = error_line(&recurrent(&["--resume".to_string(), swapped.display().to_string()]).output().unwrap());
+    assert!(
+        line.contains("the run started on a base with fingerprint") && line.contains(&base.display().to_string()),
+        "{line}"
+    );
 }

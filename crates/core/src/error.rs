@@ -26,10 +26,23 @@ pub enum CoreError {
     /// Ctrl-C stopped the run; it can go on from its last epoch checkpoint.
     #[error("{}", interrupted_message(.run, *.checkpoint))]
     Interrupted { run: std::path::PathBuf, checkpoint: Option<usize> },
+    /// `--resume` found checkpoints, but none whose files are all intact.
+    #[error("no complete checkpoint to resume from in {}: {detail} ({damaged} damaged epoch(s)); start the run again without --resume", .dir.display())]
+    NoIntactCheckpoint { dir: std::path::PathBuf, detail: String, damaged: usize },
+    /// An epoch's checkpoint could not be written (disk full, permissions): the run stopped.
+    #[error("cannot write the checkpoint {}: {cause}; the run stopped{}", .path.display(), resume_hint(.run, *.previous))]
+    CheckpointWrite { path: std::path::PathBuf, cause: String, run: std::path::PathBuf, previous: Option<usize> },
     #[error("cannot read the Learner's metric logs: {0}")]
     MetricLogs(String),
     #[error("cannot read a tensor back from the device: {0}")]
     TensorRead(String),
+}
+
+fn resume_hint(run: &std::path::Path, previous: Option<usize>) -> String {
+    match previous {
+        Some(epoch) => format!("; fix the cause and go on from epoch {epoch} with `--resume {}`", run.display()),
+        None => String::new(),
+    }
 }
 
 fn interrupted_message(run: &std::path::Path, checkpoint: Option<usize>) -> String {

@@ -20,6 +20,10 @@ pub enum RecurrentError {
         "checkpoint {checkpoint} belongs to the base {expected}, whose files differ from {given}: load it onto the base it was trained on"
     )]
     WrongBase { checkpoint: PathBuf, expected: PathBuf, given: PathBuf },
+    #[error(
+        "the run started on a base with fingerprint {recorded}, but {base} now has {now}: resume it on the base it started on (its files were replaced?)"
+    )]
+    BaseChanged { base: PathBuf, recorded: String, now: String },
     #[error("base model: {0}")]
     Base(#[from] BaseError),
     #[error(transparent)]

@@ -55,6 +55,23 @@ pub struct WindowLoss {
     pub gain: GainInterval,
 }
 
+/// The run's record of the base it started on (`config.json` and weights, SHA-256).
+pub const BASE_FINGERPRINT_FILE: &str = "base.sha256";
+
+/// Records the base's fingerprint when a run starts; when it resumes, refuses a base whose files
+/// changed since (the inserted blocks would be trained half on one base, half on another).
+fn check_base_fingerprint(base: &std::path::Path, run_dir: &RunDir) -> Result<(), RecurrentError> {
+    let now = base_fingerprint(base)?;
+    let record = run_dir.path().join(BASE_FINGERPRINT_FILE);
+    match std::fs::read_to_string(&record) {
+        Ok(recorded) if recorded.trim() != now => {
+            Err(RecurrentError::BaseChanged { base: base.to_path_buf(), recorded: recorded.trim().to_string(), now })
+        }
+        Ok(_) => Ok(()),
+        Err(_) => std::fs::write(&record, now + "\n").map_err(|cause| RecurrentError::Io { path: record, cause }),
+    }
+}
+
 /// Resamples of the carried-minus-reset interval.
 pub const BOOTSTRAP_RESAMPLES: usize = 2_000;
 
@@ -88,6 +105,9 @@ pub fn run(
     };
     if !config.base.join("config.json").is_file() {
         return Err(RecurrentError::NoBase(config.base.clone()));
+    }
+    if config.schedule == Schedule::Train {
+        check_base_fingerprint(&config.base, run_dir)?;
     }
     let (base, base_config) = load_base(&config.base, &train_device)?;
     let tokenizer = base_config.load_tokenizer(&config.base)?;

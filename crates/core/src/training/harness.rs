@@ -19,6 +19,7 @@ use super::grad_norm::GradNormMetric;
 use super::progress_renderer::{ProgressOutput, ProgressRenderer};
 use super::quiet_renderer::QuietRenderer;
 use super::resume::{ModelCheckpointer, ResumableLoader, discard_logs_after, latest_checkpoint, resume_dir};
+use super::sealed_checkpoint::{CheckpointWriteFailure, SealedCheckpointer, newest_intact_checkpoint};
 use super::task::{StepTimes, TaskModel, Trainable};
 use crate::CoreError;
 use crate::training::BitsPerByteMetric;
@@ -149,7 +150,7 @@ where
             AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay as f32).init()
         }
     };
-    let resume_from = latest_checkpoint(run_dir.path());
+    let resume_from = newest_intact_checkpoint(run_dir.path())?;
     let first_epoch = resume_from.unwrap_or(0);
     if let Some(epoch) = resume_from {
         if epoch >= config.epochs {
@@ -189,7 +190,7 @@ where
         .metric_train_numeric(LearningRateMetric::new())
         .metric_train_numeric(GradNormMetric::default())
         .num_epochs(config.epochs)
-        .with_interrupter(interrupter)
+        .with_interrupter(interrupter.clone())
         .with_application_logger(None)
         .renderer(if retrofit_runtime::progress::is_quiet() {
             Box::new(QuietRenderer)
@@ -197,10 +198,29 @@ where
             Box::new(ProgressRenderer::new(ProgressOutput::detect()))
         });
     let checkpoints = resume_dir(run_dir.path());
+    let write_failure = CheckpointWriteFailure::default();
     let training = training.with_custom_checkpointers(
-        ModelCheckpointer::new(&checkpoints, M::FROZEN_PREFIX),
-        FileCheckpointer::new(&checkpoints, "optim"),
-        FileCheckpointer::new(&checkpoints, "scheduler"),
+        SealedCheckpointer::new(
+            ModelCheckpointer::new(&checkpoints, M::FROZEN_PREFIX),
+            &checkpoints,
+            "model",
+            interrupter.clone(),
+            write_failure.clone(),
+        ),
+        SealedCheckpointer::new(
+            FileCheckpointer::new(&checkpoints, "optim"),
+            &checkpoints,
+            "optim",
+            interrupter.clone(),
+            write_failure.clone(),
+        ),
+        SealedCheckpointer::new(
+            FileCheckpointer::new(&checkpoints, "scheduler"),
+            &checkpoints,
+            "scheduler",
+            interrupter.clone(),
+            write_failure.clone(),
+        ),
     );
     let training = match resume_from {
         Some(epoch) => training.checkpoint(epoch),
@@ -224,6 +244,14 @@ where
     let clock = RunClock::start();
     let result = training.launch(learner);
     let wall_time_s = clock.elapsed_s();
+    if let Some((path, cause)) = write_failure.get() {
+        return Err(CoreError::CheckpointWrite {
+            path,
+            cause,
+            run: run_dir.path().to_path_buf(),
+            previous: newest_intact_checkpoint(run_dir.path()).ok().flatten(),
+        });
+    }
     if let Some(divergence) = guard.diverged() {
         return Err(CoreError::Diverged(divergence));
     }

@@ -12,6 +12,7 @@ mod parameters;
 mod progress_renderer;
 mod quiet_renderer;
 mod resume;
+mod sealed_checkpoint;
 mod task;
 
 pub use bits_per_byte::{BitsPerByteInput, BitsPerByteMetric, bits_per_byte};
@@ -25,5 +26,8 @@ pub use progress_renderer::{LOG_EVERY, ProgressOutput, ProgressRenderer};
 pub use quiet_renderer::QuietRenderer;
 pub use resume::{
     ModelCheckpointer, RESUME_DIR, ResumableLoader, discard_logs_after, epoch_seed, latest_checkpoint, resume_dir,
+};
+pub use sealed_checkpoint::{
+    CHECKPOINT_PARTS, CheckpointWriteFailure, SealedCheckpointer, checkpoint_file, damage_of, newest_intact_checkpoint,
 };
 pub use task::{StepTimes, TaskModel, TrainItem, Trainable};
