@@ -1,4 +1,4 @@
-//! `just bench`: the workloads of `../shared/bench/README.md` on our code, timed the same way as
+//! `just bench`: the workloads of `scripts/bench_reference.py` on our code, timed the same way as
 //! the PyTorch reference (one random batch reused, Adam 1e-4, warm-up steps untimed, median of the
 //! timed steps) and printed in the same `BENCH` line format.
 

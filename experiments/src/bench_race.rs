@@ -1,5 +1,5 @@
-//! `just bench`: our bench workloads raced against the PyTorch reference (`../shared/bench`) with
-//! its explicit attention and with its fused `sdpa` attention, back to back per workload, over
+//! `just bench`: our bench workloads raced against the PyTorch reference (`scripts/bench_reference.py`)
+//! with its explicit attention and with its fused `sdpa` attention, back to back per workload, over
 //! several passes (this machine is noisy); the medians, the step split and the machine they ran
 //! on go to `results/bench/<run>/`.
 
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::{StepSplit, median};
 
-/// The workloads of `../shared/bench/README.md`, in its order.
+/// The workloads of `scripts/bench_reference.py` (its module docstring), in its order.
 pub const WORKLOADS: [&str; 9] = [
     "attention-classifier",
     "transformer-classifier",
@@ -26,9 +26,9 @@ pub const WORKLOADS: [&str; 9] = [
 pub enum Contender {
     /// Our `bench` binary (burn on libtorch).
     Ours,
-    /// `reference.py --attn explicit`: PyTorch eager, attention written out as matmuls and softmax.
+    /// `bench_reference.py --attn explicit`: PyTorch eager, attention written out as matmuls and softmax.
     PytorchExplicit,
-    /// `reference.py --attn sdpa`: PyTorch eager with `F.scaled_dot_product_attention`.
+    /// `bench_reference.py --attn sdpa`: PyTorch eager with `F.scaled_dot_product_attention`.
     PytorchSdpa,
 }
 

@@ -15,7 +15,7 @@ use retrofit_experiments::run_main;
 use retrofit_runtime::run_dir::timestamp_run_name;
 use retrofit_runtime::summary::{git_commit, libtorch_version};
 
-/// Race our bench workloads against PyTorch eager (`reference.py --attn explicit` and `--attn sdpa`).
+/// Race our bench workloads against PyTorch eager (`bench_reference.py --attn explicit` and `--attn sdpa`).
 #[derive(Debug, Parser)]
 #[command(name = "bench-race")]
 struct Cli {
@@ -35,7 +35,7 @@ struct Cli {
     #[arg(long)]
     threads: Option<usize>,
     /// The PyTorch reference implementation.
-    #[arg(long, env = "RETROFIT_BENCH_REFERENCE", default_value = "../shared/bench/reference.py")]
+    #[arg(long, env = "RETROFIT_BENCH_REFERENCE", default_value = "scripts/bench_reference.py")]
     reference: PathBuf,
     /// The Python that runs the reference (with torch and transformers).
     #[arg(long, env = "RETROFIT_BENCH_PYTHON", default_value = "python3")]

@@ -1,4 +1,4 @@
-//! Benchmark workloads identical to `../shared/bench/README.md`, on the libtorch CPU device.
+//! Benchmark workloads identical to `scripts/bench_reference.py`, on the libtorch CPU device.
 
 use std::process::ExitCode;
 
@@ -20,7 +20,7 @@ use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLm};
 use retrofit_runtime::device::{libtorch_cpu, set_cpu_threads};
 use retrofit_transformer_classifier::TransformerClassifierModelConfig;
 
-/// The workloads of `../shared/bench/README.md` that this binary runs.
+/// The workloads of `scripts/bench_reference.py` that this binary runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Workload {
     AttentionClassifier,
