@@ -38,6 +38,12 @@ fn generator(results: &Path, args: &[&str]) -> Command {
     command
 }
 
+fn recurrent_generator(results: &Path, args: &[String]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"));
+    command.current_dir(repo_root()).env("RUST_LOG", "warn").arg("--quiet").arg("--results").arg(results).args(args);
+    command
+}
+
 fn run(command: &mut Command) -> Output {
     let output = command.output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -135,12 +141,7 @@ fn runs_killed_after_an_epoch_and_resumed_end_exactly_as_the_uninterrupted_runs(
         args.extend(["--set".to_string(), base_setting.clone()]);
         args
     };
-    let recurrent = |args: &[String]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"));
-        command.current_dir(repo_root()).env("RUST_LOG", "warn").arg("--quiet").arg("--results").arg(results.path());
-        command.args(args);
-        command
-    };
+    let recurrent = |args: &[String]| recurrent_generator(results.path(), args);
     run(&mut recurrent(&recurrent_args("whole")));
     let killed = results.path().join("recurrent-generator/killed");
     kill_after_epoch(&mut recurrent(&recurrent_args("killed")), &killed, 2);
@@ -291,12 +292,7 @@ fn an_edited_config_is_named_and_ignored_and_a_swapped_base_is_refused() {
         "--run-name".to_string(),
         "swapped".to_string(),
     ];
-    let recurrent = |args: &[String]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"));
-        command.current_dir(repo_root()).env("RUST_LOG", "warn").arg("--quiet").arg("--results").arg(results.path());
-        command.args(args);
-        command
-    };
+    let recurrent = |args: &[String]| recurrent_generator(results.path(), args);
     let swapped = results.path().join("recurrent-generator/swapped");
     kill_after_epoch(&mut recurrent(&args), &swapped, 1);
     std::fs::copy(results.path().join("generator/edited/model/model.safetensors"), base.join("model.safetensors"))
