@@ -172,6 +172,8 @@ mod tests {
             peak_memory_bytes: Some(64 << 20),
             peak_gpu_memory_bytes: None,
             base_precision: None,
+            epochs_trained: None,
+            selected_epoch: None,
             final_metrics: {
                 let mut metrics = retrofit_runtime::MetricSet::new();
                 metrics.insert("train_tokens", retrofit_runtime::Quantity::Count, 100.0);

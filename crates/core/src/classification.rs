@@ -171,8 +171,10 @@ where
     let (mut final_metrics, best_metrics) = report.summary_metrics();
     let test_accuracy = accuracy(&report.model.classifier, &data.test, &device.device)?;
     final_metrics.insert_split(Split::Test, Quantity::Accuracy, test_accuracy);
-    let examples = (data.train_examples * training.epochs) as f64;
+    let examples = (data.train_examples * report.history.epochs()) as f64;
     Ok(RunSummary {
+        epochs_trained: Some(report.history.epochs()),
+        selected_epoch: Some(report.selected_epoch),
         data: data.description,
         parameters,
         wall_time_s: clock.elapsed_s(),

@@ -32,6 +32,9 @@ pub enum CoreError {
     /// An epoch's checkpoint could not be written (disk full, permissions): the run stopped.
     #[error("cannot write the checkpoint {}: {cause}; the run stopped{}", .path.display(), resume_hint(.run, *.previous))]
     CheckpointWrite { path: std::path::PathBuf, cause: String, run: std::path::PathBuf, previous: Option<usize> },
+    /// The checkpoint of the epoch model selection chose cannot be read back.
+    #[error("cannot restore the selected epoch's weights from {}: {detail}", .path.display())]
+    SelectedCheckpoint { path: std::path::PathBuf, detail: String },
     #[error("cannot read the Learner's metric logs: {0}")]
     MetricLogs(String),
     #[error("cannot read a tensor back from the device: {0}")]

@@ -65,7 +65,14 @@ pub struct RunSummary {
     /// Stage 6: the format its frozen base computed in (`float32` or `bfloat16`; `auto` resolved).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_precision: Option<String>,
-    /// Metric values at the end of the run.
+    /// Trained runs: the epochs trained (the stopping rule or the configured epochs ended them)
+    /// and the epoch whose model the run reports (the lowest validation loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs_trained: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_epoch: Option<usize>,
+    /// The metrics of the model the run reports: its selected epoch's training and validation
+    /// values, and what the stage measured of that model after training (test figures).
     pub final_metrics: MetricSet,
     /// Best value of each metric over the run, by its direction (lowest loss, highest accuracy).
     pub best_metrics: MetricSet,
@@ -96,6 +103,8 @@ impl RunSummary {
             peak_memory_bytes: crate::memory::peak_host_memory_bytes(),
             peak_gpu_memory_bytes: crate::gpu_memory::peak_gpu_memory_bytes(),
             base_precision: None,
+            epochs_trained: None,
+            selected_epoch: None,
             final_metrics: MetricSet::new(),
             best_metrics: MetricSet::new(),
             config: serde_json::to_value(config)

@@ -16,7 +16,7 @@ use crate::training::{BitsPerByteMetric, LearnerMetric, TaskModel, TrainingConfi
 /// Trains `task` (built on `device`'s autodiff device) on `data` with the metrics loss, bits per
 /// byte, learning rate and gradient norm; the summary adds `valid_perplexity = exp(valid_loss)`
 /// and training tokens per second (over the Learner's time, validation included). Returns the
-/// summary and the trained task (without autodiff).
+/// summary and the selected task (the lowest validation loss's epoch, without autodiff).
 pub fn train_language_model<T, C>(
     run_dir: &RunDir,
     device: &ResolvedDevice,
@@ -53,6 +53,8 @@ where
     let trained_tokens = data.train_tokens_per_epoch() * report.history.epochs();
     let summary = RunSummary {
         data: data.describe(),
+        epochs_trained: Some(report.history.epochs()),
+        selected_epoch: Some(report.selected_epoch),
         parameters,
         wall_time_s: clock.elapsed_s(),
         throughput: Some(Throughput {

@@ -3,15 +3,12 @@ use std::sync::Arc;
 
 use burn::data::dataloader::DataLoader;
 use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
+use burn::module::Module;
 use burn::optim::{AdamConfig, AdamWConfig};
 use burn::tensor::Device;
-use burn::train::checkpoint::FileCheckpointer;
-use burn::train::metric::store::{Aggregate, Direction, Split as StoreSplit};
+use burn::train::checkpoint::{Checkpointer, FileCheckpointer};
 use burn::train::metric::{Adaptor, LearningRateMetric, LossInput, LossMetric};
-use burn::train::{
-    ExecutionStrategy, Interrupter, Learner, LearnerSummary, MetricEarlyStoppingStrategy, MultiDeviceOptim,
-    StoppingCondition, SupervisedTraining,
-};
+use burn::train::{ExecutionStrategy, Interrupter, Learner, LearnerSummary, MultiDeviceOptim, SupervisedTraining};
 
 use super::config::{Optimizer, TrainingConfig};
 use super::divergence::DivergenceGuard;
@@ -19,7 +16,10 @@ use super::grad_norm::GradNormMetric;
 use super::progress_renderer::{ProgressOutput, ProgressRenderer};
 use super::quiet_renderer::QuietRenderer;
 use super::resume::{ModelCheckpointer, ResumableLoader, discard_logs_after, latest_checkpoint, resume_dir};
-use super::sealed_checkpoint::{CheckpointWriteFailure, SealedCheckpointer, newest_intact_checkpoint};
+use super::sealed_checkpoint::{
+    CheckpointWriteFailure, SealedCheckpointer, checkpoint_file, damage_of, newest_intact_checkpoint,
+};
+use super::selection::{NoImprovementStopping, selected_epoch};
 use super::task::{StepTimes, TaskModel, Trainable};
 use crate::CoreError;
 use crate::training::BitsPerByteMetric;
@@ -69,6 +69,23 @@ impl MetricHistory {
         set
     }
 
+    /// The value of each metric at `epoch` (1-based).
+    pub fn values_at(&self, epoch: usize) -> MetricSet {
+        let mut set = MetricSet::new();
+        for (name, (quantity, values)) in &self.per_epoch {
+            if let Some(&value) = epoch.checked_sub(1).and_then(|index| values.get(index)) {
+                set.insert(name.clone(), *quantity, value);
+            }
+        }
+        set
+    }
+
+    /// The epoch model selection chose: the first with the lowest validation loss (`None`
+    /// without validation losses).
+    pub fn selected_epoch(&self) -> Option<usize> {
+        self.per_epoch.get(&Split::Valid.key(Quantity::Loss)).and_then(|(_, losses)| selected_epoch(losses))
+    }
+
     /// Best value of each metric over the epochs, by its quantity's direction.
     pub fn best_values(&self) -> MetricSet {
         let mut set = MetricSet::new();
@@ -84,8 +101,12 @@ impl MetricHistory {
 /// What a training run produced.
 #[derive(Debug)]
 pub struct TrainingReport<M> {
-    /// The trained model, without autodiff (ready for evaluation).
+    /// The selected model (the weights of the epoch with the lowest validation loss, restored
+    /// from its checkpoint when a later epoch ended the run), without autodiff (ready for
+    /// evaluation).
     pub model: M,
+    /// The epoch whose weights `model` holds (see [`MetricHistory::selected_epoch`]).
+    pub selected_epoch: usize,
     /// Seconds spent in the Learner (training and validation epochs).
     pub wall_time_s: f64,
     /// Median seconds of a training step (see [`StepTimes`]).
@@ -94,9 +115,10 @@ pub struct TrainingReport<M> {
 }
 
 impl<M> TrainingReport<M> {
-    /// The run's final metrics (with `median_step_s`) and best metrics, for its summary.
+    /// The metrics of the selected epoch (with `median_step_s`) and the best metrics, for the
+    /// run's summary.
     pub fn summary_metrics(&self) -> (MetricSet, MetricSet) {
-        let mut final_metrics = self.history.final_values();
+        let mut final_metrics = self.history.values_at(self.selected_epoch);
         if let Some(median) = self.median_step_s {
             final_metrics.insert("median_step_s", Quantity::Seconds, median);
         }
@@ -226,15 +248,12 @@ where
         Some(epoch) => training.checkpoint(epoch),
         None => training,
     };
-    // The stopping rule: no better validation loss (mean over the epoch) for `patience` epochs.
+    // The stopping rule: no better validation loss (mean over the epoch) for `patience` epochs,
+    // read from the logs, so that a resumed run keeps its state.
     let training = match config.patience {
-        Some(n_epochs) => training.early_stopping(MetricEarlyStoppingStrategy::new(
-            &LossMetric::new(),
-            Aggregate::Mean,
-            Direction::Lowest,
-            StoreSplit::Valid,
-            StoppingCondition::NoImprovementSince { n_epochs },
-        )),
+        Some(patience) => {
+            training.early_stopping(NoImprovementStopping::new(LearnerMetric::LOSS.learner_name, patience))
+        }
         None => training,
     };
     let training = register_metrics(training);
@@ -272,7 +291,32 @@ where
     if let Err(error) = curves.write(run_dir) {
         tracing::warn!(%error, "cannot write the training curves");
     }
-    Ok(TrainingReport { model: result.model.model, wall_time_s, median_step_s: step_times.median(), history })
+    let epochs_run = history.epochs();
+    let selected = history.selected_epoch().unwrap_or(epochs_run);
+    let model = if selected == epochs_run {
+        result.model.model
+    } else {
+        tracing::info!(selected, epochs_run, "reporting the model of epoch {selected} (lowest validation loss)");
+        restore_epoch(result.model, run_dir, selected)?.model
+    };
+    Ok(TrainingReport { model, selected_epoch: selected, wall_time_s, median_step_s: step_times.median(), history })
+}
+
+/// `trainable` with the weights of `epoch`'s checkpoint (the Learner keeps the best epoch's).
+fn restore_epoch<M: TaskModel>(
+    trainable: Trainable<M>,
+    run_dir: &RunDir,
+    epoch: usize,
+) -> Result<Trainable<M>, CoreError> {
+    let dir = resume_dir(run_dir.path());
+    let file = checkpoint_file(&dir, "model", epoch);
+    if let Some(damage) = damage_of(&file) {
+        return Err(CoreError::SelectedCheckpoint { path: file, detail: damage });
+    }
+    let record = ModelCheckpointer::new(&dir, M::FROZEN_PREFIX)
+        .restore(epoch)
+        .map_err(|error| CoreError::SelectedCheckpoint { path: file, detail: error.to_string() })?;
+    Ok(trainable.load_record(record))
 }
 
 fn read_history(run_dir: &RunDir, metrics: &[LearnerMetric]) -> Result<MetricHistory, CoreError> {

@@ -13,6 +13,7 @@ mod progress_renderer;
 mod quiet_renderer;
 mod resume;
 mod sealed_checkpoint;
+mod selection;
 mod task;
 
 pub use bits_per_byte::{BitsPerByteInput, BitsPerByteMetric, bits_per_byte};
@@ -30,4 +31,5 @@ pub use resume::{
 pub use sealed_checkpoint::{
     CHECKPOINT_PARTS, CheckpointWriteFailure, SealedCheckpointer, checkpoint_file, damage_of, newest_intact_checkpoint,
 };
+pub use selection::{NoImprovementStopping, selected_epoch};
 pub use task::{StepTimes, TaskModel, TrainItem, Trainable};
