@@ -106,16 +106,18 @@ thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: buil
     {{cargo}} run {{release}} -q --bin thesis -- run --config "{{CONFIG}}" --seeds {{SEEDS}} {{ if LADDER == "" { "" } else { "--ladder " + LADDER } }} {{ARGS}}
 
 # The long-range probe (configs/probe.toml): trains its byte-level base once (the smoke generator
-# config, into data/probe-base/), then the none, token-gru and segment-state rungs as ladder
-# `probe`, and reports carried against reset per rung (`just probe "0 1 2"`).
-probe SEEDS="0" *ARGS: build
+# config, into data/probe-base/), then every rung of the ladder as ladder `probe` (`probe-gap<GAP>`
+# for another gap between a key and its repetition), and reports each rung against the control
+# (`just probe "0 1 2"`, `just probe "0 1 2" 40`).
+probe SEEDS="0" GAP="20" *ARGS: build
     #!/usr/bin/env bash
     set -euo pipefail
     if [ ! -f data/probe-base/generator/base/model/config.json ]; then
         rm -rf data/probe-base
         {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator-gpt2.toml --results data/probe-base --run-name base --quiet
     fi
-    {{cargo}} run {{release}} -q --bin thesis -- run --config configs/probe.toml --seeds {{SEEDS}} --ladder probe --rungs none token-gru segment-state {{ARGS}}
+    ladder={{ if GAP == "20" { "probe" } else { "probe-gap" + GAP } }}
+    {{cargo}} run {{release}} -q --bin thesis -- run --config configs/probe.toml --seeds {{SEEDS}} --ladder "$ladder" --set data.source.gap={{GAP}} {{ARGS}}
 
 # Race our benchmark workloads against the PyTorch eager reference (explicit attention and fused
 # sdpa, back to back per workload) on this machine; medians over passes, the step split, and with

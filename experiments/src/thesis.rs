@@ -6,11 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use retrofit_recurrent_generator::RecurrentDataConfig;
+use retrofit_core::language_model::{GainInterval, PairedUnit, StreamEvaluation, bootstrap_difference, paired_units};
+use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentDataConfig, WINDOW_LOSS_FILE, WindowLoss};
 use retrofit_runtime::Quantity;
 use retrofit_runtime::curves::Curves;
 use retrofit_runtime::plot::{Line, line_plot};
 use retrofit_runtime::summary::RunSummary;
+use serde::Serialize;
 
 /// A rung of the ladder: what it adds to the frozen base, cheapest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -20,19 +22,23 @@ pub enum Rung {
     None,
     NoneWide,
     NoneLong,
+    NoneCache,
     TokenGru,
     SegmentState,
+    Memory,
 }
 
 impl Rung {
-    pub const ALL: [Rung; 7] = [
+    pub const ALL: [Rung; 9] = [
         Self::ZeroShot,
         Self::HeadBias,
         Self::None,
         Self::NoneWide,
         Self::NoneLong,
+        Self::NoneCache,
         Self::TokenGru,
         Self::SegmentState,
+        Self::Memory,
     ];
 
     /// The rung's name in run names (`<ladder>-<name>-s<seed>`) and tables.
@@ -43,8 +49,10 @@ impl Rung {
             Self::None => "none",
             Self::NoneWide => "none-wide",
             Self::NoneLong => "none-long",
+            Self::NoneCache => "none-cache",
             Self::TokenGru => "token-gru",
             Self::SegmentState => "segment-state",
+            Self::Memory => "memory",
         }
     }
 
@@ -55,8 +63,10 @@ impl Rung {
             Self::None => "+ inserted blocks (control)",
             Self::NoneWide => "control with feed-forward 7x: about token-gru's parameters",
             Self::NoneLong => "control attending twice as far: context 2x, same tokens a step",
+            Self::NoneCache => "control reading the previous window's keys and values (Transformer-XL), no parameters",
             Self::TokenGru => "+ GRU along the tokens in each block",
-            Self::SegmentState => "+ state carried between windows",
+            Self::SegmentState => "+ one state vector carried between windows",
+            Self::Memory => "+ memory slots read and written by attention between windows",
         }
     }
 
@@ -85,8 +95,10 @@ impl Rung {
                 }
                 changes
             }
+            Self::NoneCache => set(&["model.recurrence=none-cache"]),
             Self::TokenGru => set(&["model.recurrence=token-gru"]),
             Self::SegmentState => set(&["model.recurrence=segment-state"]),
+            Self::Memory => set(&["model.recurrence=memory"]),
         }
     }
 
@@ -103,9 +115,20 @@ pub struct LadderRun {
     pub summary: RunSummary,
     /// Training loss of every step, in order.
     pub train_loss: Vec<f64>,
-    /// Validation loss by window index: state carried, state reset.
-    pub carried: Vec<f64>,
-    pub reset: Vec<f64>,
+    /// The final evaluation (`window_loss.json`): state carried and reset, window by window.
+    pub evaluation: WindowLoss,
+}
+
+impl LadderRun {
+    /// Held-out loss by window index with the state carried.
+    pub fn carried(&self) -> &[f64] {
+        &self.evaluation.carried.loss_by_window
+    }
+
+    /// ... and with the state reset before every window.
+    pub fn reset(&self) -> &[f64] {
+        &self.evaluation.reset.loss_by_window
+    }
 }
 
 /// The runs of `ladder` under `results/recurrent-generator/`, by rung in [`Rung::ALL`] order.
@@ -134,21 +157,12 @@ pub fn read_ladder(results: &Path, ladder: &str) -> anyhow::Result<Vec<(Rung, Ve
             if !summary.is_finished() {
                 continue; // failed: not a result
             }
-            let window_loss: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(dir.join("window_loss.json"))?)?;
-            let series = |key: &str| -> Vec<f64> {
-                window_loss[key]["loss_by_window"]
-                    .as_array()
-                    .map(|values| values.iter().filter_map(|v| v.as_f64()).collect())
-                    .unwrap_or_default()
-            };
-            runs.push(LadderRun {
-                seed,
-                train_loss: read_step_losses(&dir),
-                carried: series("carried"),
-                reset: series("reset"),
-                summary,
-            });
+            let file = dir.join(WINDOW_LOSS_FILE);
+            let evaluation: WindowLoss = serde_json::from_str(
+                &std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?,
+            )
+            .with_context(|| format!("{} is not a stage-6 evaluation", file.display()))?;
+            runs.push(LadderRun { seed, train_loss: read_step_losses(&dir), evaluation, summary });
         }
         if !runs.is_empty() {
             rungs.push((rung, runs));
@@ -196,8 +210,8 @@ fn reported_split(summary: &RunSummary) -> &'static str {
 /// bootstrap interval), the loss within and beyond the back-propagation horizon, and the costs.
 pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
     let mut table = String::from(
-        "| rung | what it adds | seeds | trainable / total params | bits/byte | bits/byte, state reset | gain (reset − carried) | gain, 95% interval per seed | loss within / beyond horizon | perplexity | median step | tokens/s | peak memory | wall time |\n\
-         |---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n",
+        "| rung | what it adds | seeds | selected / trained epochs | trainable / total params | bits/byte | bits/byte, state reset | gain (reset − carried) | gain, 95% interval per seed | loss within / beyond horizon | perplexity | median step | tokens/s | peak memory | wall time |\n\
+         |---|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for (rung, runs) in rungs {
         let what = rung.what();
@@ -222,7 +236,7 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
             })
             .collect();
         // Without a state, carried and reset are the same model: no gain to show.
-        let stateful = *rung == Rung::SegmentState;
+        let stateful = matches!(rung, Rung::SegmentState | Rung::NoneCache | Rung::Memory);
         let horizon =
             format!("{} / {}", spread(metric("loss_within_horizon"), 4), spread(metric("loss_beyond_horizon"), 4));
         let first = &runs[0].summary;
@@ -240,9 +254,17 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
             (false, false) => format!("{} MiB, GPU {} MiB", mean_spread(&memory, 0), mean_spread(&gpu_memory, 0)),
         };
         let wall: Vec<f64> = runs.iter().map(|run| run.summary.wall_time_s).collect();
+        let epochs = runs
+            .iter()
+            .map(|run| match (run.summary.selected_epoch, run.summary.epochs_trained) {
+                (Some(selected), Some(trained)) => format!("{selected}/{trained}"),
+                _ => "-".to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
         let step = spread(plain("median_step_s"), 3);
         table.push_str(&format!(
-            "| {} | {what} | {} | {} / {} | {} ({split}) | {} | {} | {} | {horizon} | {} | {} | {} | {} | {} s |\n",
+            "| {} | {what} | {} | {epochs} | {} / {} | {} ({split}) | {} | {} | {} | {horizon} | {} | {} | {} | {} | {} s |\n",
             rung.name(),
             runs.len(),
             first.parameters.trainable,
@@ -261,7 +283,7 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
     table
 }
 
-fn mean_series(series: &[&Vec<f64>]) -> Vec<f64> {
+fn mean_series(series: &[&[f64]]) -> Vec<f64> {
     let length = series.iter().map(|s| s.len()).min().unwrap_or(0);
     (0..length).map(|i| series.iter().map(|s| s[i]).sum::<f64>() / series.len() as f64).collect()
 }
@@ -277,7 +299,7 @@ pub fn write_plots(rungs: &[(Rung, Vec<LadderRun>)], dir: &Path) -> anyhow::Resu
     for (rung, runs) in rungs {
         let color = Rung::ALL.iter().position(|known| known == rung).unwrap_or(0);
         let rung_name = rung.name();
-        let train = mean_series(&runs.iter().map(|run| &run.train_loss).collect::<Vec<_>>());
+        let train = mean_series(&runs.iter().map(|run| run.train_loss.as_slice()).collect::<Vec<_>>());
         if !train.is_empty() {
             let smoothed: Vec<(f64, f64)> = (0..train.len())
                 .map(|i| {
@@ -287,15 +309,15 @@ pub fn write_plots(rungs: &[(Rung, Vec<LadderRun>)], dir: &Path) -> anyhow::Resu
                 .collect();
             curves.push(Line { label: rung_name.to_string(), color, dashed: false, points: smoothed });
         }
-        let carried = mean_series(&runs.iter().map(|run| &run.carried).collect::<Vec<_>>());
+        let carried = mean_series(&runs.iter().map(|run| run.carried()).collect::<Vec<_>>());
         windows.push(Line {
             label: format!("{rung_name} (state carried)"),
             color,
             dashed: false,
             points: carried.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect(),
         });
-        if *rung == Rung::SegmentState {
-            let reset = mean_series(&runs.iter().map(|run| &run.reset).collect::<Vec<_>>());
+        if matches!(rung, Rung::SegmentState | Rung::NoneCache | Rung::Memory) {
+            let reset = mean_series(&runs.iter().map(|run| run.reset()).collect::<Vec<_>>());
             windows.push(Line {
                 label: format!("{rung_name} (state reset)"),
                 color,
@@ -314,4 +336,109 @@ pub fn write_plots(rungs: &[(Rung, Vec<LadderRun>)], dir: &Path) -> anyhow::Resu
     line_plot(&path, "Held-out loss by window index", "window index along the text", "loss (nats/token)", &windows)?;
     written.push(path);
     Ok(written)
+}
+
+/// A rung against the control (`none`): the difference rung − control in bits per byte on the
+/// same text (negative: the rung predicts better), paired window by window, per seed and pooled.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlComparison {
+    pub rung: String,
+    /// Seeds paired (a rung with one run, such as the deterministic zero-shot, pairs with every
+    /// seed of the control).
+    pub seeds: Vec<u64>,
+    /// Per seed: the paired bootstrap over its windows.
+    pub per_seed: Vec<GainInterval>,
+    /// Pooled over seeds: a two-stage bootstrap (seeds with replacement, then windows within each
+    /// drawn seed), so that the spread between seeds counts.
+    pub pooled: GainInterval,
+}
+
+/// Every rung but the control against the control, from the runs' carried evaluations. Rungs
+/// without a control run to pair with are left out.
+pub fn control_comparisons(rungs: &[(Rung, Vec<LadderRun>)]) -> anyhow::Result<Vec<ControlComparison>> {
+    let Some((_, control)) = rungs.iter().find(|(rung, _)| *rung == Rung::None) else { return Ok(Vec::new()) };
+    let mut comparisons = Vec::new();
+    for (rung, runs) in rungs.iter().filter(|(rung, _)| *rung != Rung::None) {
+        let mut seeds = Vec::new();
+        let mut groups: Vec<Vec<PairedUnit>> = Vec::new();
+        for reference in control {
+            let paired = match runs.as_slice() {
+                [only] => Some(only),
+                _ => runs.iter().find(|run| run.seed == reference.seed),
+            };
+            let Some(run) = paired else { continue };
+            let units = paired_units(&run.evaluation.carried, &reference.evaluation.carried)
+                .with_context(|| format!("{} seed {} against none", rung.name(), reference.seed))?;
+            seeds.push(reference.seed);
+            groups.push(units);
+        }
+        if groups.is_empty() {
+            continue;
+        }
+        let interval = |groups: &[Vec<PairedUnit>]| bootstrap_difference(groups, 0.95, BOOTSTRAP_RESAMPLES, 0);
+        let per_seed = groups.iter().map(|group| interval(std::slice::from_ref(group))).collect::<Result<_, _>>()?;
+        comparisons.push(ControlComparison {
+            rung: rung.name().to_string(),
+            seeds,
+            per_seed,
+            pooled: interval(&groups)?,
+        });
+    }
+    Ok(comparisons)
+}
+
+fn signed_interval(interval: &GainInterval) -> String {
+    format!("{:+.4} [{:+.4}, {:+.4}]", interval.gain, interval.low, interval.high)
+}
+
+/// Mean over runs of a value of their carried evaluation, `-` when none has it.
+fn mean_of(runs: &[LadderRun], value: impl Fn(&StreamEvaluation) -> f64) -> String {
+    let values: Vec<f64> = runs.iter().map(|run| value(&run.evaluation.carried)).filter(|v| v.is_finite()).collect();
+    if values.is_empty() { "-".to_string() } else { mean_spread(&values, 4) }
+}
+
+/// The headline table: each rung against the control (pooled and per seed), with the loss where
+/// only a memory can help (recall targets) beside the rest, and the window's first position.
+pub fn control_table(rungs: &[(Rung, Vec<LadderRun>)], comparisons: &[ControlComparison]) -> String {
+    let mut table = String::from(
+        "| rung | bits/byte − none, pooled [95%] | per seed [95%] | loss, recall targets | loss, local targets | loss at position 0 | recall targets |\n\
+         |---|---:|---|---:|---:|---:|---:|\n",
+    );
+    for (rung, runs) in rungs {
+        let comparison = comparisons.iter().find(|comparison| comparison.rung == rung.name());
+        let (pooled, per_seed) = match comparison {
+            Some(comparison) => (
+                signed_interval(&comparison.pooled),
+                comparison
+                    .seeds
+                    .iter()
+                    .zip(&comparison.per_seed)
+                    .map(|(seed, interval)| format!("s{seed} {}", signed_interval(interval)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            None if *rung == Rung::None => ("(control)".to_string(), "-".to_string()),
+            None => ("-".to_string(), "-".to_string()),
+        };
+        let recall_share = runs
+            .first()
+            .map(|run| {
+                let recall = run.evaluation.carried.recall;
+                let total = recall.recall_tokens + recall.local_tokens;
+                if total == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{:.1} %", 100.0 * recall.recall_tokens as f64 / total as f64)
+                }
+            })
+            .unwrap_or_default();
+        table.push_str(&format!(
+            "| {} | {pooled} | {per_seed} | {} | {} | {} | {recall_share} |\n",
+            rung.name(),
+            mean_of(runs, |evaluation| evaluation.recall.recall_loss),
+            mean_of(runs, |evaluation| evaluation.recall.local_loss),
+            mean_of(runs, |evaluation| evaluation.loss_by_position.first().copied().unwrap_or(f64::NAN)),
+        ));
+    }
+    table
 }

@@ -74,8 +74,10 @@ fn every_rung_of_the_ladder_is_a_valid_config_that_differs_only_where_it_says() 
             Rung::None => (Schedule::Train, 3, Recurrence::None, 4),
             Rung::NoneWide => (Schedule::Train, 3, Recurrence::None, 7),
             Rung::NoneLong => (Schedule::Train, 3, Recurrence::None, 4),
+            Rung::NoneCache => (Schedule::Train, 3, Recurrence::NoneCache, 4),
             Rung::TokenGru => (Schedule::Train, 3, Recurrence::TokenGru, 4),
             Rung::SegmentState => (Schedule::Train, 3, Recurrence::SegmentState, 4),
+            Rung::Memory => (Schedule::Train, 3, Recurrence::Memory, 4),
         };
         let model = &parsed.model;
         assert_eq!((parsed.schedule, model.inserted_blocks, model.recurrence, model.ff_mult), expected, "{rung:?}");

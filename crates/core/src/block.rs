@@ -96,4 +96,26 @@ impl TransformerBlock {
             self.norm2.forward(x.clone() + self.dropout.forward(feed_forward(x)))
         }
     }
+
+    /// The block on `x` with its attention also reading `prefix`, the block's input at the
+    /// positions before `x` (see [`crate::attention::MultiHeadSelfAttention::forward_after`]).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, seq, d_model]`, `prefix`: `[batch, seen, d_model]`
+    /// - `prefix_padding`: `[batch, seen]`, `true` at prefix positions not to attend to
+    /// - output: `[batch, seq, d_model]`
+    pub fn forward_after(&self, x: Tensor<3>, prefix: Tensor<3>, prefix_padding: Option<Tensor<2, Bool>>) -> Tensor<3> {
+        let feed_forward = |x: Tensor<3>| self.ff_out.forward(self.activation.forward(self.ff_in.forward(x)));
+        if self.pre_norm {
+            let attended =
+                self.attention.forward_after(self.norm1.forward(x.clone()), self.norm1.forward(prefix), prefix_padding);
+            let x = x + self.dropout.forward(attended);
+            x.clone() + self.dropout.forward(feed_forward(self.norm2.forward(x)))
+        } else {
+            let x = self
+                .norm1
+                .forward(x.clone() + self.dropout.forward(self.attention.forward_after(x, prefix, prefix_padding)));
+            self.norm2.forward(x.clone() + self.dropout.forward(feed_forward(x)))
+        }
+    }
 }

@@ -8,8 +8,9 @@ use burn::data::dataloader::DataLoader;
 use burn::data::dataset::InMemDataset;
 use burn::tensor::{Int, Tensor};
 use retrofit_core::language_model::{
-    EpochDataset, EpochLoader, ExamplePlan, LmData, StateCarry, StreamEvaluation, TokenizedCorpus, TrainOrder,
-    WindowedLm, evaluate_streams, paired_gain_interval,
+    EpochDataset, EpochLoader, ExamplePlan, LmData, PairedUnit, RecallLoss, StateCarry, StreamEvaluation,
+    TokenizedCorpus, TrainOrder, WindowedLm, bootstrap_difference, evaluate_streams, paired_gain_interval,
+    paired_units,
 };
 use retrofit_core::training::TrainingConfig;
 use retrofit_data::lm_batch::LmBatcher;
@@ -130,6 +131,46 @@ fn a_stream_evaluation_keeps_every_windows_nll_and_bytes_and_they_add_up() {
     let first_two = evaluation.loss_of_windows(0..2).unwrap();
     assert!((first_two - (1..=8).chain(21..=28).sum::<u32>() as f64 / 16.0).abs() < 1e-9);
     assert!(evaluation.loss_of_windows(5..usize::MAX).is_none());
+    // Position p of every window: targets 1 + p + 4w (+ 20 in the second stream).
+    let by_position: Vec<f64> =
+        (1..=4).map(|p| (0..5).map(|w| 2.0 * (p + 4 * w) as f64 + 20.0).sum::<f64>() / 10.0).collect();
+    assert_eq!(evaluation.loss_by_position, by_position);
+}
+
+#[test]
+fn recall_targets_are_tokens_seen_earlier_in_the_stream_but_not_yet_in_the_window() {
+    // One stream, windows of 3: inputs [5 6 7] [8 5 9] [6 6 5], targets shifted by one.
+    let ids = [5, 6, 7, 8, 5, 9, 6, 6, 5, 1];
+    let recall = RecallLoss::recall_targets(&ids, &[0], 3, 3);
+    // Window 1's targets 5 (seen before, not yet in [8]), 9, 6 (seen before, not in [8 5 9]);
+    // window 2's targets 6 (inside: the input 6), 5 (seen before, not in [6 6]), 1 (never seen).
+    assert_eq!(recall, [false, false, false, true, false, true, false, true, false]);
+    let classes = RecallLoss::of(&[1.0, 1.0, 1.0, 4.0, 1.0, 6.0, 1.0, 2.0, 1.0], &recall);
+    assert_eq!((classes.recall_tokens, classes.recall_loss), (3, 4.0));
+    assert_eq!((classes.local_tokens, classes.local_loss), (6, 1.0));
+}
+
+#[test]
+fn windows_of_twice_the_length_pair_with_two_windows_and_seeds_pool() {
+    // The control: 6 windows; a rung with windows twice as long: 3 windows over the same text.
+    let control = evaluation(vec![4.0, 2.0, 4.0, 2.0, 4.0, 2.0], vec![5; 6]);
+    let long = StreamEvaluation { tokens: 6, ..evaluation(vec![5.0, 5.0, 5.0], vec![10; 3]) };
+    let units = paired_units(&long, &control).unwrap();
+    assert_eq!(units.len(), 3);
+    assert!(units.iter().all(|unit| unit.first_nll == 5.0 && unit.second_nll == 6.0 && unit.bytes == 10));
+    let interval = bootstrap_difference(std::slice::from_ref(&units), 0.95, 200, 3).unwrap();
+    let expected = -1.0 / (10.0 * std::f64::consts::LN_2);
+    assert!((interval.gain - expected).abs() < 1e-12 && (interval.low - expected).abs() < 1e-12);
+
+    // Pooled over two seeds that disagree: the point is the pooled difference, and the interval
+    // spans both seeds' differences.
+    let other_seed: Vec<PairedUnit> = units.iter().map(|unit| PairedUnit { first_nll: 7.0, ..*unit }).collect();
+    let pooled = bootstrap_difference(&[units, other_seed], 0.95, 2_000, 3).unwrap();
+    assert!(pooled.gain.abs() < 1e-12, "{pooled:?}");
+    assert!(pooled.low < -0.04 && pooled.high > 0.04, "{pooled:?}");
+
+    let shifted = evaluation(vec![4.0; 6], vec![6; 6]);
+    assert!(paired_units(&long, &shifted).is_err(), "not the same text");
 }
 
 fn evaluation(window_nll: Vec<f64>, window_bytes: Vec<usize>) -> StreamEvaluation {
@@ -146,6 +187,8 @@ fn evaluation(window_nll: Vec<f64>, window_bytes: Vec<usize>) -> StreamEvaluatio
         loss_by_window: window_nll.clone(),
         window_nll,
         window_bytes,
+        loss_by_position: Vec::new(),
+        recall: RecallLoss::default(),
     }
 }
 
@@ -170,6 +213,8 @@ fn the_paired_bootstrap_interval_holds_the_gain_and_collapses_when_every_window_
     assert!(interval.low < interval.gain && interval.gain < interval.high, "{interval:?}");
     assert!(interval.low > 0.0, "every window gains or ties: {interval:?}");
 
-    let other = evaluation(vec![1.0; 3], vec![10; 3]);
-    assert!(paired_gain_interval(&other, &same, 0.95, 10, 1).is_err(), "not the same windows");
+    let other = evaluation(vec![1.0; 3], vec![7; 3]);
+    assert!(paired_gain_interval(&other, &same, 0.95, 10, 1).is_err(), "not the same text");
+    let two_streams = StreamEvaluation { streams: 2, windows_per_stream: 25, ..same.clone() };
+    assert!(paired_gain_interval(&two_streams, &same, 0.95, 10, 1).is_err(), "not the same streams");
 }

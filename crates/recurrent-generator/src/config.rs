@@ -18,8 +18,26 @@ pub enum Recurrence {
     TokenGru,
     /// A state vector carried from window to window: after each window a GRU cell updates it
     /// from the mean of the window's final hidden states; the next window's inserted blocks add
-    /// a learned projection of it to their input.
+    /// a learned projection of it (zero bias: a zero state adds nothing) to their input.
     SegmentState,
+    /// The Transformer-XL control: every attention layer, base and inserted, also attends to the
+    /// previous window's keys and values (no gradient into them, no new parameters). They are
+    /// computed afresh at positions `0..context` with the current window at
+    /// `context..2 * context`, so that the positions are the ones the base was trained on (a
+    /// GPT-2 base's learned absolute positions included); the base needs `2 * context`
+    /// positions.
+    NoneCache,
+    /// A memory of `memory_slots` vectors carried from window to window: each inserted block
+    /// reads it with attention (its tokens query the slots), and after each window the slots
+    /// query the window's final hidden states and take a gated update of what they read.
+    Memory,
+}
+
+impl Recurrence {
+    /// Whether the recurrence hands something from one window to the next.
+    pub fn carries_state(self) -> bool {
+        matches!(self, Self::SegmentState | Self::NoneCache | Self::Memory)
+    }
 }
 
 /// What is inserted into the frozen base (`[model]`).
@@ -41,6 +59,13 @@ pub struct InsertionConfig {
     /// Size of the `segment-state` vector, or `"auto"`: the base's width.
     #[serde(with = "retrofit_runtime::setting::auto")]
     pub state_size: Option<usize>,
+    /// Vectors of the `memory` recurrence (each the base's width).
+    pub memory_slots: usize,
+    /// Training only: the chance that a stream's carried state is reset (to its initial value:
+    /// zero, the learned initial memory, or no previous window) before a window, drawn per
+    /// stream and window from the run's seeded generator, so that a reset state is a state the
+    /// model has trained on. Validation and the final evaluation never reset at random.
+    pub state_reset_rate: f64,
     /// The format the frozen base computes in: `"auto"` (bf16 where the device computes it
     /// natively: CUDA with bf16, a CPU with AVX-512 bf16; float32 elsewhere), `"float32"`, or
     /// `"bfloat16"` (warned about where it is slow). The trainable parts stay float32.
@@ -56,6 +81,8 @@ impl Default for InsertionConfig {
             ff_mult: 4,
             recurrence: Recurrence::None,
             state_size: None,
+            memory_slots: 16,
+            state_reset_rate: 0.05,
             base_precision: BasePrecision::Auto,
         }
     }

@@ -1,27 +1,52 @@
 use burn::module::{Module, Param};
+use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
 use burn::nn::{Gru, GruConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Bool, Device, Tensor};
 use retrofit_core::CoreError;
 use retrofit_core::attention::HeadForm;
 use retrofit_core::block::{NormPlacement, TransformerBlock, TransformerBlockConfig};
 use retrofit_core::fast_gru::gru_forward;
 
-/// Whether an inserted block runs a GRU along the tokens (`token-gru`).
+/// What an inserted block has besides its transformer block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenGru {
-    Without,
-    Along,
+pub enum BlockExtra {
+    Plain,
+    /// `token-gru`: a GRU along the tokens.
+    TokenGru,
+    /// `memory`: an attention read of the memory slots.
+    MemoryRead,
+}
+
+/// What one window's inserted block reads besides its input.
+#[derive(Debug, Clone, Default)]
+pub struct WindowInputs {
+    /// `segment-state`: added at every position. `[batch, 1, d_model]`
+    pub cond: Option<Tensor<3>>,
+    /// `memory`: the slots the block reads. `[batch, slots, d_model]`
+    pub memory: Option<Tensor<3>>,
+}
+
+/// `none-cache`: this block's input at the previous window's positions (no gradient), which its
+/// attention also reads.
+#[derive(Debug, Clone)]
+pub struct BlockPrefix {
+    /// `[batch, context, d_model]`
+    pub input: Tensor<3>,
+    /// `[batch, context]`, `true` for the rows whose previous window is not to be read (a reset).
+    pub padding: Option<Tensor<2, Bool>>,
 }
 
 /// A trainable block inserted between frozen base blocks:
-/// `y = x + mult * (block(x + cond) + gru(x + cond))`, `mult` a learned scalar that starts at 0,
-/// so that at initialisation the block passes its input through unchanged.
+/// `y = x + mult * (block(x + cond) + gru(x + cond) + read(x, memory))`, `mult` a learned scalar
+/// that starts at 0, so that at initialisation the block passes its input through unchanged.
 #[derive(Module, Debug)]
 pub struct InsertedBlock {
     /// former's post-norm causal block (ReLU feed-forward), narrow heads.
     pub block: TransformerBlock,
     /// `token-gru` only: a GRU along the tokens.
     pub gru: Option<Gru>,
+    /// `memory` only: the tokens query the memory slots.
+    pub read: Option<MultiHeadAttention>,
     /// The gate. `[1]`
     pub mult: Param<Tensor<1>>,
 }
@@ -31,7 +56,7 @@ impl InsertedBlock {
         d_model: usize,
         heads: usize,
         ff_mult: usize,
-        token_gru: TokenGru,
+        extra: BlockExtra,
         device: &Device,
     ) -> Result<Self, CoreError> {
         let block = TransformerBlockConfig::new(d_model, heads)
@@ -42,23 +67,30 @@ impl InsertedBlock {
             .init(device)?;
         Ok(Self {
             block,
-            gru: (token_gru == TokenGru::Along).then(|| GruConfig::new(d_model, d_model, true).init(device)),
+            gru: (extra == BlockExtra::TokenGru).then(|| GruConfig::new(d_model, d_model, true).init(device)),
+            read: (extra == BlockExtra::MemoryRead)
+                .then(|| MultiHeadAttentionConfig::new(d_model, heads).with_dropout(0.0).init(device)),
             mult: Param::from_tensor(Tensor::zeros([1], device)),
         })
     }
 
     /// # Shapes
     /// - `x`: `[batch, seq, d_model]`
-    /// - `cond`: `[batch, 1, d_model]`, added at every position
     /// - output: `[batch, seq, d_model]`
-    pub fn forward(&self, x: Tensor<3>, cond: Option<Tensor<3>>) -> Tensor<3> {
-        let input = match cond {
-            Some(cond) => x.clone() + cond,
+    pub fn forward(&self, x: Tensor<3>, inputs: &WindowInputs, prefix: Option<BlockPrefix>) -> Tensor<3> {
+        let input = match &inputs.cond {
+            Some(cond) => x.clone() + cond.clone(),
             None => x.clone(),
         };
-        let mut update = self.block.forward(input.clone(), None);
+        let mut update = match prefix {
+            Some(prefix) => self.block.forward_after(input.clone(), prefix.input, prefix.padding),
+            None => self.block.forward(input.clone(), None),
+        };
         if let Some(gru) = &self.gru {
-            update = update + gru_forward(gru, input, None);
+            update = update + gru_forward(gru, input.clone(), None);
+        }
+        if let (Some(read), Some(memory)) = (&self.read, &inputs.memory) {
+            update = update + read.forward(MhaInput::new(input, memory.clone(), memory.clone())).context;
         }
         x + update * self.mult.val().reshape([1, 1, 1])
     }

@@ -14,8 +14,8 @@ pub use checkpoint::{
 };
 pub use config::{EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule};
 pub use error::RecurrentError;
-pub use inserted::{InsertedBlock, TokenGru};
-pub use model::{RecurrentLm, SegmentState};
+pub use inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
+pub use model::{MemoryState, RecurrentLm, SegmentState, StreamState};
 pub use task::{CarriedState, RecurrentLanguageModeling};
 
 use retrofit_core::base::{BaseFormat, load_base};
@@ -30,7 +30,7 @@ use retrofit_runtime::memory::peak_host_memory_bytes;
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::summary::{ParameterCounts, RunClock, RunSummary};
 use retrofit_runtime::{Quantity, Split};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The stage's name: its results go to `results/recurrent-generator/`.
 pub const STAGE: &str = "recurrent-generator";
@@ -41,8 +41,9 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// The run's loss by window index, state carried and reset.
 pub const WINDOW_LOSS_FILE: &str = "window_loss.json";
 
-/// `window_loss.json`: the final evaluation with the state carried and reset.
-#[derive(Debug, Clone, Serialize)]
+/// `window_loss.json`: the final evaluation with the state carried and reset (what the ladder
+/// pairs a rung's windows with the control's from).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WindowLoss {
     /// `valid` or `test`.
     pub split: EvalSplit,
@@ -50,7 +51,7 @@ pub struct WindowLoss {
     pub bptt_windows: usize,
     pub carried: StreamEvaluation,
     pub reset: StreamEvaluation,
-    /// Carried minus reset, in bits per byte (positive: the state helps), with its 95% paired
+    /// Reset minus carried, in bits per byte (positive: the state helps), with its 95% paired
     /// bootstrap interval over the windows.
     pub gain: GainInterval,
 }
@@ -152,7 +153,7 @@ pub fn run(
         )
     };
     let carried = evaluate(StateCarry::Carried)?;
-    let reset = if model.segment.is_some() { evaluate(StateCarry::Reset)? } else { carried.clone() };
+    let reset = if model.recurrence.carries_state() { evaluate(StateCarry::Reset)? } else { carried.clone() };
     let gain = paired_gain_interval(&carried, &reset, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
     let metrics = &mut summary.final_metrics;
     metrics.insert_split(split, Quantity::Loss, carried.loss);
@@ -163,6 +164,11 @@ pub fn run(
     metrics.insert(Quantity::BitsPerByteGain.stem(), Quantity::BitsPerByteGain, gain.gain);
     metrics.insert(format!("{}_low", Quantity::BitsPerByteGain.stem()), Quantity::BitsPerByteGain, gain.low);
     metrics.insert(format!("{}_high", Quantity::BitsPerByteGain.stem()), Quantity::BitsPerByteGain, gain.high);
+    for (class, loss) in [("recall", carried.recall.recall_loss), ("local", carried.recall.local_loss)] {
+        if loss.is_finite() {
+            metrics.insert(format!("{}_{class}", split.key(Quantity::Loss)), Quantity::Loss, loss);
+        }
+    }
     let horizon = config.data.bptt_windows;
     for (name, range) in [("within", 0..horizon), ("beyond", horizon..usize::MAX)] {
         if let Some(loss) = carried.loss_of_windows(range) {

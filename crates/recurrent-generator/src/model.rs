@@ -1,13 +1,58 @@
 use burn::module::{Module, Param};
-use burn::nn::{Gru, GruConfig, Linear, LinearConfig};
-use burn::tensor::{Device, Int, Tensor};
+use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
+use burn::nn::{Gru, GruConfig, Initializer, Linear, LinearConfig};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Bool, Device, Distribution, Int, Tensor};
 use retrofit_core::CoreError;
 use retrofit_core::base::PretrainedBase;
+use retrofit_core::gpt2::LayerCache;
 use retrofit_core::language_model::{StateCarry, WindowedLm, token_nll};
 
 use crate::config::{InsertionConfig, Recurrence};
-use crate::inserted::{InsertedBlock, TokenGru};
+use crate::inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
 use retrofit_core::positions::position_ids;
+
+/// What one window of a stream hands the next.
+// One per stream batch, moved once a window: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum StreamState {
+    /// `segment-state`: `[batch, state_size]`
+    Vector(Tensor<2>),
+    /// `memory`: `[batch, slots, d_model]`
+    Memory(Tensor<3>),
+    /// `none-cache`: the previous window's tokens, `[batch, context]`, and the rows whose previous
+    /// window is not to be read (reset at random in training), `[batch, context]`.
+    PreviousWindow { ids: Tensor<2, Int>, unread: Option<Tensor<2, Bool>> },
+}
+
+impl StreamState {
+    /// The state without its gradient history (truncated BPTT).
+    pub fn detach(self) -> Self {
+        match self {
+            Self::Vector(state) => Self::Vector(state.detach()),
+            Self::Memory(memory) => Self::Memory(memory.detach()),
+            window @ Self::PreviousWindow { .. } => window,
+        }
+    }
+
+    /// Streams (batch rows) it holds.
+    pub fn rows(&self) -> usize {
+        match self {
+            Self::Vector(state) => state.dims()[0],
+            Self::Memory(memory) => memory.dims()[0],
+            Self::PreviousWindow { ids, .. } => ids.dims()[0],
+        }
+    }
+
+    /// The `segment-state` vector, if that is what it is.
+    pub fn vector(&self) -> Option<&Tensor<2>> {
+        match self {
+            Self::Vector(state) => Some(state),
+            _ => None,
+        }
+    }
+}
 
 /// The `segment-state` connection: a GRU cell that updates the state from a window's mean final
 /// hidden state, and the projection of the state that the next window's inserted blocks add to
@@ -37,6 +82,54 @@ impl SegmentState {
     }
 }
 
+/// The `memory` recurrence's write: after each window the slots query the window's final hidden
+/// states (attention), and each slot takes a gated share of what it read,
+/// `m' = (1 - z) * m + z * read`, `z = sigmoid(gate([m, read]))` (a GRU-like update, as the
+/// Block-Recurrent Transformer gates its state).
+#[derive(Module, Debug)]
+pub struct MemoryState {
+    /// The memory every stream starts from, and returns to on a reset. `[slots, d_model]`
+    pub initial: Param<Tensor<2>>,
+    pub write: MultiHeadAttention,
+    /// `[2 * d_model, d_model]`
+    pub gate: Linear,
+}
+
+impl MemoryState {
+    fn new(slots: usize, d_model: usize, heads: usize, device: &Device) -> Self {
+        Self {
+            initial: Param::from_tensor(Tensor::random([slots, d_model], Distribution::Normal(0.0, 1.0), device)),
+            write: MultiHeadAttentionConfig::new(d_model, heads).with_dropout(0.0).init(device),
+            gate: LinearConfig::new(2 * d_model, d_model).init(device),
+        }
+    }
+
+    /// # Shapes
+    /// output: `[batch, slots, d_model]`
+    pub fn start(&self, batch: usize) -> Tensor<3> {
+        let [slots, d_model] = self.initial.dims();
+        self.initial.val().unsqueeze_dim::<3>(0).expand([batch, slots, d_model])
+    }
+
+    /// # Shapes
+    /// - `hidden`: `[batch, seq, d_model]`, `memory`: `[batch, slots, d_model]` → `[batch, slots, d_model]`
+    pub fn update(&self, hidden: Tensor<3>, memory: Tensor<3>) -> Tensor<3> {
+        let read = self.write.forward(MhaInput::new(memory.clone(), hidden.clone(), hidden)).context;
+        let share = sigmoid(self.gate.forward(Tensor::cat(vec![memory.clone(), read.clone()], 2)));
+        memory.clone() + (read - memory) * share
+    }
+}
+
+/// `none-cache`: what the previous window leaves every layer (computed without gradient).
+struct WindowPrefix {
+    /// Each base block's keys and values of the previous window.
+    base: Vec<Option<LayerCache>>,
+    /// Each inserted block's input at the previous window's positions.
+    inserted: Vec<Tensor<3>>,
+    /// `[batch, context]`, `true` for rows that must not read it.
+    unread: Option<Tensor<2, Bool>>,
+}
+
 /// A frozen pre-trained base (any supported family) with trainable inserted blocks, a trainable
 /// bias on its logits and, optionally, a recurrent connection.
 #[derive(Module, Debug)]
@@ -50,8 +143,14 @@ pub struct RecurrentLm {
     /// Added to the logits. `[vocab]`
     pub logit_bias: Param<Tensor<1>>,
     pub segment: Option<SegmentState>,
+    pub memory: Option<MemoryState>,
+    #[module(skip)]
+    pub recurrence: Recurrence,
     /// Tokens per window.
     pub context: usize,
+    /// See [`InsertionConfig::state_reset_rate`].
+    #[module(skip)]
+    pub state_reset_rate: f64,
 }
 
 impl RecurrentLm {
@@ -93,19 +192,41 @@ impl RecurrentLm {
                 format!("{:?} needs inserted blocks (model.inserted_blocks > 0)", config.recurrence),
             ));
         }
-        let token_gru = match config.recurrence {
-            Recurrence::TokenGru => TokenGru::Along,
-            Recurrence::None | Recurrence::SegmentState => TokenGru::Without,
+        if config.recurrence == Recurrence::NoneCache && 2 * context > base.max_positions() {
+            return Err(CoreError::setting(
+                "data.context",
+                format!(
+                    "none-cache reads the previous window at positions 0..{context} and the current one after it: 2 x {context} is more than the base's {} positions",
+                    base.max_positions()
+                ),
+            ));
+        }
+        if !(0.0..1.0).contains(&config.state_reset_rate) {
+            return Err(CoreError::setting("model.state_reset_rate", "must be at least 0 and below 1"));
+        }
+        if config.recurrence == Recurrence::Memory && config.memory_slots == 0 {
+            return Err(CoreError::setting("model.memory_slots", "must be at least 1"));
+        }
+        let extra = match config.recurrence {
+            Recurrence::TokenGru => BlockExtra::TokenGru,
+            Recurrence::Memory => BlockExtra::MemoryRead,
+            Recurrence::None | Recurrence::SegmentState | Recurrence::NoneCache => BlockExtra::Plain,
         };
         let inserted = positions
             .iter()
-            .map(|_| InsertedBlock::new(d_model, config.heads, config.ff_mult, token_gru, device))
+            .map(|_| InsertedBlock::new(d_model, config.heads, config.ff_mult, extra, device))
             .collect::<Result<Vec<_>, _>>()?;
         let state_size = config.state_size.unwrap_or(d_model);
+        // No bias and small weights: a zero state adds nothing, and a small one little.
         let segment = (config.recurrence == Recurrence::SegmentState).then(|| SegmentState {
             cell: GruConfig::new(d_model, state_size, true).init(device),
-            project: LinearConfig::new(state_size, d_model).init(device),
+            project: LinearConfig::new(state_size, d_model)
+                .with_bias(false)
+                .with_initializer(Initializer::Normal { mean: 0.0, std: 0.02 })
+                .init(device),
         });
+        let memory = (config.recurrence == Recurrence::Memory)
+            .then(|| MemoryState::new(config.memory_slots, d_model, config.heads, device));
         let precision = base.resolve_precision(config.base_precision, device);
         tracing::info!("{}", precision.reason);
         if let Some(warning) = &precision.warning {
@@ -117,32 +238,71 @@ impl RecurrentLm {
             positions,
             logit_bias: Param::from_tensor(Tensor::zeros([vocab], device)),
             segment,
+            memory,
+            recurrence: config.recurrence,
             context,
+            state_reset_rate: config.state_reset_rate,
         })
     }
 
-    /// One window: the final hidden states (after `ln_f`) and the logits.
+    /// One window: the final hidden states (after `ln_f`) and the logits, reading `state` (what
+    /// the previous window left; `None`: nothing, as at a stream's start).
     ///
     /// # Shapes
-    /// - `ids`: `[batch, seq]`, positions `0..seq`
-    /// - `cond`: `[batch, 1, d_model]`
+    /// - `ids`: `[batch, seq]`
     /// - output: `[batch, seq, d_model]` and `[batch, seq, vocab]`
-    pub fn forward_window(&self, ids: Tensor<2, Int>, cond: Option<Tensor<3>>) -> (Tensor<3>, Tensor<3>) {
+    pub fn forward_window(&self, ids: Tensor<2, Int>, state: Option<&StreamState>) -> (Tensor<3>, Tensor<3>) {
         let [batch, seq] = ids.dims();
         let device = ids.device();
-        let positions = position_ids(batch, seq, 0, &device);
-        let context = self.base.context(positions.clone(), None, 0);
+        let inputs = WindowInputs {
+            cond: match (&self.segment, state) {
+                (Some(segment), Some(StreamState::Vector(state))) => Some(segment.cond(state.clone())),
+                _ => None,
+            },
+            memory: match state {
+                Some(StreamState::Memory(memory)) => Some(memory.clone()),
+                _ => None,
+            },
+        };
+        let mut prefix = match state {
+            Some(StreamState::PreviousWindow { ids, unread }) => {
+                Some(self.previous_window(ids.clone(), unread.clone()))
+            }
+            _ => None,
+        };
+        // After a previous window (at positions 0..seen) this one takes the positions after it.
+        let seen = match state {
+            Some(StreamState::PreviousWindow { ids, .. }) => ids.dims()[1],
+            _ => 0,
+        };
+        let mut positions = position_ids(batch, seq, seen, &device);
+        let unread = prefix.as_ref().and_then(|prefix| prefix.unread.clone());
+        if let Some(unread) = &unread {
+            // A row that must not read the previous window starts at position 0, as a stream does.
+            let restart = unread.clone().slice([0..batch, 0..1]).int() * seen as i64; // [batch, 1]
+            positions = positions - restart;
+        }
+        let padding =
+            unread.map(|unread| Tensor::cat(vec![unread, Tensor::<2, Bool>::zeros([batch, seq], &device)], 1));
+        let context = self.base.context(positions.clone(), padding, seen);
         let mut x = self.base.embed(ids, positions);
+        let block_prefix = |prefix: &Option<WindowPrefix>, index: usize| {
+            prefix
+                .as_ref()
+                .map(|prefix| BlockPrefix { input: prefix.inserted[index].clone(), padding: prefix.unread.clone() })
+        };
         let mut next = 0;
         for layer in 0..self.base.n_layer() {
             while next < self.inserted.len() && self.positions[next] == layer {
-                x = self.inserted[next].forward(x, cond.clone());
+                x = self.inserted[next].forward(x, &inputs, block_prefix(&prefix, next));
                 next += 1;
             }
-            x = self.base.block(layer, x, &context, &mut None);
+            let mut cache = prefix.as_mut().and_then(|prefix| prefix.base[layer].take());
+            x = self.base.block(layer, x, &context, &mut cache);
         }
-        for inserted in &self.inserted[next..] {
-            x = inserted.forward(x, cond.clone());
+        while next < self.inserted.len() {
+            x = self.inserted[next].forward(x, &inputs, block_prefix(&prefix, next));
+            next += 1;
         }
         let hidden = self.base.final_norm(x);
         let logits =
@@ -150,16 +310,43 @@ impl RecurrentLm {
         (hidden, logits)
     }
 
-    /// Logits of one window without state (what the benchmark and the gate-0 test use).
+    /// `none-cache`: the previous window alone at positions `0..context`, recording every base
+    /// block's keys and values and every inserted block's input, without gradient.
+    fn previous_window(&self, ids: Tensor<2, Int>, unread: Option<Tensor<2, Bool>>) -> WindowPrefix {
+        let [batch, seq] = ids.dims();
+        let positions = position_ids(batch, seq, 0, &ids.device());
+        let context = self.base.context(positions.clone(), None, 0);
+        let mut x = self.base.embed(ids, positions).detach();
+        let (mut base, mut inserted) =
+            (Vec::with_capacity(self.base.n_layer()), Vec::with_capacity(self.inserted.len()));
+        let plain = WindowInputs::default();
+        let mut next = 0;
+        for layer in 0..self.base.n_layer() {
+            while next < self.inserted.len() && self.positions[next] == layer {
+                inserted.push(x.clone());
+                x = self.inserted[next].forward(x, &plain, None).detach();
+                next += 1;
+            }
+            let mut cache = None;
+            x = self.base.block(layer, x, &context, &mut cache).detach();
+            base.push(cache.map(|cache| LayerCache { keys: cache.keys.detach(), values: cache.values.detach() }));
+        }
+        while next < self.inserted.len() {
+            inserted.push(x.clone());
+            x = self.inserted[next].forward(x, &plain, None).detach();
+            next += 1;
+        }
+        WindowPrefix { base, inserted, unread }
+    }
+
+    /// Logits of one window from a stream's start (what the benchmark and the gate-0 test use).
     ///
     /// # Shapes
     /// `ids`: `[batch, seq]` → `[batch, seq, vocab]`
     pub fn logits(&self, ids: Tensor<2, Int>) -> Tensor<3> {
-        let cond = self.segment.as_ref().map(|segment| {
-            let [batch, _] = ids.dims();
-            segment.cond(Tensor::zeros([batch, segment.project.weight.dims()[0]], &ids.device()))
-        });
-        self.forward_window(ids, cond).1
+        let [batch, _] = ids.dims();
+        let state = self.initial_state(batch, &ids.device());
+        self.forward_window(ids, state.as_ref()).1
     }
 
     /// The `segment-state` vector's size (`None` without one).
@@ -167,53 +354,99 @@ impl RecurrentLm {
         self.segment.as_ref().map(|segment| segment.project.weight.dims()[0])
     }
 
+    /// What a stream starts from: a zero vector, the learned initial memory, or nothing.
+    pub fn initial_state(&self, batch: usize, device: &Device) -> Option<StreamState> {
+        match self.recurrence {
+            Recurrence::SegmentState => {
+                self.state_size().map(|size| StreamState::Vector(Tensor::zeros([batch, size], device)))
+            }
+            Recurrence::Memory => self.memory.as_ref().map(|memory| StreamState::Memory(memory.start(batch))),
+            Recurrence::None | Recurrence::TokenGru | Recurrence::NoneCache => None,
+        }
+    }
+
+    /// What the window just read (`ids`, with final hidden states `hidden`) leaves the next one.
+    fn next_state(&self, state: Option<StreamState>, ids: Tensor<2, Int>, hidden: Tensor<3>) -> Option<StreamState> {
+        match (state, self.recurrence) {
+            (Some(StreamState::Vector(state)), _) => {
+                self.segment.as_ref().map(|segment| StreamState::Vector(segment.update(hidden, state)))
+            }
+            (Some(StreamState::Memory(memory)), _) => {
+                self.memory.as_ref().map(|write| StreamState::Memory(write.update(hidden, memory)))
+            }
+            (_, Recurrence::NoneCache) => Some(StreamState::PreviousWindow { ids, unread: None }),
+            (state, _) => state,
+        }
+    }
+
+    /// Training: each stream's state returns to its start with probability `state_reset_rate`.
+    fn reset_at_random(&self, state: StreamState) -> StreamState {
+        let rows = state.rows();
+        let device = match &state {
+            StreamState::Vector(state) => state.device(),
+            StreamState::Memory(memory) => memory.device(),
+            StreamState::PreviousWindow { ids, .. } => ids.device(),
+        };
+        let keep = Tensor::<2>::random([rows, 1], Distribution::Bernoulli(1.0 - self.state_reset_rate), &device);
+        match state {
+            StreamState::Vector(state) => StreamState::Vector(state * keep),
+            StreamState::Memory(memory) => {
+                let start = self.memory.as_ref().map(|write| write.start(rows)).unwrap_or_else(|| memory.zeros_like());
+                let keep = keep.unsqueeze_dim::<3>(2);
+                StreamState::Memory(start.clone() + (memory - start) * keep)
+            }
+            StreamState::PreviousWindow { ids, .. } => {
+                let [_, seq] = ids.dims();
+                let unread = keep.lower_elem(0.5).expand([rows, seq]);
+                StreamState::PreviousWindow { ids, unread: Some(unread) }
+            }
+        }
+    }
+
     /// Negative log-likelihood of every target of consecutive windows: `inputs` holds
-    /// `n * context` tokens per row, read as `n` windows of `context` in order. With
-    /// `segment-state` the state starts at `initial` (zero when `None`) and is carried from window
-    /// to window, or zeroed before every window when `carry` is [`StateCarry::Reset`]; the state
-    /// after the last window is returned with the NLL (`None` without `segment-state`).
+    /// `n * context` tokens per row, read as `n` windows of `context` in order. A recurrence's
+    /// state starts at `initial` (the stream's start when `None`) and is carried from window to
+    /// window, or returned to its start before every window when `carry` is
+    /// [`StateCarry::Reset`]; in training (the parameters require gradients) each stream's state
+    /// is also reset at random before a window (see [`InsertionConfig::state_reset_rate`]). The
+    /// state after the last window is returned with the NLL.
     ///
     /// # Shapes
     /// - `inputs`, `targets`: `[batch, n * context]`
-    /// - `initial`, returned state: `[batch, state_size]`
     /// - output: `[batch, n * context]`
     pub fn stream_nll(
         &self,
         inputs: Tensor<2, Int>,
         targets: Tensor<2, Int>,
         carry: StateCarry,
-        initial: Option<Tensor<2>>,
-    ) -> (Tensor<2>, Option<Tensor<2>>) {
+        initial: Option<StreamState>,
+    ) -> (Tensor<2>, Option<StreamState>) {
         let [batch, total] = inputs.dims();
         let context = self.context.min(total);
         let device = inputs.device();
-        let zero_state = || self.state_size().map(|size| Tensor::<2>::zeros([batch, size], &device));
         let mut state = match initial {
-            Some(initial) if self.segment.is_some() && carry == StateCarry::Carried => Some(initial),
-            _ => zero_state(),
+            Some(initial) if carry == StateCarry::Carried && initial.rows() == batch => Some(initial),
+            _ => self.initial_state(batch, &device),
         };
+        let training = self.logit_bias.val().is_require_grad() && self.state_reset_rate > 0.0;
         let mut nll = Vec::with_capacity(total.div_ceil(context));
         for start in (0..total).step_by(context) {
             let end = (start + context).min(total);
             let window = inputs.clone().slice([0..batch, start..end]);
             let window_targets = targets.clone().slice([0..batch, start..end]);
-            if carry == StateCarry::Reset {
-                state = zero_state();
-            }
-            let cond = match (&self.segment, &state) {
-                (Some(segment), Some(state)) => Some(segment.cond(state.clone())),
-                _ => None,
+            state = match carry {
+                StateCarry::Reset => self.initial_state(batch, &device),
+                StateCarry::Carried if training => state.map(|state| self.reset_at_random(state)),
+                StateCarry::Carried => state,
             };
-            let (hidden, logits) = self.forward_window(window, cond);
+            let (hidden, logits) = self.forward_window(window.clone(), state.as_ref());
             nll.push(token_nll(logits, window_targets));
-            if let (Some(segment), Some(current)) = (&self.segment, state.take()) {
-                state = Some(segment.update(hidden, current));
-            }
+            state = self.next_state(state, window, hidden);
         }
         (Tensor::cat(nll, 1), state)
     }
 
-    /// [`Self::stream_nll`] from a zero state.
+    /// [`Self::stream_nll`] from a stream's start.
     pub fn segment_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
         self.stream_nll(inputs, targets, carry, None).0
     }

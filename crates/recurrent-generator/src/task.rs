@@ -7,28 +7,28 @@ use retrofit_core::training::TaskModel;
 use retrofit_data::lm_batch::LmBatch;
 use retrofit_data::streams::StreamStep;
 
-use crate::model::RecurrentLm;
+use crate::model::{RecurrentLm, StreamState};
 
 /// The state a batch of streams left for the next batch of the same streams, detached: no
 /// gradient flows from one step into the previous one (truncated BPTT). Shared by the copies of
 /// the task the Learner makes; training and validation never interleave within a pass, and
 /// every pass starts with a [`StreamStep::First`] batch, which starts from zero.
 #[derive(Debug, Clone, Default)]
-pub struct CarriedState(Arc<Mutex<Option<Tensor<2>>>>);
+pub struct CarriedState(Arc<Mutex<Option<StreamState>>>);
 
 impl CarriedState {
     /// The state to start `stream` from: the stored one for a continuing batch of as many rows.
-    fn take(&self, stream: StreamStep, rows: usize) -> Option<Tensor<2>> {
+    fn take(&self, stream: StreamStep, rows: usize) -> Option<StreamState> {
         let stored = self.0.lock().ok()?.take();
         match stream {
-            StreamStep::Next => stored.filter(|state| state.dims()[0] == rows),
+            StreamStep::Next => stored.filter(|state| state.rows() == rows),
             StreamStep::First | StreamStep::Independent => None,
         }
     }
 
-    fn store(&self, state: Option<Tensor<2>>) {
+    fn store(&self, state: Option<StreamState>) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = state.map(Tensor::detach);
+            *slot = state.map(StreamState::detach);
         }
     }
 }

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use retrofit_core::training::latest_checkpoint;
-use retrofit_experiments::thesis::{Rung, ladder_table, read_ladder, write_plots};
+use retrofit_experiments::thesis::{Rung, control_comparisons, control_table, ladder_table, read_ladder, write_plots};
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
-use retrofit_recurrent_generator::{RecurrentGeneratorConfig, STAGE, run};
+use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentGeneratorConfig, STAGE, run};
 use retrofit_runtime::config::load_config;
 use retrofit_runtime::device::DeviceChoice;
 use retrofit_runtime::summary::{RunStatus, RunSummary};
@@ -150,15 +150,24 @@ fn run_rung(
 
 fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
     let rungs = read_ladder(results, ladder)?;
+    let comparisons = control_comparisons(&rungs)?;
+    let headline = control_table(&rungs, &comparisons);
     let table = ladder_table(&rungs);
     let dir = results.join("thesis").join(ladder);
     write_plots(&rungs, &dir)?;
+    std::fs::write(dir.join("comparison.json"), serde_json::to_string_pretty(&comparisons)? + "\n")?;
     let data = &rungs[0].1[0].summary.data;
     let readme = format!(
-        "# Ladder `{ladder}`\n\nData: {data}.\n\n{table}\n![training loss](loss_curves.svg)\n\n![held-out loss by window index](window_loss.svg)\n\nWritten by `thesis report --ladder {ladder}` from results/recurrent-generator/{ladder}-*.\n"
+        "# Ladder `{ladder}`\n\nData: {data}.\n\n## Each rung against the control\n\n\
+         Bits per byte of the rung minus the control's (`none`) on the same text, paired window by window (negative: the rung predicts better); \
+         95% percentile intervals from {BOOTSTRAP_RESAMPLES} bootstrap resamples, per seed over the windows, pooled over seeds in two stages (seeds with replacement, then windows). \
+         Recall targets are tokens that occurred earlier in the stream but not yet in the window (what only a memory can predict); \
+         position 0 is a window's first target. Every run reports its selected epoch's model (lowest validation loss).\n\n\
+         {headline}\n## Every run\n\n{table}\n![training loss](loss_curves.svg)\n\n![held-out loss by window index](window_loss.svg)\n\n\
+         Written by `thesis report --ladder {ladder}` from results/recurrent-generator/{ladder}-*; the intervals are in comparison.json.\n"
     );
     std::fs::write(dir.join("README.md"), readme)?;
-    print!("{table}");
+    print!("{headline}\n{table}");
     println!("written: {}", dir.display());
     Ok(())
 }

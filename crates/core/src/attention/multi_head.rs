@@ -4,7 +4,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{key_padding_mask, scaled_dot_product_attention};
+use super::{cached_causal_mask, key_padding_mask, scaled_dot_product_attention};
 use crate::CoreError;
 
 /// How heads share the embedding.
@@ -105,6 +105,40 @@ impl MultiHeadSelfAttention {
         let scale = (self.head_dim as f64).powf(-0.5);
         let mask = padding_mask.map(key_padding_mask);
         let context = scaled_dot_product_attention(queries, keys, values, mask, self.causal, scale) // [b, h, seq, d]
+            .swap_dims(1, 2)
+            .reshape([batch, seq, self.heads * self.head_dim]);
+        self.unify_heads.forward(context)
+    }
+
+    /// Self-attention of `x` that also attends to the `seen` positions of `prefix`, which come
+    /// before it (Transformer-XL's memory: keys and values from `[prefix; x]`, queries from `x`),
+    /// causally when the attention is causal.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, seq, d_model]`, `prefix`: `[batch, seen, d_model]`
+    /// - `prefix_padding`: `[batch, seen]`, `true` at prefix positions not to attend to
+    /// - output: `[batch, seq, d_model]`
+    pub fn forward_after(&self, x: Tensor<3>, prefix: Tensor<3>, prefix_padding: Option<Tensor<2, Bool>>) -> Tensor<3> {
+        let [batch, seq, _] = x.dims();
+        let [_, seen, _] = prefix.dims();
+        let device = x.device();
+        let split = |t: Tensor<3>, len: usize| t.reshape([batch, len, self.heads, self.head_dim]).swap_dims(1, 2);
+        let queries = split(self.queries.forward(x.clone()), seq);
+        let both = Tensor::cat(vec![prefix, x], 1); // [batch, seen + seq, d_model]
+        let keys = split(self.keys.forward(both.clone()), seen + seq);
+        let values = split(self.values.forward(both), seen + seq);
+        let scale = (self.head_dim as f64).powf(-0.5);
+        // The new positions are never padded.
+        let padding = prefix_padding.map(|padding| Tensor::cat(vec![padding, Tensor::zeros([batch, seq], &device)], 1));
+        let mask = if self.causal {
+            cached_causal_mask(batch, seq, seen, padding, &device)
+        } else {
+            match padding {
+                Some(padding) => key_padding_mask(padding).expand([batch, 1, seq, seen + seq]),
+                None => Tensor::zeros([batch, 1, seq, seen + seq], &device),
+            }
+        };
+        let context = scaled_dot_product_attention(queries, keys, values, Some(mask), false, scale)
             .swap_dims(1, 2)
             .reshape([batch, seq, self.heads * self.head_dim]);
         self.unify_heads.forward(context)

@@ -54,6 +54,69 @@ pub struct StreamEvaluation {
     pub window_nll: Vec<f64>,
     /// UTF-8 bytes of every window's targets, in the same order.
     pub window_bytes: Vec<usize>,
+    /// Mean NLL per token at position `p` inside the window (0: the first target, predicted from
+    /// one token of the window), over every window: the cold start of a window.
+    #[serde(default)]
+    pub loss_by_position: Vec<f64>,
+    /// The targets only a memory of earlier windows can predict from the text, against the rest.
+    #[serde(default)]
+    pub recall: RecallLoss,
+}
+
+/// Targets split by where the text last showed them: a *recall* target is a token that occurred
+/// in its stream before the current window and not inside it up to that position (the window's
+/// inputs so far), so a model that sees only the window cannot copy it; every other target is
+/// *local*.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecallLoss {
+    pub recall_tokens: usize,
+    /// Mean NLL of the recall targets (nats).
+    pub recall_loss: f64,
+    pub local_tokens: usize,
+    pub local_loss: f64,
+}
+
+impl RecallLoss {
+    /// Which targets are recall targets, for `streams` rows of `windows * context` targets
+    /// (row-major, as the NLL), each row's text starting at `starts[row]` in `ids`.
+    pub fn recall_targets(ids: &[u32], starts: &[usize], windows: usize, context: usize) -> Vec<bool> {
+        let mut recall = Vec::with_capacity(starts.len() * windows * context);
+        for &start in starts {
+            let mut before = std::collections::HashSet::new();
+            for window in 0..windows {
+                let first = start + window * context;
+                let mut inside = std::collections::HashSet::new();
+                for position in 0..context {
+                    inside.insert(ids[first + position]);
+                    let target = ids[first + position + 1];
+                    recall.push(before.contains(&target) && !inside.contains(&target));
+                }
+                before.extend(ids[first..first + context].iter().copied());
+            }
+        }
+        recall
+    }
+
+    /// Mean NLL of each class of target.
+    pub fn of(nll: &[f64], recall: &[bool]) -> Self {
+        let (mut recall_sum, mut recall_tokens, mut local_sum, mut local_tokens) = (0.0, 0, 0.0, 0);
+        for (&value, &is_recall) in nll.iter().zip(recall) {
+            if is_recall {
+                recall_sum += value;
+                recall_tokens += 1;
+            } else {
+                local_sum += value;
+                local_tokens += 1;
+            }
+        }
+        let mean = |sum: f64, count: usize| if count == 0 { f64::NAN } else { sum / count as f64 };
+        Self {
+            recall_tokens,
+            recall_loss: mean(recall_sum, recall_tokens),
+            local_tokens,
+            local_loss: mean(local_sum, local_tokens),
+        }
+    }
 }
 
 impl StreamEvaluation {
@@ -118,16 +181,19 @@ pub fn evaluate_streams(
     let bytes = window_bytes.iter().sum();
     let inputs: Tensor<2, Int> = Tensor::from_data(TensorData::new(inputs, [streams, length]), device);
     let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(targets, [streams, length]), device);
-    let nll = model.windows_nll(inputs, targets, carry); // [streams, length]
-    let window_nll: Vec<f64> = nll
-        .reshape([streams, windows, context])
-        .sum_dim(2) // [streams, windows, 1]
-        .reshape([streams * windows])
+    let nll: Vec<f64> = model
+        .windows_nll(inputs, targets, carry) // [streams, length]
         .try_into_vec_as::<f32>()
         .map_err(|error| CoreError::TensorRead(error.to_string()))?
         .into_iter()
         .map(f64::from)
         .collect();
+    let window_nll: Vec<f64> = nll.chunks(context).map(|window| window.iter().sum()).collect();
+    let loss_by_position: Vec<f64> = (0..context)
+        .map(|position| nll.iter().skip(position).step_by(context).sum::<f64>() / (streams * windows) as f64)
+        .collect();
+    let starts: Vec<usize> = (0..streams).map(|stream| stream * stream_len).collect();
+    let recall = RecallLoss::of(&nll, &RecallLoss::recall_targets(ids, &starts, windows, context));
     let by_window: Vec<f64> = (0..windows)
         .map(|window| {
             (0..streams).map(|stream| window_nll[stream * windows + window]).sum::<f64>() / (streams * context) as f64
@@ -148,6 +214,8 @@ pub fn evaluate_streams(
         loss_by_window: by_window,
         window_nll,
         window_bytes,
+        loss_by_position,
+        recall,
     })
 }
 

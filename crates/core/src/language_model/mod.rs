@@ -11,9 +11,11 @@ mod evaluate;
 mod run;
 mod task;
 
-pub use bootstrap::{GainInterval, paired_gain_interval};
+pub use bootstrap::{GainInterval, PairedUnit, bootstrap_difference, paired_gain_interval, paired_units};
 pub use data::{ExamplePlan, LanguageModelDataConfig, LmData, TokenizedCorpus, TrainOrder, load_lm_data};
 pub use epoch_loader::{EpochDataset, EpochLoader};
-pub use evaluate::{StateCarry, StreamEvaluation, TextEvaluation, WindowedLm, evaluate_streams, evaluate_text};
+pub use evaluate::{
+    RecallLoss, StateCarry, StreamEvaluation, TextEvaluation, WindowedLm, evaluate_streams, evaluate_text,
+};
 pub use run::train_language_model;
 pub use task::{CausalLm, LanguageModeling, LmOutput, token_nll};
