@@ -442,3 +442,65 @@ pub fn control_table(rungs: &[(Rung, Vec<LadderRun>)], comparisons: &[ControlCom
     }
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use retrofit_core::language_model::RecallLoss;
+    use retrofit_recurrent_generator::EvalSplit;
+
+    /// One stream of windows of `context` tokens, each with `nll` nats over 10 bytes per token.
+    fn evaluation(window_nll: Vec<f64>, context: usize) -> StreamEvaluation {
+        let windows = window_nll.len();
+        let nll_nats: f64 = window_nll.iter().sum();
+        StreamEvaluation {
+            streams: 1,
+            windows_per_stream: windows,
+            tokens: windows * context,
+            bytes: windows * context * 10,
+            nll_nats,
+            loss: nll_nats / (windows * context) as f64,
+            perplexity: 1.0,
+            bits_per_byte: 0.0,
+            loss_by_window: window_nll.clone(),
+            window_bytes: vec![context * 10; windows],
+            window_nll,
+            loss_by_position: Vec::new(),
+            recall: RecallLoss::default(),
+        }
+    }
+
+    fn ladder_run(seed: u64, carried: StreamEvaluation) -> LadderRun {
+        let summary: RunSummary = serde_json::from_value(serde_json::json!({
+            "stage": "recurrent-generator", "run": format!("x-s{seed}"), "git_commit": null, "device": "cpu",
+            "seed": seed, "data": "", "parameters": { "total": 1, "trainable": 1 }, "wall_time_s": 1.0,
+            "throughput": null, "peak_memory_bytes": null, "final_metrics": {}, "best_metrics": {}, "config": {}
+        }))
+        .unwrap();
+        let gain = GainInterval { gain: 0.0, low: 0.0, high: 0.0, level: 0.95, resamples: 1 };
+        let evaluation = WindowLoss { split: EvalSplit::Test, bptt_windows: 2, reset: carried.clone(), carried, gain };
+        LadderRun { seed, summary, train_loss: Vec::new(), evaluation }
+    }
+
+    #[test]
+    fn every_rung_is_paired_with_the_control_by_seed_and_a_single_run_with_every_seed() {
+        let control = |seed| ladder_run(seed, evaluation(vec![4.0, 6.0, 4.0, 6.0], 4));
+        // Twice the window: one of its windows against two of the control's, 1 nat better each.
+        let long = |seed| ladder_run(seed, evaluation(vec![9.0, 9.0], 8));
+        let rungs = vec![
+            (Rung::ZeroShot, vec![ladder_run(0, evaluation(vec![8.0; 4], 4))]),
+            (Rung::None, vec![control(0), control(1)]),
+            (Rung::NoneLong, vec![long(0), long(1)]),
+        ];
+        let comparisons = control_comparisons(&rungs).unwrap();
+        assert_eq!(comparisons.len(), 2);
+        let zero_shot = &comparisons[0];
+        assert_eq!((zero_shot.rung.as_str(), zero_shot.seeds.as_slice()), ("zero-shot", &[0, 1][..]));
+        let long = &comparisons[1];
+        let expected = -2.0 / (160.0 * std::f64::consts::LN_2);
+        assert!((long.pooled.gain - expected).abs() < 1e-12, "{:?}", long.pooled);
+        assert!(long.per_seed.iter().all(|interval| (interval.gain - expected).abs() < 1e-12));
+        let table = control_table(&rungs, &comparisons);
+        assert!(table.contains("| none | (control) |"), "{table}");
+    }
+}
