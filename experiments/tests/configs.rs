@@ -51,6 +51,7 @@ fn recurrent_generator_configs_parse_and_the_full_one_is_the_default() {
         "recurrent-generator.toml",
         "recurrent-generator-cpu.toml",
         "recurrent-generator-smollm2.toml",
+        "thesis-smollm2-w64.toml",
         "probe.toml",
         "smoke/recurrent-generator.toml",
     ] {
