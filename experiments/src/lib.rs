@@ -39,6 +39,11 @@ impl StageArgs {
     /// Reads the config and creates the run directory, writing the resolved config first.
     pub fn start_run<T: DeserializeOwned + Serialize + Default>(&self, stage: &str) -> anyhow::Result<(T, RunDir)> {
         let config: T = load_config(self.config.as_deref(), &self.overrides)?;
+        self.start_run_with(stage, config)
+    }
+
+    /// Creates the run directory for `config` (already resolved), writing it first.
+    pub fn start_run_with<T: Serialize>(&self, stage: &str, config: T) -> anyhow::Result<(T, RunDir)> {
         let name = self.run_name.clone().unwrap_or_else(timestamp_run_name);
         let run_dir = RunDir::create(&self.results, stage, &name)?;
         let written = run_dir.write_config(&config)?;
@@ -48,6 +53,33 @@ impl StageArgs {
             .and_then(|()| std::fs::copy(&written, &started))
             .with_context(|| format!("cannot write {}", started.display()))?;
         Ok((config, run_dir))
+    }
+}
+
+/// How to choose each new token, for the binaries that generate (greedy by default).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SamplingArgs {
+    /// 0 is greedy (the most likely token).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Keep the k most likely tokens (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+    /// Keep the most likely tokens up to this probability (1: all).
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl SamplingArgs {
+    pub fn config(&self) -> retrofit_core::generation::SamplingConfig {
+        retrofit_core::generation::SamplingConfig {
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            seed: self.seed,
+        }
     }
 }
 
@@ -77,11 +109,23 @@ impl TrainArgs {
         E: std::error::Error + Send + Sync + 'static,
         F: FnOnce(&T, &RunDir, &ResolvedDevice) -> Result<RunSummary, E>,
     {
+        self.run_stage_with(stage, None, body)
+    }
+
+    /// [`Self::run_stage`], a new run starting from `config` when one is given (instead of
+    /// `--config` and `--set`).
+    pub fn run_stage_with<T, E, F>(&self, stage: &str, config: Option<T>, body: F) -> anyhow::Result<RunSummary>
+    where
+        T: DeserializeOwned + Serialize + Default,
+        E: std::error::Error + Send + Sync + 'static,
+        F: FnOnce(&T, &RunDir, &ResolvedDevice) -> Result<RunSummary, E>,
+    {
         retrofit_runtime::progress::set_quiet(self.quiet);
         let device = self.device.resolve()?;
-        let (config, run_dir) = match &self.resume {
-            Some(path) => resume_run::<T>(path, stage)?,
-            None => self.stage.start_run::<T>(stage)?,
+        let (config, run_dir) = match (&self.resume, config) {
+            (Some(path), _) => resume_run::<T>(path, stage)?,
+            (None, Some(config)) => self.stage.start_run_with(stage, config)?,
+            (None, None) => self.stage.start_run::<T>(stage)?,
         };
         let summary = match body(&config, &run_dir, &device) {
             Ok(summary) => summary,

@@ -1,7 +1,7 @@
 use retrofit_data::DataError;
 use retrofit_runtime::RuntimeError;
 
-use crate::gpt2::Gpt2Error;
+use crate::hf_checkpoint::LoadError;
 
 /// Errors of the shared models and training. Each displays as one line that says what to do,
 /// and keeps its cause.
@@ -12,7 +12,7 @@ pub enum CoreError {
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
-    Gpt2(#[from] Gpt2Error),
+    Load(#[from] LoadError),
     /// A setting that breaks a rule of the model or the run, e.g. heads that do not divide the
     /// width.
     #[error("{key}: {rule}")]

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
-use retrofit_core::gpt2::{
-    GenerationConfig, Gpt2, Gpt2Config, Gpt2Error, KvCache, generate, load_gpt2, load_tokenizer,
-};
+use retrofit_core::decoder::Decoder;
+use retrofit_core::generation::{GenerationConfig, KvCache, generate};
+use retrofit_core::gpt2::{Gpt2, Gpt2Config, load_gpt2, load_tokenizer};
+use retrofit_core::hf_checkpoint::LoadError;
 use retrofit_runtime::device::libtorch_cpu;
 use serde_json::Value;
 
@@ -79,7 +80,7 @@ fn cached_decoding_equals_recomputing_the_prefix() {
 fn greedy_generation_equals_transformers_generate() {
     let (model, _) = load_gpt2(&fixture_dir(), &libtorch_cpu()).unwrap();
     let expected = expected(&fixture_dir());
-    let config = GenerationConfig { max_new_tokens: 10, pad_id: 0, ..Default::default() };
+    let config = GenerationConfig { max_new_tokens: 10, pad_id: Some(0), ..Default::default() };
     let greedy = generate(&model, &[ids(&expected["greedy"]["prompt"])], &config, &libtorch_cpu()).unwrap();
     assert_eq!(greedy[0], ids(&expected["greedy"]["new_tokens"]));
 
@@ -125,13 +126,13 @@ fn a_directory_without_config_or_weights_is_an_error() {
 fn a_config_whose_sizes_do_not_match_the_weights_names_the_tensor() {
     let wider = copy_fixture(|config| config["n_embd"] = 64.into());
     let error = load_gpt2(wider.path(), &libtorch_cpu()).unwrap_err();
-    assert!(matches!(error, Gpt2Error::Mismatch { .. }), "{error}");
+    assert!(matches!(error, LoadError::TensorMismatch { .. }), "{error}");
     let deeper = copy_fixture(|config| config["n_layer"] = 3.into());
     let error = load_gpt2(deeper.path(), &libtorch_cpu()).unwrap_err().to_string();
     assert!(error.contains("h.2."), "{error}");
     let shallower = copy_fixture(|config| config["n_layer"] = 1.into());
     let error = load_gpt2(shallower.path(), &libtorch_cpu()).unwrap_err().to_string();
-    assert!(error.contains("unexpected tensor `h.1."), "{error}");
+    assert!(error.contains("unexpected tensor `transformer.h.1."), "{error}");
 }
 
 #[test]
@@ -166,7 +167,7 @@ fn full_size_logits_match_transformers() {
     assert!(error < 1e-3, "max |logit difference| {error}");
     let generation = GenerationConfig {
         max_new_tokens: ids(&expected["greedy"]["new_tokens"]).len(),
-        pad_id: 0,
+        pad_id: Some(0),
         ..Default::default()
     };
     let greedy = generate(&model, &[ids(&expected["greedy"]["prompt"])], &generation, &libtorch_cpu()).unwrap();
@@ -219,7 +220,7 @@ fn a_stored_head_equal_to_wte_loads_and_an_untied_one_is_refused() {
         checkpoint.save_into(&mut store).unwrap();
         match load_gpt2(dir.path(), &libtorch_cpu()) {
             Ok(_) => assert!(tied, "an untied head must be refused"),
-            Err(Gpt2Error::UntiedHead { difference, .. }) => assert!(!tied && (difference - 0.5).abs() < 1e-6),
+            Err(LoadError::TiedHeadDiffers { difference, .. }) => assert!(!tied && (difference - 0.5).abs() < 1e-6),
             Err(other) => panic!("unexpected error: {other}"),
         }
     }

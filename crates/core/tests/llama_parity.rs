@@ -1,19 +1,23 @@
-//! Llama against Hugging Face transformers: two tiny random checkpoints (tied head without
-//! biases, separate head with biases) saved by `fixtures/llama-tiny/make_fixture.py`
-//! (transformers 5.24.0) and the logits and greedy tokens they produced there; config, weight and
-//! tokenizer errors.
+//! The Llama family against Hugging Face transformers: three tiny random checkpoints (Llama with a
+//! tied head and no biases, Llama with a separate head and biases, Qwen2 with biases on q/k/v)
+//! saved by `fixtures/llama-tiny/make_fixture.py` (transformers 5.24.0) and the logits and greedy
+//! tokens they produced there; config, weight and tokenizer errors.
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
-use retrofit_core::gpt2::{GenerationConfig, KvCache};
+use retrofit_core::base::{BaseConfig, BaseFamily, PretrainedBase, load_base};
+use retrofit_core::decoder::Decoder;
+use retrofit_core::generation::{GenerationConfig, KvCache, generate};
+use retrofit_core::hf_checkpoint::LoadError;
 use retrofit_core::language_model::{TextEvaluation, evaluate_text};
-use retrofit_core::llama::{Llama, LlamaConfig, LlamaError, generate, load_llama, load_tokenizer};
+use retrofit_core::llama::{LlamaConfig, load_llama, load_tokenizer};
+use retrofit_core::qwen2::{Qwen2Config, load_qwen2};
 use retrofit_core::training::bits_per_byte;
 use retrofit_runtime::device::libtorch_cpu;
 use serde_json::Value;
 
-const VARIANTS: [&str; 2] = ["tied", "untied"];
+const VARIANTS: [&str; 3] = ["tied", "untied", "qwen2"];
 const VOCAB: usize = 128;
 
 fn fixture_dir(variant: &str) -> PathBuf {
@@ -33,12 +37,12 @@ fn row(ids: &[u32]) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(values, [1, ids.len()]), &libtorch_cpu())
 }
 
-fn load(variant: &str) -> Llama {
-    load_llama(&fixture_dir(variant), &libtorch_cpu()).unwrap().0
+fn load(variant: &str) -> PretrainedBase {
+    load_base(&fixture_dir(variant), &libtorch_cpu()).unwrap().0
 }
 
 /// Largest |ours - theirs| over the logits of every expected sequence.
-fn max_logit_error(model: &Llama, expected: &Value) -> f32 {
+fn max_logit_error(model: &impl Decoder, expected: &Value) -> f32 {
     let mut worst = 0.0f32;
     let sequences = expected["sequences"].as_array().unwrap();
     for (sequence, logits) in sequences.iter().zip(expected["logits"].as_array().unwrap()) {
@@ -60,13 +64,19 @@ fn max_logit_error(model: &Llama, expected: &Value) -> f32 {
 #[test]
 fn logits_match_transformers_within_1e_4() {
     for variant in VARIANTS {
-        let (model, config) = load_llama(&fixture_dir(variant), &libtorch_cpu()).unwrap();
+        let (model, config) = load_base(&fixture_dir(variant), &libtorch_cpu()).unwrap();
+        let (family, config) = match config {
+            BaseConfig::Llama(config) => (BaseFamily::Llama, config),
+            BaseConfig::Qwen2(config) => (BaseFamily::Qwen2, config.llama()),
+            other => panic!("{variant}: {other:?}"),
+        };
+        assert_eq!(family, if variant == "qwen2" { BaseFamily::Qwen2 } else { BaseFamily::Llama });
         assert_eq!(
             (config.num_hidden_layers, config.hidden_size, config.num_attention_heads, config.key_value_heads()),
             (2, 64, 4, 2)
         );
         assert_eq!(config.rope_theta, 1000.0, "rope_theta read from transformers 5's rope_parameters");
-        assert_eq!(model.lm_head.is_none(), variant == "tied");
+        assert_eq!(config.tie_word_embeddings, variant != "untied");
         let error = max_logit_error(&model, &expected(&fixture_dir(variant)));
         assert!(error < 1e-4, "{variant}: max |logit difference| {error}");
     }
@@ -92,7 +102,7 @@ fn greedy_generation_equals_transformers_generate_single_and_left_padded() {
     for variant in VARIANTS {
         let model = load(variant);
         let expected = expected(&fixture_dir(variant));
-        let config = GenerationConfig { max_new_tokens: 10, pad_id: 0, ..Default::default() };
+        let config = GenerationConfig { max_new_tokens: 10, pad_id: Some(0), ..Default::default() };
         let greedy = generate(&model, &[ids(&expected["greedy"]["prompt"])], &config, &libtorch_cpu()).unwrap();
         assert_eq!(greedy[0], ids(&expected["greedy"]["new_tokens"]), "{variant}");
 
@@ -116,10 +126,10 @@ fn causality_future_tokens_never_change_earlier_logits() {
 #[test]
 fn generation_refuses_what_does_not_fit() {
     let model = load("tied");
-    let config = GenerationConfig { max_new_tokens: 10, pad_id: 0, ..Default::default() };
+    let config = GenerationConfig { max_new_tokens: 10, ..Default::default() };
     let error = generate(&model, &[vec![1; 60]], &config, &libtorch_cpu()).unwrap_err().to_string();
     assert!(error.contains("do not fit the model's 64 positions"), "{error}");
-    let gpt2_pad = GenerationConfig { max_new_tokens: 2, ..Default::default() }; // pad_id 50,256
+    let gpt2_pad = GenerationConfig { max_new_tokens: 2, pad_id: Some(50_256), ..Default::default() };
     let error = generate(&model, &[vec![1, 2]], &gpt2_pad, &libtorch_cpu()).unwrap_err().to_string();
     assert!(error.contains("50256") && error.contains("vocabulary of 128"), "{error}");
 }
@@ -157,7 +167,7 @@ fn copy_fixture(variant: &str, edit_config: impl FnOnce(&mut Value)) -> tempfile
     dir
 }
 
-fn load_error(dir: &tempfile::TempDir) -> LlamaError {
+fn load_error(dir: &tempfile::TempDir) -> LoadError {
     load_llama(dir.path(), &libtorch_cpu()).unwrap_err()
 }
 
@@ -174,25 +184,31 @@ fn config_forms_and_unsupported_variants() {
 
     let mut scaled = config.clone();
     scaled["rope_parameters"] = serde_json::json!({"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0});
-    assert!(matches!(LlamaConfig::from_json(&scaled.to_string()), Err(LlamaError::UnsupportedRopeScaling { .. })));
+    assert!(matches!(
+        LlamaConfig::from_json(&scaled.to_string()),
+        Err(LoadError::Unsupported { field: "rope_parameters", .. })
+    ));
     let mut scaled = old.clone();
     scaled["rope_scaling"] = serde_json::json!({"type": "linear", "factor": 2.0});
     let error = LlamaConfig::from_json(&scaled.to_string()).unwrap_err();
-    assert!(error.to_string().contains("rope scaling `linear` is not supported"), "{error}");
+    assert!(error.to_string().contains("rope_scaling `linear"), "{error}");
 
     let mut gelu = config.clone();
     gelu["hidden_act"] = "gelu".into();
     let error = LlamaConfig::from_json(&gelu.to_string()).unwrap_err();
-    assert!(matches!(error, LlamaError::UnsupportedActivation(ref act) if act == "gelu"), "{error}");
+    assert!(
+        matches!(error, LoadError::Unsupported { field: "hidden_act", ref value, .. } if value == "gelu"),
+        "{error}"
+    );
 
     let mut mistral = config.clone();
     mistral["model_type"] = "mistral".into();
     let error = LlamaConfig::from_json(&mistral.to_string()).unwrap_err();
-    assert!(matches!(error, LlamaError::ModelType { ref found } if found == "mistral"), "{error}");
+    assert!(matches!(error, LoadError::ModelType { ref found, .. } if found == "mistral"), "{error}");
 
     let mut odd_heads = config;
     odd_heads["num_key_value_heads"] = 3.into();
-    assert!(matches!(LlamaConfig::from_json(&odd_heads.to_string()), Err(LlamaError::Invalid(_))));
+    assert!(matches!(LlamaConfig::from_json(&odd_heads.to_string()), Err(LoadError::Invalid { .. })));
 
     // Each error is one line that names what is wrong.
     for (bad, names) in [(scaled, "linear"), (gelu, "gelu"), (mistral, "mistral")] {
@@ -213,7 +229,7 @@ fn missing_unexpected_and_mis_shaped_tensors_are_named() {
     let deeper = copy_fixture("tied", |config| config["num_hidden_layers"] = 3.into());
     let error = load_error(&deeper);
     assert!(
-        matches!(error, LlamaError::MissingTensor { ref tensor, .. } if tensor.starts_with("model.layers.2.")),
+        matches!(error, LoadError::MissingTensor { ref tensor, .. } if tensor.starts_with("model.layers.2.")),
         "{error}"
     );
     assert!(!error.to_string().contains("gamma"), "named by the checkpoint's key: {error}");
@@ -225,7 +241,7 @@ fn missing_unexpected_and_mis_shaped_tensors_are_named() {
     let wider_mlp = copy_fixture("tied", |config| config["intermediate_size"] = 128.into());
     let error = load_error(&wider_mlp);
     assert!(
-        matches!(error, LlamaError::TensorMismatch { ref tensor, .. }
+        matches!(error, LoadError::TensorMismatch { ref tensor, .. }
             if tensor.contains("mlp.") && tensor.ends_with("_proj.weight")),
         "{error}"
     );
@@ -234,7 +250,7 @@ fn missing_unexpected_and_mis_shaped_tensors_are_named() {
     // An untied config needs the checkpoint's own head.
     let untied = copy_fixture("tied", |config| config["tie_word_embeddings"] = false.into());
     let error = load_error(&untied);
-    assert!(matches!(error, LlamaError::MissingTensor { ref tensor, .. } if tensor == "lm_head.weight"), "{error}");
+    assert!(matches!(error, LoadError::MissingTensor { ref tensor, .. } if tensor == "lm_head.weight"), "{error}");
 
     // Biases the config does not have are unexpected.
     let no_bias = copy_fixture("untied", |config| config["attention_bias"] = false.into());
@@ -246,7 +262,7 @@ fn missing_unexpected_and_mis_shaped_tensors_are_named() {
 fn a_tied_config_refuses_a_different_head() {
     let untied_weights_tied_config = copy_fixture("untied", |config| config["tie_word_embeddings"] = true.into());
     let error = load_error(&untied_weights_tied_config);
-    assert!(matches!(error, LlamaError::TiedHeadDiffers { .. }), "{error}");
+    assert!(matches!(error, LoadError::TiedHeadDiffers { .. }), "{error}");
 }
 
 #[test]
@@ -264,17 +280,16 @@ fn a_directory_without_config_or_weights_is_an_error() {
 fn the_tokenizer_json_encodes_as_transformers_and_must_match_the_vocabulary() {
     let dir = fixture_dir("tied");
     let config = LlamaConfig::from_dir(&dir).unwrap();
-    let tokenizer = load_tokenizer(&dir, &config).unwrap();
+    let tokenizer = load_tokenizer(&dir, config.vocab_size).unwrap();
     let tokenized = &expected(&dir)["tokenized"];
     assert_eq!(tokenizer.encode(tokenized["text"].as_str().unwrap()).unwrap(), ids(&tokenized["ids"]));
     assert_eq!(tokenizer.pad_id(), 0, "<|endoftext|> is the pad id");
 
-    let bigger = LlamaConfig { vocab_size: 256, ..config };
-    let error = load_tokenizer(&dir, &bigger).unwrap_err();
-    assert!(matches!(error, LlamaError::TokenizerMismatch { tokenizer: 128, model: 256 }), "{error}");
+    let error = load_tokenizer(&dir, 256).unwrap_err();
+    assert!(matches!(error, LoadError::TokenizerMismatch { tokenizer: 128, model: 256 }), "{error}");
 
     let no_tokenizer = tempfile::tempdir().unwrap();
-    let error = load_tokenizer(no_tokenizer.path(), &bigger).unwrap_err().to_string();
+    let error = load_tokenizer(no_tokenizer.path(), 128).unwrap_err().to_string();
     assert!(error.contains("tokenizer.json is missing"), "{error}");
 }
 
@@ -290,7 +305,7 @@ fn full_size_logits_and_greedy_tokens_match_transformers() {
     let dir = if dir.is_relative() { Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir) } else { dir };
     let (model, config) = load_llama(&dir, &libtorch_cpu()).unwrap();
     let expected = expected(&dir);
-    let tokenizer = load_tokenizer(&dir, &config).unwrap();
+    let tokenizer = load_tokenizer(&dir, config.vocab_size).unwrap();
     let prompts = expected["prompts"].as_array().unwrap();
     for prompt in prompts {
         assert_eq!(tokenizer.encode(prompt["text"].as_str().unwrap()).unwrap(), ids(&prompt["ids"]), "{prompt}");
@@ -317,7 +332,8 @@ fn full_size_logits_and_greedy_tokens_match_transformers() {
     assert!(worst < 1e-3, "max |logit difference| {worst}");
 
     let greedy = &expected["greedy"];
-    let single = GenerationConfig { max_new_tokens: ids(&greedy["new_tokens"]).len(), pad_id: 0, ..Default::default() };
+    let single =
+        GenerationConfig { max_new_tokens: ids(&greedy["new_tokens"]).len(), pad_id: Some(0), ..Default::default() };
     let tokens = generate(&model, &[ids(&greedy["prompt"])], &single, &libtorch_cpu()).unwrap().remove(0);
     println!(
         "greedy: {:?} -> {:?}",
@@ -328,7 +344,32 @@ fn full_size_logits_and_greedy_tokens_match_transformers() {
     let batch = &expected["greedy_batch"];
     let prompts: Vec<Vec<u32>> = batch["prompts"].as_array().unwrap().iter().map(ids).collect();
     let new_tokens: Vec<Vec<u32>> = batch["new_tokens"].as_array().unwrap().iter().map(ids).collect();
-    let padded = GenerationConfig { max_new_tokens: new_tokens[0].len(), pad_id: 0, ..Default::default() };
+    let padded = GenerationConfig { max_new_tokens: new_tokens[0].len(), pad_id: Some(0), ..Default::default() };
     assert_eq!(generate(&model, &prompts, &padded, &libtorch_cpu()).unwrap(), new_tokens);
     println!("greedy tokens equal, single ({}) and left-padded batch of {}", tokens.len(), prompts.len());
+}
+
+#[test]
+fn qwen2_is_llama_with_biases_on_q_k_v_only_read_from_its_own_keys() {
+    let (model, config) = load_qwen2(&fixture_dir("qwen2"), &libtorch_cpu()).unwrap();
+    let attention = &model.model.layers[0].self_attn;
+    assert!(attention.q_proj.bias.is_some() && attention.k_proj.bias.is_some() && attention.v_proj.bias.is_some());
+    assert!(attention.o_proj.bias.is_none() && model.model.layers[0].mlp.gate_proj.bias.is_none());
+    assert_eq!(config.llama().key_value_heads(), 2);
+
+    // A Llama checkpoint has no q/k/v biases: read as Qwen2 it misses them, by name.
+    let as_qwen2 = copy_fixture("tied", |config| config["model_type"] = "qwen2".into());
+    let error = load_qwen2(as_qwen2.path(), &libtorch_cpu()).unwrap_err();
+    assert!(matches!(error, LoadError::MissingTensor { ref tensor, .. } if tensor.ends_with("_proj.bias")), "{error}");
+
+    let text: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_dir("qwen2").join("config.json")).unwrap()).unwrap();
+    let mut sliding = text.clone();
+    sliding["use_sliding_window"] = true.into();
+    let error = Qwen2Config::from_json(&sliding.to_string()).unwrap_err();
+    assert!(matches!(error, LoadError::Unsupported { field: "use_sliding_window", .. }), "{error}");
+    let mut llama = text;
+    llama["model_type"] = "llama".into();
+    let error = Qwen2Config::from_json(&llama.to_string()).unwrap_err();
+    assert!(matches!(error, LoadError::ModelType { expected: "qwen2", .. }), "{error}");
 }

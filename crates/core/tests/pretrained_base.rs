@@ -1,12 +1,14 @@
 //! The family-neutral base: `load_base` dispatches on `model_type`, and running the pieces
-//! (embed → every block → final norm → head) gives exactly the model's own logits, for GPT-2 and
-//! Llama alike.
+//! (embed → every block → final norm → head) gives exactly the model's own logits, for GPT-2,
+//! Llama and Qwen2 alike.
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Int, Tensor, TensorData};
-use retrofit_core::base::{BaseError, BaseFamily, PretrainedBase, base_family, load_base};
-use retrofit_core::gpt2::{GenerationConfig, KvCache};
+use retrofit_core::base::{BaseFamily, PretrainedBase, base_family, load_base};
+use retrofit_core::decoder::Decoder;
+use retrofit_core::generation::{GenerationConfig, KvCache};
+use retrofit_core::hf_checkpoint::LoadError;
 use retrofit_runtime::device::libtorch_cpu;
 use serde_json::Value;
 
@@ -15,11 +17,12 @@ fn fixtures() -> PathBuf {
 }
 
 /// Each fixture with the family its config.json names.
-fn bases() -> [(BaseFamily, PathBuf); 3] {
+fn bases() -> [(BaseFamily, PathBuf); 4] {
     [
         (BaseFamily::Gpt2, fixtures().join("gpt2-tiny")),
         (BaseFamily::Llama, fixtures().join("llama-tiny/tied")),
         (BaseFamily::Llama, fixtures().join("llama-tiny/untied")),
+        (BaseFamily::Qwen2, fixtures().join("llama-tiny/qwen2")),
     ]
 }
 
@@ -90,7 +93,7 @@ fn generation_and_the_tokenizer_through_the_base() {
     let prompt: Vec<u32> =
         expected["greedy"]["prompt"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
     let tokenizer = config.load_tokenizer(&dir).unwrap();
-    let generation = GenerationConfig { max_new_tokens: 10, pad_id: tokenizer.pad_id(), ..Default::default() };
+    let generation = GenerationConfig { max_new_tokens: 10, pad_id: Some(tokenizer.pad_id()), ..Default::default() };
     let tokens = base.generate(&[prompt], &generation, &libtorch_cpu()).unwrap();
     let want: Vec<u32> =
         expected["greedy"]["new_tokens"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
@@ -114,11 +117,31 @@ fn config_with(model_type: Option<&str>) -> tempfile::TempDir {
 
 #[test]
 fn an_unsupported_or_absent_model_type_is_an_error_listing_the_supported_ones() {
-    let qwen = config_with(Some("qwen2"));
-    let error = load_base(qwen.path(), &libtorch_cpu()).unwrap_err();
-    assert!(matches!(error, BaseError::UnsupportedModelType { ref found, .. } if found == "qwen2"), "{error}");
-    assert!(error.to_string().contains("supported are gpt2, llama"), "{error}");
+    let mistral = config_with(Some("mistral"));
+    let error = load_base(mistral.path(), &libtorch_cpu()).unwrap_err();
+    assert!(matches!(error, LoadError::UnsupportedModelType { ref found, .. } if found == "mistral"), "{error}");
+    assert!(error.to_string().contains("supported are gpt2, llama, qwen2"), "{error}");
     let none = config_with(None);
-    assert!(matches!(base_family(none.path()), Err(BaseError::NoModelType { .. })));
+    assert!(matches!(base_family(none.path()), Err(LoadError::NoModelType { .. })));
     assert_eq!(base_family(&fixtures().join("gpt2-tiny")).unwrap(), BaseFamily::Gpt2);
+}
+
+#[test]
+fn a_row_ends_at_its_first_stop_id_and_the_others_go_on() {
+    let dir = fixtures().join("llama-tiny/tied");
+    let (base, _) = load_base(&dir, &libtorch_cpu()).unwrap();
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let ids =
+        |value: &Value| -> Vec<u32> { value.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect() };
+    let prompts: Vec<Vec<u32>> = expected["greedy_batch"]["prompts"].as_array().unwrap().iter().map(ids).collect();
+    let full: Vec<Vec<u32>> = expected["greedy_batch"]["new_tokens"].as_array().unwrap().iter().map(ids).collect();
+    // Row 0's third token, where it first occurs in row 0 (and, if at all, later in row 1).
+    let stop = full[0][2];
+    let first = |row: &[u32]| row.iter().position(|&id| id == stop);
+    let config = GenerationConfig { max_new_tokens: 10, stop_ids: vec![stop], ..Default::default() };
+    let stopped = base.generate(&prompts, &config, &libtorch_cpu()).unwrap();
+    for (row, (got, all)) in stopped.iter().zip(&full).enumerate() {
+        let end = first(all).map_or(all.len(), |at| at + 1);
+        assert_eq!(got, &all[..end], "row {row}: up to and including its first stop id");
+    }
 }

@@ -1,6 +1,6 @@
 //! Token choice: temperature 0 is argmax; top-k and top-p never emit a token outside their set.
 
-use retrofit_core::gpt2::{Sampler, SamplingConfig};
+use retrofit_core::generation::{Sampler, SamplingConfig};
 
 /// Fixed pseudo-random logits (a linear congruential sequence), 50 tokens.
 fn logits() -> Vec<f32> {

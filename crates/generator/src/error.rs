@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
 use retrofit_core::CoreError;
-use retrofit_core::gpt2::Gpt2Error;
+use retrofit_core::generation::GenerationError;
+use retrofit_core::gpt2::ExportError;
+use retrofit_core::hf_checkpoint::LoadError;
 use retrofit_data::DataError;
 use retrofit_runtime::RuntimeError;
 
@@ -17,7 +19,11 @@ pub enum GeneratorError {
     #[error(transparent)]
     Core(#[from] CoreError),
     #[error(transparent)]
-    Gpt2(#[from] Gpt2Error),
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error(transparent)]
+    Generation(#[from] GenerationError),
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]

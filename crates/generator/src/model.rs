@@ -1,5 +1,6 @@
 use burn::module::Module;
 use burn::tensor::{Int, Tensor};
+use retrofit_core::decoder::Decoder;
 use retrofit_core::gpt2::Gpt2;
 use retrofit_core::language_model::CausalLm;
 

@@ -1,7 +1,7 @@
 //! Continuing a prompt with a trained generator.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use retrofit_core::gpt2::{GenerationConfig, Sampler, SamplingConfig, generate};
+use retrofit_core::generation::{GenerationConfig, Sampler, SamplingConfig, generate};
 use retrofit_core::language_model::CausalLm;
 use retrofit_data::tokenizer::TextTokenizer;
 

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use retrofit_core::CoreError;
 use retrofit_core::base::BaseError;
+use retrofit_core::hf_checkpoint::LoadError;
 use retrofit_data::DataError;
 use retrofit_runtime::RuntimeError;
 
@@ -26,6 +27,12 @@ pub enum RecurrentError {
     BaseChanged { base: PathBuf, recorded: String, now: String },
     #[error("base model: {0}")]
     Base(#[from] BaseError),
+    #[error("base model: {0}")]
+    BaseLoad(#[from] LoadError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot read a tensor back from the device: {0}")]
+    TensorRead(String),
     #[error(transparent)]
     Core(#[from] CoreError),
     #[error(transparent)]

@@ -5,7 +5,8 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor};
 use retrofit_core::CoreError;
 use retrofit_core::base::PretrainedBase;
-use retrofit_core::gpt2::LayerCache;
+use retrofit_core::decoder::Decoder;
+use retrofit_core::generation::LayerCache;
 use retrofit_core::language_model::{StateCarry, WindowedLm, token_nll};
 
 use crate::config::{InsertionConfig, Recurrence};
@@ -349,6 +350,11 @@ impl RecurrentLm {
         self.forward_window(ids, state.as_ref()).1
     }
 
+    /// The base's vocabulary.
+    pub fn vocab_size(&self) -> usize {
+        self.base.vocab_size()
+    }
+
     /// The `segment-state` vector's size (`None` without one).
     pub fn state_size(&self) -> Option<usize> {
         self.segment.as_ref().map(|segment| segment.project.weight.dims()[0])
@@ -366,7 +372,12 @@ impl RecurrentLm {
     }
 
     /// What the window just read (`ids`, with final hidden states `hidden`) leaves the next one.
-    fn next_state(&self, state: Option<StreamState>, ids: Tensor<2, Int>, hidden: Tensor<3>) -> Option<StreamState> {
+    pub(crate) fn next_state(
+        &self,
+        state: Option<StreamState>,
+        ids: Tensor<2, Int>,
+        hidden: Tensor<3>,
+    ) -> Option<StreamState> {
         match (state, self.recurrence) {
             (Some(StreamState::Vector(state)), _) => {
                 self.segment.as_ref().map(|segment| StreamState::Vector(segment.update(hidden, state)))

@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use retrofit_core::attention::{AttentionKernel, set_attention_kernel};
 use retrofit_core::base::{BasePrecision, PretrainedBase};
-use retrofit_core::gpt2::{GenerationConfig, Gpt2Config};
+use retrofit_core::decoder::Decoder;
+use retrofit_core::generation::GenerationConfig;
+use retrofit_core::gpt2::Gpt2Config;
 use retrofit_core::language_model::CausalLm;
 use retrofit_core::llama::LlamaConfig;
 use retrofit_experiments::bench::{StepSplit, TrainingTimes, cross_entropy, median, random_ids, time_training};
@@ -187,7 +189,7 @@ fn main() -> ExitCode {
                     .into_iter()
                     .map(|id| id as u32)
                     .collect();
-                let config = GenerationConfig { max_new_tokens: 128, pad_id: 0, ..GenerationConfig::default() };
+                let config = GenerationConfig { max_new_tokens: 128, ..GenerationConfig::default() };
                 let mut times = Vec::new();
                 // One untimed warm-up generation, as the reference.
                 let first = model.generate(std::slice::from_ref(&prompt), &config, &device)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use retrofit_core::gpt2::SamplingConfig;
+use retrofit_core::generation::SamplingConfig;
 use retrofit_experiments::{TrainArgs, run_main};
 use retrofit_generator::{SAMPLE_FILE, STAGE, load_generator, run, sample_text};
 use retrofit_runtime::device::DeviceChoice;

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use retrofit_core::base::load_base;
-use retrofit_core::gpt2::{GenerationConfig, SamplingConfig};
+use retrofit_core::decoder::Decoder;
+use retrofit_core::generation::GenerationConfig;
 use retrofit_core::training::count_parameters;
 use retrofit_data::text::read_utf8;
-use retrofit_experiments::run_main;
+use retrofit_experiments::{SamplingArgs, run_main};
 use retrofit_runtime::device::DeviceChoice;
 use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
 use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
@@ -37,14 +38,8 @@ enum Command {
         /// New tokens to generate.
         #[arg(long, default_value_t = 50)]
         tokens: usize,
-        #[arg(long, default_value_t = 0.0)]
-        temperature: f64,
-        #[arg(long, default_value_t = 0)]
-        top_k: usize,
-        #[arg(long, default_value_t = 1.0)]
-        top_p: f64,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        #[command(flatten)]
+        sampling: SamplingArgs,
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
@@ -72,16 +67,16 @@ enum Command {
 
 fn main() -> ExitCode {
     run_main(|| match Cli::parse().command {
-        Command::Generate { model, prompt, tokens, temperature, top_k, top_p, seed, device } => {
+        Command::Generate { model, prompt, tokens, sampling, device } => {
             let device = device.resolve()?;
             let (base, config) = load_base(&model, &device.device)?;
             let tokenizer = config.load_tokenizer(&model)?;
             let prompt_ids = tokenizer.encode(&prompt)?;
             let generation = GenerationConfig {
                 max_new_tokens: tokens,
-                sampling: SamplingConfig { temperature, top_k, top_p, seed },
-                // One prompt: nothing is padded, and id 0 exists in every vocabulary.
-                pad_id: 0,
+                sampling: sampling.config(),
+                pad_id: Some(tokenizer.pad_id()),
+                stop_ids: Vec::new(),
             };
             let clock = RunClock::start();
             let new_tokens = base.generate(&[prompt_ids], &generation, &device.device)?.remove(0);

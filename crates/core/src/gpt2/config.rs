@@ -4,8 +4,8 @@ use burn::nn::{EmbeddingConfig, Initializer, LayerNormConfig, LinearConfig};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::loader::Gpt2Error;
 use super::model::{Gpt2, Gpt2Attention, Gpt2Block, Gpt2Mlp};
+use crate::hf_checkpoint::{self, LoadError};
 
 fn default_epsilon() -> f64 {
     1e-5
@@ -50,18 +50,16 @@ impl Gpt2Config {
     }
 
     /// Reads `dir/config.json`.
-    pub fn from_dir(dir: &Path) -> Result<Self, Gpt2Error> {
-        let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|cause| Gpt2Error::Missing { path: path.clone(), cause })?;
-        let config: Self =
-            serde_json::from_str(&text).map_err(|error| Gpt2Error::Config { path, message: error.to_string() })?;
+    pub fn from_dir(dir: &Path) -> Result<Self, LoadError> {
+        let (path, text) = hf_checkpoint::read_config(dir)?;
+        let config: Self = serde_json::from_str(&text).map_err(|source| LoadError::Config { path, source })?;
         config.validate()?;
         Ok(config)
     }
 
     /// Checks what the architecture needs.
-    pub fn validate(&self) -> Result<(), Gpt2Error> {
-        let invalid = |message: String| Gpt2Error::Invalid(message);
+    pub fn validate(&self) -> Result<(), LoadError> {
+        let invalid = |message: String| LoadError::invalid("GPT-2", message);
         if self.n_head == 0 || !self.n_embd.is_multiple_of(self.n_head) {
             return Err(invalid(format!("n_head {} must divide n_embd {}", self.n_head, self.n_embd)));
         }

@@ -3,17 +3,34 @@
 
 use std::path::Path;
 
-use burn::store::{ModuleSnapshot, SafetensorsStore};
+use std::path::PathBuf;
+
+use burn::store::{ModuleSnapshot, SafetensorsStore, SafetensorsStoreError};
 use retrofit_data::tokenizer::TokenizerConfig;
 use serde_json::json;
 
 use super::config::Gpt2Config;
-use super::loader::Gpt2Error;
 use super::model::Gpt2;
+use crate::hf_checkpoint::TOKENIZER_FILE;
 
-/// The file that names a non-BPE tokenizer in a model directory (`{"kind": "bytes"}`); GPT-2 BPE
-/// is written as HF's `vocab.json` + `merges.txt`.
-pub const TOKENIZER_FILE: &str = "retrofit-tokenizer.json";
+/// Why a model could not be written; each displays as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write weights {path}: {source}")]
+    Weights {
+        path: PathBuf,
+        #[source]
+        source: SafetensorsStoreError,
+    },
+    #[error("cannot write the config or the tokenizer as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
 
 /// Module path → HF key: the inverse of the loader's remapping (burn's LayerNorm `gamma`/`beta`
 /// are HF's `weight`/`bias`; `GPT2LMHeadModel` nests the model under `transformer.`).
@@ -22,19 +39,16 @@ const EXPORT_REMAPPING: [(&str, &str); 3] = [(r"^", "transformer."), (r"\.gamma$
 /// Writes `model` into `dir` (created if needed): `config.json` with the fields transformers
 /// needs for `GPT2LMHeadModel`, `model.safetensors` (the head is tied, so `lm_head` is not
 /// stored), and the tokenizer: `vocab.json` + `merges.txt` copied for GPT-2 BPE, or
-/// [`TOKENIZER_FILE`] for bytes.
+/// [`TOKENIZER_FILE`] for bytes (GPT-2 BPE is written as HF's `vocab.json` + `merges.txt`).
 pub fn export_gpt2(
     model: &Gpt2,
     config: &Gpt2Config,
     tokenizer: &TokenizerConfig,
     dir: &Path,
-) -> Result<(), Gpt2Error> {
-    let io = |path: &Path, error: std::io::Error| Gpt2Error::Weights {
-        path: path.to_path_buf(),
-        message: error.to_string(),
-    };
+) -> Result<(), ExportError> {
+    let io = |path: &Path, source: std::io::Error| ExportError::Io { path: path.to_path_buf(), source };
     std::fs::create_dir_all(dir).map_err(|error| io(dir, error))?;
-    let mut hf_config = serde_json::to_value(config).map_err(|error| Gpt2Error::Invalid(error.to_string()))?;
+    let mut hf_config = serde_json::to_value(config)?;
     let end_of_text = config.vocab_size.saturating_sub(1);
     if let Some(fields) = hf_config.as_object_mut() {
         for (key, value) in [
@@ -52,7 +66,7 @@ pub fn export_gpt2(
         }
     }
     let config_path = dir.join("config.json");
-    let text = serde_json::to_string_pretty(&hf_config).map_err(|error| Gpt2Error::Invalid(error.to_string()))?;
+    let text = serde_json::to_string_pretty(&hf_config)?;
     std::fs::write(&config_path, text + "\n").map_err(|error| io(&config_path, error))?;
 
     let weights = dir.join("model.safetensors");
@@ -60,9 +74,7 @@ pub fn export_gpt2(
     for (from, to) in EXPORT_REMAPPING {
         store = store.with_key_remapping(from, to);
     }
-    model
-        .save_into(&mut store)
-        .map_err(|error| Gpt2Error::Weights { path: weights.clone(), message: error.to_string() })?;
+    model.save_into(&mut store).map_err(|source| ExportError::Weights { path: weights.clone(), source })?;
 
     match tokenizer {
         TokenizerConfig::Gpt2 { dir: source } => {
@@ -72,7 +84,7 @@ pub fn export_gpt2(
         }
         other => {
             let path = dir.join(TOKENIZER_FILE);
-            let text = serde_json::to_string(other).map_err(|error| Gpt2Error::Invalid(error.to_string()))?;
+            let text = serde_json::to_string(other)?;
             std::fs::write(&path, text + "\n").map_err(|error| io(&path, error))?;
         }
     }

@@ -1,39 +1,11 @@
 use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::tensor::activation::gelu_approximate;
-use burn::tensor::{Bool, Int, Tensor};
+use burn::tensor::{Bool, DType, Int, Tensor};
 
 use crate::attention::scaled_dot_product_attention;
-
-/// Keys and values of one layer for the positions seen so far.
-#[derive(Debug, Clone)]
-pub struct LayerCache {
-    /// `[batch, heads, seen, head_dim]`
-    pub keys: Tensor<4>,
-    /// `[batch, heads, seen, head_dim]`
-    pub values: Tensor<4>,
-}
-
-/// The key/value cache of every layer.
-#[derive(Debug, Clone, Default)]
-pub struct KvCache {
-    pub layers: Vec<Option<LayerCache>>,
-}
-
-impl KvCache {
-    pub fn new(layers: usize) -> Self {
-        Self { layers: vec![None; layers] }
-    }
-
-    /// Positions already cached.
-    pub fn len(&self) -> usize {
-        self.layers.first().and_then(|layer| layer.as_ref()).map_or(0, |layer| layer.keys.dims()[2])
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+use crate::decoder::{Decoder, ForwardContext};
+use crate::generation::LayerCache;
 
 /// GPT-2's causal self-attention with a fused query/key/value projection (`c_attn`, stored
 /// `[in, out]` as HF's Conv1D) and an output projection (`c_proj`).
@@ -56,12 +28,8 @@ impl Gpt2Attention {
         let qkv = self.c_attn.forward(x); // [batch, seq, 3 * n_embd]
         let heads = |t: Tensor<3>| t.reshape([batch, seq, self.n_head, head_dim]).swap_dims(1, 2);
         let mut parts = qkv.chunk(3, 2).into_iter().map(heads);
-        let (queries, mut keys, mut values) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-        if let Some(past) = cache.take() {
-            keys = Tensor::cat(vec![past.keys, keys], 2);
-            values = Tensor::cat(vec![past.values, values], 2);
-        }
-        *cache = Some(LayerCache { keys: keys.clone(), values: values.clone() });
+        let (queries, keys, values) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let (keys, values) = LayerCache::extend(cache, keys, values);
         let scale = (head_dim as f64).powf(-0.5);
         let context = scaled_dot_product_attention(queries, keys, values, Some(key_mask), false, scale)
             .swap_dims(1, 2)
@@ -111,77 +79,43 @@ pub struct Gpt2 {
     pub n_positions: usize,
 }
 
-impl Gpt2 {
+impl Decoder for Gpt2 {
+    fn n_layer(&self) -> usize {
+        self.h.len()
+    }
+
+    fn d_model(&self) -> usize {
+        self.wte.weight.dims()[1]
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.wte.weight.dims()[0]
+    }
+
+    fn dtype(&self) -> DType {
+        self.wte.weight.val().dtype()
+    }
+
+    fn max_positions(&self) -> usize {
+        self.n_positions
+    }
+
     /// Token plus position embeddings.
-    ///
-    /// # Shapes
-    /// - `ids`, `positions`: `[batch, seq]` → `[batch, seq, n_embd]`
-    pub fn embed(&self, ids: Tensor<2, Int>, positions: Tensor<2, Int>) -> Tensor<3> {
+    fn embed(&self, ids: Tensor<2, Int>, positions: Tensor<2, Int>) -> Tensor<3> {
         self.wte.forward(ids) + self.wpe.forward(positions)
     }
 
-    /// The attention mask for `seq` new positions after `seen` cached ones: causal, plus the
-    /// padded keys of `padding` (`[batch, seen + seq]`, `true` at padding).
-    ///
-    /// # Shapes
-    /// output: `[batch, 1, seq, seen + seq]`
-    pub fn key_mask(
-        &self,
-        batch: usize,
-        seq: usize,
-        seen: usize,
-        padding: Option<Tensor<2, Bool>>,
-        device: &burn::tensor::Device,
-    ) -> Tensor<4, Bool> {
-        crate::attention::cached_causal_mask(batch, seq, seen, padding, device)
+    fn block(&self, index: usize, x: Tensor<3>, context: &ForwardContext, cache: &mut Option<LayerCache>) -> Tensor<3> {
+        self.h[index].forward(x, context.key_mask.clone(), cache)
     }
 
-    /// The final hidden states (after `ln_f`) of `ids`, continuing the cache when one is given.
-    ///
-    /// # Shapes
-    /// - `ids`, `positions`: `[batch, seq]`
-    /// - `padding`: `[batch, seen + seq]`, `true` at padded positions (left padding)
-    /// - output: `[batch, seq, n_embd]`
-    pub fn hidden(
-        &self,
-        ids: Tensor<2, Int>,
-        positions: Tensor<2, Int>,
-        padding: Option<Tensor<2, Bool>>,
-        cache: &mut KvCache,
-    ) -> Tensor<3> {
-        let [batch, seq] = ids.dims();
-        if cache.layers.len() != self.h.len() {
-            *cache = KvCache::new(self.h.len());
-        }
-        let mask = self.key_mask(batch, seq, cache.len(), padding, &ids.device());
-        let mut x = self.embed(ids, positions);
-        for (block, layer_cache) in self.h.iter().zip(cache.layers.iter_mut()) {
-            x = block.forward(x, mask.clone(), layer_cache);
-        }
+    /// `ln_f`.
+    fn final_norm(&self, x: Tensor<3>) -> Tensor<3> {
         self.ln_f.forward(x)
     }
 
-    /// Logits of hidden states through the tied head.
-    ///
-    /// # Shapes
-    /// `[batch, seq, n_embd]` → `[batch, seq, vocab]`
-    pub fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+    /// The tied head: a matmul with `wte`'s weight.
+    fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
         crate::tied_head::tied_logits(hidden, self.wte.weight.val())
-    }
-
-    /// Logits of a whole sequence without padding or cache, positions `0..seq`.
-    ///
-    /// # Shapes
-    /// `ids`: `[batch, seq]` → `[batch, seq, vocab]`
-    pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
-        let [batch, seq] = ids.dims();
-        let positions = crate::positions::position_ids(batch, seq, 0, &ids.device());
-        self.head(self.hidden(ids, positions, None, &mut KvCache::default()))
-    }
-}
-
-impl crate::language_model::CausalLm for Gpt2 {
-    fn logits(&self, inputs: Tensor<2, Int>) -> Tensor<3> {
-        self.forward(inputs)
     }
 }

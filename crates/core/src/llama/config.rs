@@ -6,11 +6,11 @@ use std::path::Path;
 use burn::nn::{EmbeddingConfig, LinearConfig, RmsNormConfig};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::error::LlamaError;
+use super::hf_config::HfLlamaFamilyConfig;
 use super::model::{Llama, LlamaAttention, LlamaDecoderLayer, LlamaMlp, LlamaModel};
 use super::rotary::RotaryTables;
+use crate::hf_checkpoint::{self, LoadError};
 
 /// The `model_type` this module reads.
 pub const LLAMA_MODEL_TYPE: &str = "llama";
@@ -40,84 +40,17 @@ pub struct LlamaConfig {
     pub tie_word_embeddings: bool,
     /// Biases on the query, key, value and output projections.
     pub attention_bias: bool,
+    /// Biases on the query, key and value projections only (Qwen2's layout).
+    #[serde(default)]
+    pub qkv_bias: bool,
     /// Biases on the gate, up and down projections.
     pub mlp_bias: bool,
 }
 
-/// `config.json` as transformers writes it; only the fields that shape the model are read.
-#[derive(Debug, Deserialize)]
-struct HfLlamaConfig {
-    model_type: Option<String>,
-    vocab_size: usize,
-    hidden_size: usize,
-    intermediate_size: usize,
-    num_hidden_layers: usize,
-    num_attention_heads: usize,
-    #[serde(default)]
-    num_key_value_heads: Option<usize>,
-    #[serde(default)]
-    head_dim: Option<usize>,
-    #[serde(default = "default_max_positions")]
-    max_position_embeddings: usize,
-    #[serde(default = "default_rms_norm_eps")]
-    rms_norm_eps: f64,
-    #[serde(default = "default_hidden_act")]
-    hidden_act: String,
-    /// transformers 4.x.
-    #[serde(default)]
-    rope_theta: Option<f64>,
-    /// transformers 4.x: `null` or an object with `rope_type` (or `type`).
-    #[serde(default)]
-    rope_scaling: Option<Value>,
-    /// transformers 5.x: `{"rope_type": "default", "rope_theta": ...}`.
-    #[serde(default)]
-    rope_parameters: Option<Value>,
-    #[serde(default = "default_tie")]
-    tie_word_embeddings: bool,
-    #[serde(default)]
-    attention_bias: bool,
-    #[serde(default)]
-    mlp_bias: bool,
-}
-
-fn default_max_positions() -> usize {
-    2048
-}
-
-fn default_rms_norm_eps() -> f64 {
-    1e-6
-}
-
-fn default_hidden_act() -> String {
-    "silu".to_string()
-}
-
-fn default_tie() -> bool {
-    false
-}
-
+/// Llama's defaults for what its `config.json` may leave out.
+const DEFAULT_MAX_POSITIONS: usize = 2048;
+const DEFAULT_RMS_NORM_EPS: f64 = 1e-6;
 const DEFAULT_ROPE_THETA: f64 = 10_000.0;
-
-/// The rope type named by a `rope_scaling` / `rope_parameters` object (`rope_type`, or the older
-/// `type`); absent means the default.
-fn rope_type(object: &Value) -> Option<&str> {
-    object.get("rope_type").or_else(|| object.get("type")).and_then(Value::as_str)
-}
-
-/// Refuses any rotary variant but the default one. `rope_parameters` without a type is the
-/// default (it only carries `rope_theta`); a `rope_scaling` object always scales something.
-fn check_rope(field: &'static str, value: &Value) -> Result<(), LlamaError> {
-    let untyped_is_default = field == "rope_parameters";
-    match (value, rope_type(value)) {
-        (Value::Null, _) | (_, Some("default")) => Ok(()),
-        (_, None) if untyped_is_default => Ok(()),
-        (_, found) => Err(LlamaError::UnsupportedRopeScaling {
-            rope_type: found.unwrap_or("unnamed").to_string(),
-            field,
-            value: value.to_string(),
-        }),
-    }
-}
 
 impl LlamaConfig {
     /// SmolLM2-135M(-Instruct): 30 layers of 576, 9 query heads and 3 key/value heads of 64,
@@ -136,43 +69,24 @@ impl LlamaConfig {
             rope_theta: 100_000.0,
             tie_word_embeddings: true,
             attention_bias: false,
+            qkv_bias: false,
             mlp_bias: false,
         }
     }
 
     /// Reads and checks `dir/config.json`.
-    pub fn from_dir(dir: &Path) -> Result<Self, LlamaError> {
-        let path = dir.join("config.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|source| LlamaError::Missing { path: path.clone(), source })?;
+    pub fn from_dir(dir: &Path) -> Result<Self, LoadError> {
+        let (path, text) = hf_checkpoint::read_config(dir)?;
         Self::parse(&text, &path)
     }
 
     /// Parses and checks the text of a Hugging Face `config.json`.
-    pub fn from_json(text: &str) -> Result<Self, LlamaError> {
+    pub fn from_json(text: &str) -> Result<Self, LoadError> {
         Self::parse(text, Path::new("config.json"))
     }
 
-    fn parse(text: &str, path: &Path) -> Result<Self, LlamaError> {
-        let hf: HfLlamaConfig =
-            serde_json::from_str(text).map_err(|source| LlamaError::Config { path: path.to_path_buf(), source })?;
-        if let Some(found) = hf.model_type.as_deref().filter(|found| *found != LLAMA_MODEL_TYPE) {
-            return Err(LlamaError::ModelType { found: found.to_string() });
-        }
-        // transformers maps both names to SiLU.
-        if !matches!(hf.hidden_act.as_str(), "silu" | "swish") {
-            return Err(LlamaError::UnsupportedActivation(hf.hidden_act));
-        }
-        if let Some(scaling) = &hf.rope_scaling {
-            check_rope("rope_scaling", scaling)?;
-        }
-        let mut rope_theta = hf.rope_theta;
-        if let Some(parameters) = &hf.rope_parameters {
-            check_rope("rope_parameters", parameters)?;
-            if let Some(theta) = parameters.get("rope_theta").and_then(Value::as_f64) {
-                rope_theta = Some(theta);
-            }
-        }
+    fn parse(text: &str, path: &Path) -> Result<Self, LoadError> {
+        let hf = HfLlamaFamilyConfig::parse(text, path, LLAMA_MODEL_TYPE)?;
         let config = Self {
             vocab_size: hf.vocab_size,
             hidden_size: hf.hidden_size,
@@ -181,11 +95,12 @@ impl LlamaConfig {
             num_attention_heads: hf.num_attention_heads,
             num_key_value_heads: hf.num_key_value_heads,
             head_dim: hf.head_dim,
-            max_position_embeddings: hf.max_position_embeddings,
-            rms_norm_eps: hf.rms_norm_eps,
-            rope_theta: rope_theta.unwrap_or(DEFAULT_ROPE_THETA),
-            tie_word_embeddings: hf.tie_word_embeddings,
+            max_position_embeddings: hf.max_position_embeddings.unwrap_or(DEFAULT_MAX_POSITIONS),
+            rms_norm_eps: hf.rms_norm_eps.unwrap_or(DEFAULT_RMS_NORM_EPS),
+            rope_theta: hf.rope_theta(DEFAULT_ROPE_THETA)?,
+            tie_word_embeddings: hf.tie_word_embeddings.unwrap_or(false),
             attention_bias: hf.attention_bias,
+            qkv_bias: false,
             mlp_bias: hf.mlp_bias,
         };
         config.validate()?;
@@ -193,8 +108,8 @@ impl LlamaConfig {
     }
 
     /// Checks what the architecture needs.
-    pub fn validate(&self) -> Result<(), LlamaError> {
-        let invalid = |message: String| Err(LlamaError::Invalid(message));
+    pub fn validate(&self) -> Result<(), LoadError> {
+        let invalid = |message: String| Err(LoadError::invalid("Llama", message));
         let heads = self.num_attention_heads;
         let kv_heads = self.key_value_heads();
         if heads == 0 || kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
@@ -245,9 +160,9 @@ impl LlamaConfig {
         let rms_norm = || RmsNormConfig::new(d_model).with_epsilon(self.rms_norm_eps).init(device);
         let layer = || LlamaDecoderLayer {
             self_attn: LlamaAttention {
-                q_proj: linear(d_model, q_width, self.attention_bias),
-                k_proj: linear(d_model, kv_width, self.attention_bias),
-                v_proj: linear(d_model, kv_width, self.attention_bias),
+                q_proj: linear(d_model, q_width, self.attention_bias || self.qkv_bias),
+                k_proj: linear(d_model, kv_width, self.attention_bias || self.qkv_bias),
+                v_proj: linear(d_model, kv_width, self.attention_bias || self.qkv_bias),
                 o_proj: linear(q_width, d_model, self.attention_bias),
                 n_head: self.num_attention_heads,
                 n_kv_head: self.key_value_heads(),

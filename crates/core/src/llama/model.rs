@@ -5,21 +5,12 @@
 use burn::module::Module;
 use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::tensor::activation::silu;
-use burn::tensor::{Bool, Device, Int, Tensor};
+use burn::tensor::{Bool, DType, Int, Tensor};
 
-use super::rotary::{RotaryAngles, RotaryTables};
-use crate::attention::{cached_causal_mask, scaled_dot_product_attention};
-use crate::gpt2::{KvCache, LayerCache};
-
-/// What every layer of one forward pass shares, built once per forward by [`Llama::context`].
-#[derive(Debug, Clone)]
-pub struct LlamaContext {
-    /// `[batch, 1, seq, seen + seq]`, `true` where a key must not be attended to (causality and
-    /// padding together).
-    pub key_mask: Tensor<4, Bool>,
-    /// Rotary cos/sin of the `seq` new positions.
-    pub rotary: RotaryAngles,
-}
+use super::rotary::RotaryTables;
+use crate::attention::scaled_dot_product_attention;
+use crate::decoder::{Decoder, ForwardContext};
+use crate::generation::LayerCache;
 
 /// Grouped-query self-attention: `n_head` query heads share `n_kv_head` key/value heads (query
 /// head `h` reads key/value head `h / (n_head / n_kv_head)`, as transformers' `repeat_kv`),
@@ -45,17 +36,17 @@ impl LlamaAttention {
     /// # Shapes
     /// - `x`: `[batch, seq, d_model]`, the `seq` newest positions
     /// - output: `[batch, seq, d_model]`
-    pub fn forward(&self, x: Tensor<3>, context: &LlamaContext, cache: &mut Option<LayerCache>) -> Tensor<3> {
+    ///
+    /// # Panics
+    /// If `context` has no rotary angles (it was not built by a Llama's [`Decoder::context`]).
+    pub fn forward(&self, x: Tensor<3>, context: &ForwardContext, cache: &mut Option<LayerCache>) -> Tensor<3> {
+        let rotary = context.rotary.as_ref().expect("a Llama forward context carries rotary angles");
         let [batch, seq, _] = x.dims();
         let heads = |t: Tensor<3>, count: usize| t.reshape([batch, seq, count, self.head_dim]).swap_dims(1, 2);
-        let queries = context.rotary.apply(heads(self.q_proj.forward(x.clone()), self.n_head)); // [b, h, s, hd]
-        let mut keys = context.rotary.apply(heads(self.k_proj.forward(x.clone()), self.n_kv_head)); // [b, kv, s, hd]
-        let mut values = heads(self.v_proj.forward(x), self.n_kv_head); // [b, kv, s, hd]
-        if let Some(past) = cache.take() {
-            keys = Tensor::cat(vec![past.keys, keys], 2);
-            values = Tensor::cat(vec![past.values, values], 2);
-        }
-        *cache = Some(LayerCache { keys: keys.clone(), values: values.clone() });
+        let queries = rotary.apply(heads(self.q_proj.forward(x.clone()), self.n_head)); // [b, h, s, hd]
+        let keys = rotary.apply(heads(self.k_proj.forward(x.clone()), self.n_kv_head)); // [b, kv, s, hd]
+        let values = heads(self.v_proj.forward(x), self.n_kv_head); // [b, kv, s, hd]
+        let (keys, values) = LayerCache::extend(cache, keys, values);
         let keys = self.repeat_kv(keys); // [b, h, seen + s, hd]
         let values = self.repeat_kv(values);
         let scale = (self.head_dim as f64).powf(-0.5);
@@ -111,7 +102,7 @@ pub struct LlamaDecoderLayer {
 impl LlamaDecoderLayer {
     /// # Shapes
     /// `x`: `[batch, seq, d_model]` → `[batch, seq, d_model]`
-    pub fn forward(&self, x: Tensor<3>, context: &LlamaContext, cache: &mut Option<LayerCache>) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<3>, context: &ForwardContext, cache: &mut Option<LayerCache>) -> Tensor<3> {
         let x = x.clone() + self.self_attn.forward(self.input_layernorm.forward(x), context, cache);
         x.clone() + self.mlp.forward(self.post_attention_layernorm.forward(x))
     }
@@ -137,91 +128,52 @@ pub struct Llama {
     pub max_position_embeddings: usize,
 }
 
-impl Llama {
-    /// Number of decoder layers.
-    pub fn n_layer(&self) -> usize {
+impl Decoder for Llama {
+    fn n_layer(&self) -> usize {
         self.model.layers.len()
     }
 
-    /// Width of the residual stream.
-    pub fn d_model(&self) -> usize {
+    fn d_model(&self) -> usize {
         self.model.embed_tokens.weight.dims()[1]
     }
 
-    pub fn vocab_size(&self) -> usize {
+    fn vocab_size(&self) -> usize {
         self.model.embed_tokens.weight.dims()[0]
     }
 
+    fn dtype(&self) -> DType {
+        self.model.embed_tokens.weight.val().dtype()
+    }
+
+    fn max_positions(&self) -> usize {
+        self.max_position_embeddings
+    }
+
     /// Token embeddings (Llama has no position embeddings: positions enter through rotary).
-    ///
-    /// # Shapes
-    /// `ids`: `[batch, seq]` → `[batch, seq, d_model]`
-    pub fn embed(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+    fn embed(&self, ids: Tensor<2, Int>, _positions: Tensor<2, Int>) -> Tensor<3> {
         self.model.embed_tokens.forward(ids)
     }
 
-    /// The mask and rotary angles of `seq` new positions after `seen` cached ones.
-    ///
-    /// # Shapes
-    /// - `positions`: `[batch, seq]` (each row counts its real tokens: left padding shifts them)
-    /// - `padding`: `[batch, seen + seq]`, `true` at padded positions
-    pub fn context(&self, positions: Tensor<2, Int>, padding: Option<Tensor<2, Bool>>, seen: usize) -> LlamaContext {
-        let [batch, seq] = positions.dims();
-        let device: Device = positions.device();
-        LlamaContext {
-            key_mask: cached_causal_mask(batch, seq, seen, padding, &device),
-            rotary: self.rotary.angles(positions),
-        }
+    /// The causal mask and the rotary angles of `positions`.
+    fn context(&self, positions: Tensor<2, Int>, padding: Option<Tensor<2, Bool>>, seen: usize) -> ForwardContext {
+        let rotary = self.rotary.angles(positions.clone());
+        ForwardContext { rotary: Some(rotary), ..ForwardContext::causal(&positions, padding, seen) }
     }
 
-    /// The final hidden states (after `model.norm`) of `ids`, continuing the cache.
-    ///
-    /// # Shapes
-    /// - `ids`, `positions`: `[batch, seq]`
-    /// - `padding`: `[batch, seen + seq]`, `true` at padded positions (left padding)
-    /// - output: `[batch, seq, d_model]`
-    pub fn hidden(
-        &self,
-        ids: Tensor<2, Int>,
-        positions: Tensor<2, Int>,
-        padding: Option<Tensor<2, Bool>>,
-        cache: &mut KvCache,
-    ) -> Tensor<3> {
-        if cache.layers.len() != self.n_layer() {
-            *cache = KvCache::new(self.n_layer());
-        }
-        let context = self.context(positions, padding, cache.len());
-        let mut x = self.embed(ids);
-        for (layer, layer_cache) in self.model.layers.iter().zip(cache.layers.iter_mut()) {
-            x = layer.forward(x, &context, layer_cache);
-        }
+    fn block(&self, index: usize, x: Tensor<3>, context: &ForwardContext, cache: &mut Option<LayerCache>) -> Tensor<3> {
+        self.model.layers[index].forward(x, context, cache)
+    }
+
+    /// `model.norm`.
+    fn final_norm(&self, x: Tensor<3>) -> Tensor<3> {
         self.model.norm.forward(x)
     }
 
-    /// Logits of final hidden states through `lm_head`, or the embedding when tied.
-    ///
-    /// # Shapes
-    /// `[batch, seq, d_model]` → `[batch, seq, vocab]`
-    pub fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+    /// `lm_head`, or the embedding when tied.
+    fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
             Some(lm_head) => lm_head.forward(hidden),
             None => crate::tied_head::tied_logits(hidden, self.model.embed_tokens.weight.val()),
         }
-    }
-
-    /// Logits of a whole sequence without padding or cache, positions `0..seq`.
-    ///
-    /// # Shapes
-    /// `ids`: `[batch, seq]` → `[batch, seq, vocab]`
-    pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
-        let [batch, seq] = ids.dims();
-        let positions = Tensor::<1, Int>::arange(0..seq as i64, &ids.device()).reshape([1, seq]).expand([batch, seq]);
-        self.head(self.hidden(ids, positions, None, &mut KvCache::default()))
-    }
-}
-
-impl crate::language_model::CausalLm for Llama {
-    fn logits(&self, inputs: Tensor<2, Int>) -> Tensor<3> {
-        self.forward(inputs)
     }
 }
