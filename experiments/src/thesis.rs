@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use retrofit_core::language_model::{GainInterval, PairedUnit, StreamEvaluation, bootstrap_difference, paired_units};
-use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentDataConfig, WINDOW_LOSS_FILE, WindowLoss};
+use retrofit_recurrent_generator::{
+    BOOTSTRAP_RESAMPLES, Recurrence, RecurrentGeneratorConfig, Schedule, WINDOW_LOSS_FILE, WindowLoss,
+};
 use retrofit_runtime::Quantity;
 use retrofit_runtime::curves::Curves;
 use retrofit_runtime::plot::{Line, line_plot};
@@ -70,35 +72,35 @@ impl Rung {
         }
     }
 
-    /// The config changes that make the rung, applied before the user's `--set`s, to a config
-    /// whose data settings are `data`. `none-wide` widens the
-    /// feed-forward layer from 4x to 7x: the 6 d^2 parameters that a GRU(d, d) adds to a block,
-    /// so that token-gru's gain can be told apart from its extra parameters. `none-long` doubles
-    /// the window and halves the windows a step and the evaluated windows (when they are even),
-    /// so that it reads the same tokens a step and is evaluated on the same text: a recurrence
-    /// that extends memory must beat simply attending further.
-    pub fn overrides(self, data: &RecurrentDataConfig) -> Vec<String> {
-        let set = |pairs: &[&str]| pairs.iter().map(|pair| pair.to_string()).collect();
+    /// Makes `config` (the ladder's config with the user's `--set`s applied) this rung's.
+    /// `none-wide` widens the feed-forward layer from 4x to 7x: the 6 d^2 parameters that a
+    /// GRU(d, d) adds to a block, so that token-gru's gain can be told apart from its extra
+    /// parameters. `none-long` doubles the window and halves the windows a step and the evaluated
+    /// windows (when they are even), so that it reads the same tokens a step and is evaluated on
+    /// the same text: a recurrence that extends memory must beat simply attending further.
+    pub fn apply(self, config: &mut RecurrentGeneratorConfig) {
+        let model = &mut config.model;
+        model.recurrence = match self {
+            Self::NoneCache => Recurrence::NoneCache,
+            Self::TokenGru => Recurrence::TokenGru,
+            Self::SegmentState => Recurrence::SegmentState,
+            Self::Memory => Recurrence::Memory,
+            Self::ZeroShot | Self::HeadBias | Self::None | Self::NoneWide | Self::NoneLong => Recurrence::None,
+        };
         match self {
-            Self::ZeroShot => set(&["schedule=zero-shot", "model.inserted_blocks=0", "model.recurrence=none"]),
-            Self::HeadBias => set(&["model.inserted_blocks=0", "model.recurrence=none"]),
-            Self::None => set(&["model.recurrence=none"]),
-            Self::NoneWide => set(&["model.recurrence=none", "model.ff_mult=7"]),
-            Self::NoneLong => {
-                let mut changes = vec![
-                    "model.recurrence=none".to_string(),
-                    format!("data.context={}", 2 * data.context),
-                    format!("data.bptt_windows={}", (data.bptt_windows / 2).max(1)),
-                ];
-                if let Some(windows) = data.eval_windows {
-                    changes.push(format!("data.eval_windows={}", (windows / 2).max(1)));
-                }
-                changes
+            Self::ZeroShot => {
+                config.schedule = Schedule::ZeroShot;
+                model.inserted_blocks = 0;
             }
-            Self::NoneCache => set(&["model.recurrence=none-cache"]),
-            Self::TokenGru => set(&["model.recurrence=token-gru"]),
-            Self::SegmentState => set(&["model.recurrence=segment-state"]),
-            Self::Memory => set(&["model.recurrence=memory"]),
+            Self::HeadBias => model.inserted_blocks = 0,
+            Self::NoneWide => model.ff_mult = 7,
+            Self::NoneLong => {
+                let data = &mut config.data;
+                data.context *= 2;
+                data.bptt_windows = (data.bptt_windows / 2).max(1);
+                data.eval_windows = data.eval_windows.map(|windows| (windows / 2).max(1));
+            }
+            Self::None | Self::NoneCache | Self::TokenGru | Self::SegmentState | Self::Memory => {}
         }
     }
 
@@ -199,12 +201,6 @@ pub fn mean_spread(values: &[f64], digits: usize) -> String {
     format!("{mean:.digits$} ± {sd:.digits$}")
 }
 
-/// The split a run's final numbers come from: `test` (or `valid` for runs made before the test
-/// split was the reported one, or with `data.eval_split = "valid"`).
-fn reported_split(summary: &RunSummary) -> &'static str {
-    if summary.final_metrics.get("test_bits_per_byte").is_some() { "test" } else { "valid" }
-}
-
 /// The ladder as a markdown table: the reported split's bits per byte with the state carried and
 /// reset, the carried-minus-reset gain (mean ± sd over seeds, and each seed's 95% paired
 /// bootstrap interval), the loss within and beyond the back-propagation horizon, and the costs.
@@ -215,9 +211,9 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
     );
     for (rung, runs) in rungs {
         let what = rung.what();
-        let split = reported_split(&runs[0].summary);
-        let metric = |key: &str| -> Vec<f64> {
-            runs.iter().filter_map(|run| run.summary.final_metrics.get(&format!("{split}_{key}"))).collect()
+        let split = runs[0].evaluation.split().prefix();
+        let evaluated = |value: fn(&WindowLoss) -> Option<f64>| -> Vec<f64> {
+            runs.iter().filter_map(|run| value(&run.evaluation)).collect()
         };
         let plain =
             |key: &str| -> Vec<f64> { runs.iter().filter_map(|run| run.summary.final_metrics.get(key)).collect() };
@@ -226,19 +222,15 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
         };
         let intervals: Vec<String> = runs
             .iter()
-            .filter_map(|run| {
-                let metrics = &run.summary.final_metrics;
-                Some(format!(
-                    "[{:+.4}, {:+.4}]",
-                    metrics.get(&format!("{}_low", Quantity::BitsPerByteGain.stem()))?,
-                    metrics.get(&format!("{}_high", Quantity::BitsPerByteGain.stem()))?
-                ))
-            })
+            .map(|run| format!("[{:+.4}, {:+.4}]", run.evaluation.gain.low, run.evaluation.gain.high))
             .collect();
         // Without a state, carried and reset are the same model: no gain to show.
         let stateful = matches!(rung, Rung::SegmentState | Rung::NoneCache | Rung::Memory);
-        let horizon =
-            format!("{} / {}", spread(metric("loss_within_horizon"), 4), spread(metric("loss_beyond_horizon"), 4));
+        let horizon = format!(
+            "{} / {}",
+            spread(evaluated(WindowLoss::loss_within_horizon), 4),
+            spread(evaluated(WindowLoss::loss_beyond_horizon), 4)
+        );
         let first = &runs[0].summary;
         let throughput: Vec<f64> =
             runs.iter().filter_map(|run| run.summary.throughput.as_ref().map(|t| t.value)).collect();
@@ -269,11 +261,15 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
             runs.len(),
             first.parameters.trainable,
             first.parameters.total,
-            spread(metric("bits_per_byte"), 4),
-            if stateful { spread(metric("bits_per_byte_reset"), 4) } else { "(no state)".to_string() },
-            if stateful { spread(plain(Quantity::BitsPerByteGain.stem()), 4) } else { "-".to_string() },
+            spread(evaluated(|evaluation| Some(evaluation.carried.bits_per_byte)), 4),
+            if stateful {
+                spread(evaluated(|evaluation| Some(evaluation.reset.bits_per_byte)), 4)
+            } else {
+                "(no state)".to_string()
+            },
+            if stateful { spread(evaluated(|evaluation| Some(evaluation.gain.gain)), 4) } else { "-".to_string() },
             if !stateful || intervals.is_empty() { "-".to_string() } else { intervals.join(" ") },
-            spread(metric("perplexity"), 3),
+            spread(evaluated(|evaluation| Some(evaluation.carried.perplexity)), 3),
             if step == "-" { step } else { format!("{step} s") },
             spread(throughput, 0),
             memory,

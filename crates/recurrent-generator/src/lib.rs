@@ -1,4 +1,4 @@
-//! Stage 6, the recurrent generator: a frozen pre-trained base (GPT-2 or Llama family) with trainable inserted blocks,
+//! Stage 6, the recurrent generator: a frozen pre-trained base (GPT-2, Llama or Qwen2) with trainable inserted blocks,
 //! a logit bias and a recurrent connection (none, a token GRU, or a state carried from window
 //! to window), trained and evaluated identically so that the variants can be compared.
 
@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod inserted;
 mod model;
+mod sample;
 mod task;
 
 pub use checkpoint::{
@@ -16,9 +17,11 @@ pub use config::{EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, Re
 pub use error::RecurrentError;
 pub use inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
 pub use model::{MemoryState, RecurrentLm, SegmentState, StreamState};
+pub use sample::{WindowedText, sample_ids};
 pub use task::{CarriedState, RecurrentLanguageModeling};
 
 use retrofit_core::base::{BaseFormat, load_base};
+use retrofit_core::decoder::Decoder;
 use retrofit_core::language_model::{
     GainInterval, LmData, StateCarry, StreamEvaluation, TokenizedCorpus, evaluate_streams, paired_gain_interval,
     train_language_model,
@@ -27,6 +30,7 @@ use retrofit_core::training::count_parameters;
 use retrofit_runtime::device::ResolvedDevice;
 use retrofit_runtime::gpu_memory::peak_gpu_memory_bytes;
 use retrofit_runtime::memory::peak_host_memory_bytes;
+use retrofit_runtime::metric::MetricSet;
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::summary::{ParameterCounts, RunClock, RunSummary};
 use retrofit_runtime::{Quantity, Split};
@@ -54,6 +58,54 @@ pub struct WindowLoss {
     /// Reset minus carried, in bits per byte (positive: the state helps), with its 95% paired
     /// bootstrap interval over the windows.
     pub gain: GainInterval,
+}
+
+impl WindowLoss {
+    /// The split the evaluation read.
+    pub fn split(&self) -> Split {
+        match self.split {
+            EvalSplit::Valid => Split::Valid,
+            EvalSplit::Test => Split::Test,
+        }
+    }
+
+    /// Mean loss (state carried) of the windows within the back-propagation horizon (window
+    /// index below `bptt_windows`).
+    pub fn loss_within_horizon(&self) -> Option<f64> {
+        self.carried.loss_of_windows(0..self.bptt_windows)
+    }
+
+    /// ... and of the windows beyond it.
+    pub fn loss_beyond_horizon(&self) -> Option<f64> {
+        self.carried.loss_of_windows(self.bptt_windows..usize::MAX)
+    }
+
+    /// Writes this evaluation into a summary's metrics, under the keys of the comparison table
+    /// (`<split>_bits_per_byte`, `<split>_bits_per_byte_reset`, `bits_per_byte_gain[_low|_high]`,
+    /// `<split>_loss_{recall,local}`, `<split>_loss_{within,beyond}_horizon`).
+    pub fn record(&self, metrics: &mut MetricSet) {
+        let (split, carried) = (self.split(), &self.carried);
+        metrics.insert_split(split, Quantity::Loss, carried.loss);
+        metrics.insert_split(split, Quantity::Perplexity, carried.perplexity);
+        metrics.insert_split(split, Quantity::BitsPerByte, carried.bits_per_byte);
+        let reset_key = format!("{}_reset", split.key(Quantity::BitsPerByte));
+        metrics.insert(reset_key, Quantity::BitsPerByte, self.reset.bits_per_byte);
+        let gain = Quantity::BitsPerByteGain;
+        metrics.insert(gain.stem(), gain, self.gain.gain);
+        metrics.insert(format!("{}_low", gain.stem()), gain, self.gain.low);
+        metrics.insert(format!("{}_high", gain.stem()), gain, self.gain.high);
+        let loss = split.key(Quantity::Loss);
+        for (class, value) in [("recall", carried.recall.recall_loss), ("local", carried.recall.local_loss)] {
+            if value.is_finite() {
+                metrics.insert(format!("{loss}_{class}"), Quantity::Loss, value);
+            }
+        }
+        for (name, value) in [("within", self.loss_within_horizon()), ("beyond", self.loss_beyond_horizon())] {
+            if let Some(value) = value {
+                metrics.insert(format!("{loss}_{name}_horizon"), Quantity::Loss, value);
+            }
+        }
+    }
 }
 
 /// The run's record of the base it started on (`config.json` and weights, SHA-256).
@@ -136,9 +188,9 @@ pub fn run(
         }
     };
 
-    let (split, eval_ids) = match config.data.eval_split {
-        EvalSplit::Valid => (Split::Valid, &corpus.valid_ids),
-        EvalSplit::Test => (Split::Test, &corpus.test_ids),
+    let eval_ids = match config.data.eval_split {
+        EvalSplit::Valid => &corpus.valid_ids,
+        EvalSplit::Test => &corpus.test_ids,
     };
     let evaluate = |carry| {
         let bytes_of = |ids: &[u32]| corpus.batcher.bytes_of(ids);
@@ -155,28 +207,11 @@ pub fn run(
     let carried = evaluate(StateCarry::Carried)?;
     let reset = if model.recurrence.carries_state() { evaluate(StateCarry::Reset)? } else { carried.clone() };
     let gain = paired_gain_interval(&carried, &reset, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
-    let metrics = &mut summary.final_metrics;
-    metrics.insert_split(split, Quantity::Loss, carried.loss);
-    metrics.insert_split(split, Quantity::Perplexity, carried.perplexity);
-    metrics.insert_split(split, Quantity::BitsPerByte, carried.bits_per_byte);
-    let reset_key = format!("{}_reset", split.key(Quantity::BitsPerByte));
-    metrics.insert(reset_key, Quantity::BitsPerByte, reset.bits_per_byte);
-    metrics.insert(Quantity::BitsPerByteGain.stem(), Quantity::BitsPerByteGain, gain.gain);
-    metrics.insert(format!("{}_low", Quantity::BitsPerByteGain.stem()), Quantity::BitsPerByteGain, gain.low);
-    metrics.insert(format!("{}_high", Quantity::BitsPerByteGain.stem()), Quantity::BitsPerByteGain, gain.high);
-    for (class, loss) in [("recall", carried.recall.recall_loss), ("local", carried.recall.local_loss)] {
-        if loss.is_finite() {
-            metrics.insert(format!("{}_{class}", split.key(Quantity::Loss)), Quantity::Loss, loss);
-        }
-    }
-    let horizon = config.data.bptt_windows;
-    for (name, range) in [("within", 0..horizon), ("beyond", horizon..usize::MAX)] {
-        if let Some(loss) = carried.loss_of_windows(range) {
-            metrics.insert(format!("{}_{name}_horizon", split.key(Quantity::Loss)), Quantity::Loss, loss);
-        }
-    }
-    let window_loss = WindowLoss { split: config.data.eval_split, bptt_windows: horizon, carried, reset, gain };
+    let window_loss =
+        WindowLoss { split: config.data.eval_split, bptt_windows: config.data.bptt_windows, carried, reset, gain };
+    window_loss.record(&mut summary.final_metrics);
     run_dir.write_json(WINDOW_LOSS_FILE, &window_loss)?;
+    let split = window_loss.split();
     let carried = &window_loss.carried;
     Ok(RunSummary {
         data: format!(

@@ -9,6 +9,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use retrofit_core::base::{BasePrecision, PretrainedBase, load_base};
+use retrofit_core::decoder::Decoder;
 use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
 use retrofit_core::language_model::StateCarry;
 use retrofit_core::training::TaskModel;
@@ -21,8 +22,8 @@ use retrofit_data::streams::StreamStep;
 use retrofit_data::tokenizer::TokenizerConfig;
 use retrofit_recurrent_generator::{
     CHECKPOINT_DIR, EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentError,
-    RecurrentGeneratorConfig, RecurrentLanguageModeling, RecurrentLm, Schedule, StreamState, load_checkpoint, run,
-    save_checkpoint,
+    RecurrentGeneratorConfig, RecurrentLanguageModeling, RecurrentLm, Schedule, StreamState, WindowedText,
+    load_checkpoint, run, sample_ids, save_checkpoint,
 };
 use retrofit_runtime::Quantity;
 use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
@@ -570,5 +571,57 @@ fn a_bf16_base_stays_close_to_float32_keeps_float32_outputs_and_still_trains_onl
         let segment = model.segment.as_ref().unwrap();
         let weight = grads.get::<2>(segment.project.weight.id).unwrap();
         assert_eq!(weight.dtype(), burn::tensor::DType::F32, "{family}: trainable gradients stay float32");
+    }
+}
+
+#[test]
+fn sampling_with_closed_gates_reproduces_the_base_generate_token_for_token() {
+    let device = libtorch_cpu();
+    let greedy = retrofit_core::generation::SamplingConfig::default();
+    for (base, recurrence) in bases(4, &device).into_iter().flat_map(|base| VARIANTS.map(|r| (base.clone(), r))) {
+        let family = base.family();
+        let prompt: Vec<u32> = vec![3, 14, 15, 9, 2];
+        // Prompt and new tokens in one window: the base's generate sees the same history.
+        let tokens = CONTEXT - prompt.len();
+        let generation = retrofit_core::generation::GenerationConfig { max_new_tokens: tokens, ..Default::default() };
+        let expected = base.generate(std::slice::from_ref(&prompt), &generation, &device).unwrap().remove(0);
+        let model = RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap();
+        let sampled = sample_ids(&model, &prompt, tokens, greedy, &device).unwrap();
+        assert_eq!(sampled, expected, "{family} {recurrence:?}");
+    }
+}
+
+#[test]
+fn sampling_carries_the_state_across_windows_as_evaluation_does() {
+    let device = libtorch_cpu();
+    let base = load_base(base_dir(5).path(), &device).unwrap().0;
+    for recurrence in CARRYING {
+        let model = open_gates(RecurrentLm::new(base.clone(), &insertion(recurrence), CONTEXT, &device).unwrap(), 0.5);
+        // A text of two and a half windows; the sampler's log-probabilities of every next token
+        // equal the evaluation's, which carries the state over the windows of the text.
+        let text: Vec<u32> = (0..5 * CONTEXT / 2).map(|i| ((i * 37 + 11) % VOCAB) as u32).collect();
+        let mut windowed = WindowedText::new(&model, &text[..1], &device).unwrap();
+        let mut sampled = Vec::with_capacity(text.len() - 1);
+        for &id in &text[1..] {
+            let logits = Tensor::<1>::from_data(
+                burn::tensor::TensorData::new(windowed.next_logits().unwrap(), [VOCAB]),
+                &device,
+            );
+            sampled.push(burn::tensor::activation::log_softmax(logits, 0).neg());
+            windowed.push(id).unwrap();
+        }
+        let sampled = Tensor::stack::<2>(sampled, 1); // [VOCAB, seq]
+        let seq = text.len() - 1;
+        // One row per candidate token: the evaluation's NLL of every candidate at every position.
+        let inputs: Vec<i64> = text[..seq].iter().map(|&id| i64::from(id)).collect();
+        let inputs = Tensor::<1, Int>::from_data(burn::tensor::TensorData::new(inputs, [seq]), &device)
+            .reshape([1, seq])
+            .expand([VOCAB, seq]);
+        let targets = Tensor::<1, Int>::arange(0..VOCAB as i64, &device).reshape([VOCAB, 1]).expand([VOCAB, seq]);
+        let evaluated = model.segment_nll(inputs.clone(), targets.clone(), StateCarry::Carried);
+        assert!(max_abs_diff(sampled.clone(), evaluated) < 1e-4, "{recurrence:?}");
+        // And the state matters: evaluation with the state reset differs.
+        let reset = model.segment_nll(inputs, targets, StateCarry::Reset);
+        assert!(max_abs_diff(sampled, reset) > 1e-3, "{recurrence:?}: the state changes nothing here");
     }
 }

@@ -1,6 +1,7 @@
 //! The recurrent-generator stage: train inserted blocks and a recurrent connection on a frozen
 //! GPT-2 (`recurrent-generator --config ...`), or evaluate a trained run again
-//! (`recurrent-generator eval --run results/recurrent-generator/<run> [--reset-state]`).
+//! (`recurrent-generator eval --run results/recurrent-generator/<run> [--reset-state]`), or
+//! sample from one (`recurrent-generator sample --run ... --prompt TEXT --tokens N`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,8 +12,8 @@ use retrofit_core::language_model::{StateCarry, evaluate_streams};
 use retrofit_data::lm_batch::LmBatcher;
 use retrofit_data::source::load_language_corpus;
 use retrofit_data::text::read_utf8;
-use retrofit_experiments::{TrainArgs, run_main};
-use retrofit_recurrent_generator::{CHECKPOINT_DIR, EvalSplit, STAGE, load_checkpoint, run};
+use retrofit_experiments::{SamplingArgs, TrainArgs, run_main};
+use retrofit_recurrent_generator::{CHECKPOINT_DIR, EvalSplit, STAGE, load_checkpoint, run, sample_ids};
 use retrofit_runtime::device::DeviceChoice;
 
 /// Train the recurrent generator (`configs/recurrent-generator.toml`), or evaluate a trained run.
@@ -55,6 +56,36 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
+    /// Continue a prompt with a trained run, window by window, the state (if any) carried
+    /// across window boundaries as evaluation carries it.
+    Sample {
+        /// Run directory: results/recurrent-generator/<run>.
+        #[arg(long)]
+        run: PathBuf,
+        #[arg(long)]
+        prompt: String,
+        /// New tokens to generate.
+        #[arg(long, default_value_t = 64)]
+        tokens: usize,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+        /// The base directory, if it moved (it must be the same files).
+        #[arg(long)]
+        base: Option<PathBuf>,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+    },
+}
+
+/// The checkpoint directory of a trained run, or a one-line error.
+fn checkpoint_of(run: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let checkpoint = run.join(CHECKPOINT_DIR);
+    anyhow::ensure!(
+        checkpoint.is_dir(),
+        "{} has no checkpoint/: pass a trained run (results/recurrent-generator/<run>)",
+        run.display()
+    );
+    Ok(checkpoint)
 }
 
 fn main() -> ExitCode {
@@ -66,15 +97,10 @@ fn main() -> ExitCode {
             }
             Some(Command::Eval { run, reset_state, text, base, streams, windows, all_windows, device }) => {
                 let device = device.resolve()?;
-                let checkpoint = run.join(CHECKPOINT_DIR);
-                anyhow::ensure!(
-                    checkpoint.is_dir(),
-                    "{} has no checkpoint/: pass a trained run (results/recurrent-generator/<run>)",
-                    run.display()
-                );
+                let checkpoint = checkpoint_of(&run)?;
                 let (model, manifest) = load_checkpoint(&checkpoint, base.as_deref(), &device.device)?;
                 let base = base.unwrap_or(manifest.base.clone());
-                let (_, base_config) = retrofit_core::base::load_base(&base, &device.device)?;
+                let base_config = retrofit_core::base::read_base_config(&base)?;
                 let tokenizer = base_config.load_tokenizer(&base)?;
                 let bytes = match &text {
                     Some(path) => read_utf8(path)?.into_bytes(),
@@ -109,6 +135,16 @@ fn main() -> ExitCode {
                     "loss by window index: {}",
                     result.loss_by_window.iter().map(|loss| format!("{loss:.4}")).collect::<Vec<_>>().join(" ")
                 );
+            }
+            Some(Command::Sample { run, prompt, tokens, sampling, base, device }) => {
+                let device = device.resolve()?;
+                let (model, manifest) = load_checkpoint(&checkpoint_of(&run)?, base.as_deref(), &device.device)?;
+                let base = base.unwrap_or(manifest.base.clone());
+                let base_config = retrofit_core::base::read_base_config(&base)?;
+                let tokenizer = base_config.load_tokenizer(&base)?;
+                let prompt_ids = tokenizer.encode(&prompt)?;
+                let new_ids = sample_ids(&model, &prompt_ids, tokens, sampling.config(), &device.device)?;
+                println!("{prompt}{}", tokenizer.decode(&new_ids)?);
             }
         }
         Ok(())

@@ -39,7 +39,8 @@ enum Command {
         /// Rungs to run (default: all, cheapest first).
         #[arg(long, value_enum, num_args = 1..)]
         rungs: Vec<Rung>,
-        /// Override a config key of every rung, after the rung's own changes (repeatable).
+        /// Override a config key of every rung (repeatable), before the rung's own changes: a
+        /// rung's defining settings always hold, and none-long doubles the window set here.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
         #[arg(long, default_value = "results", value_name = "DIR")]
@@ -129,14 +130,13 @@ fn run_rung(
         std::fs::remove_dir_all(&dir)?;
     }
     eprintln!("thesis: {ladder}, seed {seed}, rung {}", rung.name());
-    let resolved: RecurrentGeneratorConfig = load_config(Some(config), overrides)?;
-    let mut all_overrides = rung.overrides(&resolved.data);
-    all_overrides.push(format!("training.seed={seed}"));
-    all_overrides.extend_from_slice(overrides);
+    let mut resolved: RecurrentGeneratorConfig = load_config(Some(config), overrides)?;
+    rung.apply(&mut resolved);
+    resolved.training.seed = seed;
     let args = TrainArgs {
         stage: StageArgs {
             config: Some(config.to_path_buf()),
-            overrides: all_overrides,
+            overrides: Vec::new(),
             run_name: Some(run_name),
             results: results.to_path_buf(),
         },
@@ -144,7 +144,7 @@ fn run_rung(
         quiet: false,
         resume: None,
     };
-    args.run_stage(STAGE, run)?;
+    args.run_stage_with(STAGE, Some(resolved), run)?;
     Ok(())
 }
 
