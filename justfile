@@ -75,6 +75,8 @@ _demo-ladder:
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator-gpt2.toml --run-name "demo-base-$stamp"
     just thesis configs/smoke/recurrent-generator.toml 0 "demo-ladder-$stamp" --set base=results/generator/demo-base-$stamp/model
+    echo "sample of demo-ladder-$stamp-segment-state-s0, its state carried from window to window:"
+    {{cargo}} run {{release}} -q --bin recurrent-generator -- sample --run "results/recurrent-generator/demo-ladder-$stamp-segment-state-s0" --prompt "It is a truth" --tokens 48 --temperature 0.8 --top-p 0.95
 
 # Stage 1: load a data set and write its statistics (`just data --config configs/data.toml --set key=value`).
 data *ARGS: build
