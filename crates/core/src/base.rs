@@ -18,7 +18,7 @@ use crate::base_precision::{CastParameters, in_dtype};
 pub use crate::decoder::{Decoder, ForwardContext};
 use crate::generation::{self, GenerationConfig, GenerationError, LayerCache};
 use crate::gpt2::{self, Gpt2, Gpt2Config};
-use crate::hf_checkpoint::{self, LoadError, TokenizerFallback};
+use crate::hf_checkpoint::{self, HfConfig, LoadError, TokenizerFallback};
 use crate::language_model::TextEvaluation;
 use crate::llama::{self, Llama, LlamaConfig, RotaryAngles};
 use crate::qwen2::{self, Qwen2Config};
@@ -127,7 +127,7 @@ impl BaseConfig {
         match self {
             Self::Gpt2(config) => config.vocab_size,
             Self::Llama(config) => config.vocab_size,
-            Self::Qwen2(config) => config.vocab_size,
+            Self::Qwen2(config) => config.llama().vocab_size,
         }
     }
 

@@ -8,7 +8,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::generation::{GenerationConfig, KvCache, generate};
 use retrofit_core::gpt2::{Gpt2, Gpt2Config, load_gpt2, load_tokenizer};
-use retrofit_core::hf_checkpoint::LoadError;
+use retrofit_core::hf_checkpoint::{HfConfig, LoadError};
 use retrofit_runtime::device::libtorch_cpu;
 use serde_json::Value;
 

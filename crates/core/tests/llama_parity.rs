@@ -9,7 +9,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use retrofit_core::base::{BaseConfig, BaseFamily, PretrainedBase, load_base};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::generation::{GenerationConfig, KvCache, generate};
-use retrofit_core::hf_checkpoint::LoadError;
+use retrofit_core::hf_checkpoint::{HfConfig, LoadError};
 use retrofit_core::language_model::{TextEvaluation, evaluate_text};
 use retrofit_core::llama::{LlamaConfig, load_llama, load_tokenizer};
 use retrofit_core::qwen2::{Qwen2Config, load_qwen2};
@@ -67,7 +67,7 @@ fn logits_match_transformers_within_1e_4() {
         let (model, config) = load_base(&fixture_dir(variant), &libtorch_cpu()).unwrap();
         let (family, config) = match config {
             BaseConfig::Llama(config) => (BaseFamily::Llama, config),
-            BaseConfig::Qwen2(config) => (BaseFamily::Qwen2, config.llama()),
+            BaseConfig::Qwen2(config) => (BaseFamily::Qwen2, config.llama().clone()),
             other => panic!("{variant}: {other:?}"),
         };
         assert_eq!(family, if variant == "qwen2" { BaseFamily::Qwen2 } else { BaseFamily::Llama });

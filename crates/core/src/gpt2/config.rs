@@ -5,7 +5,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Gpt2, Gpt2Attention, Gpt2Block, Gpt2Mlp};
-use crate::hf_checkpoint::{self, LoadError};
+use crate::hf_checkpoint::{HfConfig, LoadError};
 
 fn default_epsilon() -> f64 {
     1e-5
@@ -34,6 +34,15 @@ pub struct Gpt2Config {
     pub activation_function: String,
 }
 
+impl HfConfig for Gpt2Config {
+    fn parse(text: &str, path: &Path) -> Result<Self, LoadError> {
+        let config: Self =
+            serde_json::from_str(text).map_err(|source| LoadError::Config { path: path.to_path_buf(), source })?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
 impl Gpt2Config {
     /// DistilGPT-2's shape: 6 layers of 768 with 12 heads, vocabulary 50,257, context 1,024.
     pub fn distilgpt2() -> Self {
@@ -47,14 +56,6 @@ impl Gpt2Config {
             layer_norm_epsilon: 1e-5,
             activation_function: default_activation(),
         }
-    }
-
-    /// Reads `dir/config.json`.
-    pub fn from_dir(dir: &Path) -> Result<Self, LoadError> {
-        let (path, text) = hf_checkpoint::read_config(dir)?;
-        let config: Self = serde_json::from_str(&text).map_err(|source| LoadError::Config { path, source })?;
-        config.validate()?;
-        Ok(config)
     }
 
     /// Checks what the architecture needs.

@@ -7,7 +7,7 @@ use retrofit_data::tokenizer::TextTokenizer;
 
 use super::config::Gpt2Config;
 use super::model::Gpt2;
-use crate::hf_checkpoint::{self, CheckpointKeys, Head, LinearLayout, LoadError, TokenizerFallback};
+use crate::hf_checkpoint::{self, CheckpointKeys, Head, HfConfig, LinearLayout, LoadError, TokenizerFallback};
 
 /// HF key → our module path, applied in order to every key of the file.
 ///

@@ -49,6 +49,23 @@ pub enum Head<M> {
     Tied(fn(&M) -> Tensor<2>),
 }
 
+/// A family's architecture as its `config.json` states it.
+pub trait HfConfig: Sized {
+    /// Parses and checks the text of a `config.json` (read from `path`, named in errors).
+    fn parse(text: &str, path: &Path) -> Result<Self, LoadError>;
+
+    /// Reads and checks `dir/config.json`.
+    fn from_dir(dir: &Path) -> Result<Self, LoadError> {
+        let (path, text) = read_config(dir)?;
+        Self::parse(&text, &path)
+    }
+
+    /// Parses and checks the text of a Hugging Face `config.json`.
+    fn from_json(text: &str) -> Result<Self, LoadError> {
+        Self::parse(text, Path::new("config.json"))
+    }
+}
+
 /// The path and text of `dir/config.json`.
 pub fn read_config(dir: &Path) -> Result<(PathBuf, String), LoadError> {
     let path = dir.join("config.json");

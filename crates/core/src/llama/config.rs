@@ -7,10 +7,10 @@ use burn::nn::{EmbeddingConfig, LinearConfig, RmsNormConfig};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::hf_config::HfLlamaFamilyConfig;
+use super::hf_config::{FamilyDefaults, HfLlamaFamilyConfig};
 use super::model::{Llama, LlamaAttention, LlamaDecoderLayer, LlamaMlp, LlamaModel};
 use super::rotary::RotaryTables;
-use crate::hf_checkpoint::{self, LoadError};
+use crate::hf_checkpoint::{HfConfig, LoadError};
 
 /// The `model_type` this module reads.
 pub const LLAMA_MODEL_TYPE: &str = "llama";
@@ -52,6 +52,20 @@ const DEFAULT_MAX_POSITIONS: usize = 2048;
 const DEFAULT_RMS_NORM_EPS: f64 = 1e-6;
 const DEFAULT_ROPE_THETA: f64 = 10_000.0;
 
+impl HfConfig for LlamaConfig {
+    fn parse(text: &str, path: &Path) -> Result<Self, LoadError> {
+        let hf = HfLlamaFamilyConfig::parse(text, path, LLAMA_MODEL_TYPE)?;
+        let defaults = FamilyDefaults {
+            max_position_embeddings: DEFAULT_MAX_POSITIONS,
+            rms_norm_eps: DEFAULT_RMS_NORM_EPS,
+            rope_theta: DEFAULT_ROPE_THETA,
+        };
+        let config = hf.llama_config(&defaults)?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
 impl LlamaConfig {
     /// SmolLM2-135M(-Instruct): 30 layers of 576, 9 query heads and 3 key/value heads of 64,
     /// SwiGLU 1536, vocabulary 49,152, rope_theta 100,000, 8,192 positions, tied head.
@@ -72,39 +86,6 @@ impl LlamaConfig {
             qkv_bias: false,
             mlp_bias: false,
         }
-    }
-
-    /// Reads and checks `dir/config.json`.
-    pub fn from_dir(dir: &Path) -> Result<Self, LoadError> {
-        let (path, text) = hf_checkpoint::read_config(dir)?;
-        Self::parse(&text, &path)
-    }
-
-    /// Parses and checks the text of a Hugging Face `config.json`.
-    pub fn from_json(text: &str) -> Result<Self, LoadError> {
-        Self::parse(text, Path::new("config.json"))
-    }
-
-    fn parse(text: &str, path: &Path) -> Result<Self, LoadError> {
-        let hf = HfLlamaFamilyConfig::parse(text, path, LLAMA_MODEL_TYPE)?;
-        let config = Self {
-            vocab_size: hf.vocab_size,
-            hidden_size: hf.hidden_size,
-            intermediate_size: hf.intermediate_size,
-            num_hidden_layers: hf.num_hidden_layers,
-            num_attention_heads: hf.num_attention_heads,
-            num_key_value_heads: hf.num_key_value_heads,
-            head_dim: hf.head_dim,
-            max_position_embeddings: hf.max_position_embeddings.unwrap_or(DEFAULT_MAX_POSITIONS),
-            rms_norm_eps: hf.rms_norm_eps.unwrap_or(DEFAULT_RMS_NORM_EPS),
-            rope_theta: hf.rope_theta(DEFAULT_ROPE_THETA)?,
-            tie_word_embeddings: hf.tie_word_embeddings.unwrap_or(false),
-            attention_bias: hf.attention_bias,
-            qkv_bias: false,
-            mlp_bias: hf.mlp_bias,
-        };
-        config.validate()?;
-        Ok(config)
     }
 
     /// Checks what the architecture needs.

@@ -7,26 +7,27 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::config::LlamaConfig;
 use crate::hf_checkpoint::LoadError;
 
 /// The architecture fields of a Llama-family `config.json`; `None` where the file leaves them
 /// to the family's defaults.
 #[derive(Debug, Deserialize)]
 pub(crate) struct HfLlamaFamilyConfig {
-    pub model_type: Option<String>,
-    pub vocab_size: usize,
-    pub hidden_size: usize,
-    pub intermediate_size: usize,
-    pub num_hidden_layers: usize,
-    pub num_attention_heads: usize,
+    model_type: Option<String>,
+    vocab_size: usize,
+    hidden_size: usize,
+    intermediate_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
     #[serde(default)]
-    pub num_key_value_heads: Option<usize>,
+    num_key_value_heads: Option<usize>,
     #[serde(default)]
-    pub head_dim: Option<usize>,
+    head_dim: Option<usize>,
     #[serde(default)]
-    pub max_position_embeddings: Option<usize>,
+    max_position_embeddings: Option<usize>,
     #[serde(default)]
-    pub rms_norm_eps: Option<f64>,
+    rms_norm_eps: Option<f64>,
     #[serde(default)]
     hidden_act: Option<String>,
     /// transformers 4.x.
@@ -39,22 +40,50 @@ pub(crate) struct HfLlamaFamilyConfig {
     #[serde(default)]
     rope_parameters: Option<Value>,
     #[serde(default)]
-    pub tie_word_embeddings: Option<bool>,
+    tie_word_embeddings: Option<bool>,
     /// Llama: biases on q, k, v and o.
     #[serde(default)]
-    pub attention_bias: bool,
+    attention_bias: bool,
     /// Llama: biases on gate, up and down.
     #[serde(default)]
-    pub mlp_bias: bool,
+    mlp_bias: bool,
     /// Qwen2: sliding-window attention in some layers.
     #[serde(default)]
-    pub use_sliding_window: bool,
+    use_sliding_window: bool,
     /// transformers 5.x: `"full_attention"` or `"sliding_attention"` per layer.
     #[serde(default)]
-    pub layer_types: Option<Vec<String>>,
+    layer_types: Option<Vec<String>>,
+}
+
+/// A family's values for what a `config.json` leaves out.
+pub(crate) struct FamilyDefaults {
+    pub max_position_embeddings: usize,
+    pub rms_norm_eps: f64,
+    pub rope_theta: f64,
 }
 
 impl HfLlamaFamilyConfig {
+    /// The architecture as Llama's config, `defaults` where the file is silent; biases as the
+    /// file's `attention_bias` and `mlp_bias` say.
+    pub fn llama_config(&self, defaults: &FamilyDefaults) -> Result<LlamaConfig, LoadError> {
+        Ok(LlamaConfig {
+            vocab_size: self.vocab_size,
+            hidden_size: self.hidden_size,
+            intermediate_size: self.intermediate_size,
+            num_hidden_layers: self.num_hidden_layers,
+            num_attention_heads: self.num_attention_heads,
+            num_key_value_heads: self.num_key_value_heads,
+            head_dim: self.head_dim,
+            max_position_embeddings: self.max_position_embeddings.unwrap_or(defaults.max_position_embeddings),
+            rms_norm_eps: self.rms_norm_eps.unwrap_or(defaults.rms_norm_eps),
+            rope_theta: self.rope_theta(defaults.rope_theta)?,
+            tie_word_embeddings: self.tie_word_embeddings.unwrap_or(false),
+            attention_bias: self.attention_bias,
+            qkv_bias: false,
+            mlp_bias: self.mlp_bias,
+        })
+    }
+
     /// Parses `text` (the contents of `path`), which must name `model_type` (or none) and SiLU.
     pub fn parse(text: &str, path: &Path, model_type: &'static str) -> Result<Self, LoadError> {
         let hf: Self =

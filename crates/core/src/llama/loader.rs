@@ -7,7 +7,7 @@ use retrofit_data::tokenizer::TextTokenizer;
 
 use super::config::LlamaConfig;
 use super::model::Llama;
-use crate::hf_checkpoint::{self, CheckpointKeys, Head, LinearLayout, LoadError, TokenizerFallback};
+use crate::hf_checkpoint::{self, CheckpointKeys, Head, HfConfig, LinearLayout, LoadError, TokenizerFallback};
 
 /// HF key → our module path, applied in order to every key of the file. The module tree is
 /// built with HF's names, so only the norms are renamed; the layout does the rest.

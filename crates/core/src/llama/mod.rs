@@ -10,7 +10,7 @@ mod model;
 mod rotary;
 
 pub use config::{LLAMA_MODEL_TYPE, LlamaConfig};
-pub(crate) use hf_config::HfLlamaFamilyConfig;
+pub(crate) use hf_config::{FamilyDefaults, HfLlamaFamilyConfig};
 pub use loader::{LLAMA_KEYS, load_llama, load_llama_weights, load_tokenizer};
 pub use model::{Llama, LlamaAttention, LlamaDecoderLayer, LlamaMlp, LlamaModel};
 pub use rotary::{RotaryAngles, RotaryTables};
