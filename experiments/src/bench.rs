@@ -4,10 +4,9 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
-use retrofit_core::fused_softmax::log_softmax;
+use retrofit_core::training::TaskModel;
 use serde::{Deserialize, Serialize};
 
 /// Median (the mean of the two middle values for an even count), as Python's `statistics.median`.
@@ -81,22 +80,22 @@ pub struct TrainingTimes {
     pub losses: Vec<f32>,
 }
 
-/// Times `steps` training steps (after `warmup` untimed ones) of `model` on one fixed batch:
-/// zero grads, forward, cross-entropy (mean), backward, Adam step.
-pub fn time_training<M, F>(mut model: M, warmup: usize, steps: usize, forward_loss: F) -> TrainingTimes
+/// Times `steps` training steps (after `warmup` untimed ones) of a stage's task on one fixed
+/// batch: zero grads, the task's own forward and loss (`forward_task`), backward, Adam step.
+pub fn time_training<T>(mut task: T, batch: T::Batch, warmup: usize, steps: usize) -> TrainingTimes
 where
-    M: Module,
-    F: Fn(&M) -> Tensor<1>,
+    T: TaskModel,
+    T::Batch: Clone,
 {
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut times = TrainingTimes::default();
     for step in 0..warmup + steps {
         let start = Instant::now();
-        let loss = forward_loss(&model);
+        let (loss, _) = task.forward_task(batch.clone());
         let forward_s = start.elapsed().as_secs_f64();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let grads = GradientsParams::from_grads(loss.backward(), &task);
         let backward_s = start.elapsed().as_secs_f64() - forward_s;
-        model = optimizer.step(1e-4, model, grads);
+        task = optimizer.step(1e-4, task, grads);
         let loss = loss.into_scalar::<f32>(); // the CPU backend is synchronous; this only reads
         let total_s = start.elapsed().as_secs_f64();
         if step >= warmup {
@@ -111,13 +110,6 @@ where
         times.losses.push(loss);
     }
     times
-}
-
-/// Mean cross-entropy of logits `[n, classes]` against targets `[n]`, through the fused
-/// log-softmax that our training uses (burn's `CrossEntropyLoss` differentiates log-softmax as
-/// its decomposition, which costs seconds over GPT-2's 50,257 logits per position).
-pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-    log_softmax(logits, 1).gather(1, targets.unsqueeze_dim::<2>(1)).neg().mean()
 }
 
 #[cfg(test)]

@@ -3,22 +3,26 @@
 use std::process::ExitCode;
 
 use burn::module::Module;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Bool, Device, Tensor, TensorData};
 use clap::Parser;
 use retrofit_attention_classifier::AttentionClassifierModelConfig;
 use std::time::Instant;
 
 use retrofit_core::attention::{AttentionKernel, set_attention_kernel};
 use retrofit_core::base::{BasePrecision, PretrainedBase};
+use retrofit_core::classification::{Classification, SequenceClassifier};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::generation::GenerationConfig;
 use retrofit_core::gpt2::Gpt2Config;
-use retrofit_core::language_model::CausalLm;
+use retrofit_core::language_model::LanguageModeling;
 use retrofit_core::llama::LlamaConfig;
-use retrofit_experiments::bench::{StepSplit, TrainingTimes, cross_entropy, median, random_ids, time_training};
+use retrofit_data::classification_batch::ClassificationBatch;
+use retrofit_data::lm_batch::LmBatch;
+use retrofit_data::streams::StreamStep;
+use retrofit_experiments::bench::{StepSplit, TrainingTimes, median, random_ids, time_training};
 use retrofit_experiments::run_main;
 use retrofit_generator::GeneratorModelConfig;
-use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLm};
+use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLanguageModeling, RecurrentLm};
 use retrofit_runtime::device::{libtorch_cpu, set_cpu_threads};
 use retrofit_transformer_classifier::TransformerClassifierModelConfig;
 
@@ -79,22 +83,29 @@ struct Cli {
     bf16_base: bool,
 }
 
-/// Workloads 1 and 2: a classifier on one random batch of 32 x 512 ids in [0, 50000), labels in
-/// {0, 1}. Returns the timings and the tokens per step.
-fn classifier_workload<M: Module>(
-    model: M,
-    cli: &Cli,
-    steps: usize,
-    forward: impl Fn(&M, Tensor<2, Int>) -> Tensor<2>,
-) -> (TrainingTimes, usize) {
+/// Workloads 1 and 2: a classifier's training task (stages 2 and 4) on one random batch of
+/// 32 x 512 ids in [0, 50000), nothing padded, labels in {0, 1}. Returns the timings and the
+/// tokens per step.
+fn classifier_workload<M: SequenceClassifier>(classifier: M, cli: &Cli, steps: usize) -> (TrainingTimes, usize) {
     let (batch, seq) = (32, 512);
-    let device = model.devices()[0].clone();
-    println!("INFO parameters {}", model.num_params());
-    let inputs = random_ids([batch, seq], 50_000, &device);
-    let targets = random_ids([batch], 2, &device);
-    let times =
-        time_training(model, cli.warmup, steps, |model| cross_entropy(forward(model, inputs.clone()), targets.clone()));
-    (times, batch * seq)
+    let device = classifier.devices()[0].clone();
+    println!("INFO parameters {}", Module::num_params(&classifier));
+    let tokens = random_ids([batch, seq], 50_000, &device);
+    let padding_mask = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch * seq], [batch, seq]), &device);
+    let batch_of = ClassificationBatch { tokens, padding_mask, labels: random_ids([batch], 2, &device) };
+    (time_training(Classification { classifier }, batch_of, cli.warmup, steps), batch * seq)
+}
+
+/// One random batch of `batch` windows of `context` next-token targets in `[0, vocab)`, each row
+/// its own window.
+fn lm_batch(batch: usize, context: usize, vocab: usize, device: &Device) -> LmBatch {
+    let window = random_ids([batch, context + 1], vocab, device);
+    LmBatch {
+        inputs: window.clone().slice([0..batch, 0..context]),
+        targets: window.slice([0..batch, 1..context + 1]),
+        target_bytes: batch * context,
+        stream: StreamStep::Independent,
+    }
 }
 
 fn main() -> ExitCode {
@@ -113,24 +124,19 @@ fn main() -> ExitCode {
         let (times, tokens_per_step) = match cli.workload {
             Workload::AttentionClassifier => {
                 let model = AttentionClassifierModelConfig::default().init(50_000, seq, &device)?;
-                classifier_workload(model, &cli, steps, |model, inputs| model.forward(inputs, None))
+                classifier_workload(model, &cli, steps)
             }
             Workload::TransformerClassifier => {
                 let model = TransformerClassifierModelConfig::default().init(50_000, seq, &device)?;
-                classifier_workload(model, &cli, steps, |model, inputs| model.forward(inputs, None))
+                classifier_workload(model, &cli, steps)
             }
             Workload::Generator => {
                 // former's GTransformer on bytes: 12 causal blocks of 256, 32 windows of 256.
                 let (batch, context) = (32, 256);
-                let model = GeneratorModelConfig::default().init(256, context, &device)?;
-                println!("INFO parameters {}", model.num_params());
-                let window = random_ids([batch, context + 1], 256, &device);
-                let inputs = window.clone().slice([0..batch, 0..context]);
-                let targets = window.slice([0..batch, 1..context + 1]).reshape([batch * context]);
-                let times = time_training(model, cli.warmup, steps, |model| {
-                    cross_entropy(model.logits(inputs.clone()).reshape([batch * context, 256]), targets.clone())
-                });
-                (times, batch * context)
+                let lm = GeneratorModelConfig::default().init(256, context, &device)?;
+                println!("INFO parameters {}", lm.num_params());
+                let task = LanguageModeling { lm };
+                (time_training(task, lm_batch(batch, context, 256, &device), cli.warmup, steps), batch * context)
             }
             Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru | Workload::LlamaIblocks | Workload::LlamaIblocksGru => {
                 // A frozen base (random weights) with 3+1 inserted blocks of 8 heads and a logit
@@ -158,9 +164,8 @@ fn main() -> ExitCode {
                 let model = RecurrentLm::new(base.clone(), &insertion, context, &device)?;
                 let parameters = retrofit_core::training::count_parameters(&model);
                 println!("INFO parameters total {} trainable {}", parameters.total, parameters.trainable);
-                let window = random_ids([batch, context + 1], vocab, &device);
-                let inputs = window.clone().slice([0..batch, 0..context]);
-                let targets = window.slice([0..batch, 1..context + 1]).reshape([batch * context]);
+                let windows = lm_batch(batch, context, vocab, &device);
+                let inputs = windows.inputs.clone();
                 let init_diff =
                     model.logits(inputs.clone()).sub(base.forward(inputs.clone())).abs().max().into_scalar::<f32>();
                 println!("INFO max |logits - base logits| at init = {init_diff}");
@@ -169,10 +174,8 @@ fn main() -> ExitCode {
                     cli.bf16_base || init_diff == 0.0,
                     "at initialisation the logits must equal the base's"
                 );
-                let times = time_training(model, cli.warmup, steps, |model| {
-                    cross_entropy(model.logits(inputs.clone()).reshape([batch * context, vocab]), targets.clone())
-                });
-                (times, batch * context)
+                let task = RecurrentLanguageModeling::new(model);
+                (time_training(task, windows, cli.warmup, steps), batch * context)
             }
             Workload::Gpt2Generate | Workload::LlamaGenerate => {
                 // DistilGPT-2's or SmolLM2-135M's shape, random weights; greedy, KV cache, 128 new
