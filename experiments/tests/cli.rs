@@ -282,3 +282,31 @@ fn out_of_range_sampling_zero_bptt_windows_and_empty_splits_are_one_line_errors(
     let stderr = String::from_utf8_lossy(&stats.stderr);
     assert!(stderr.contains("the valid split") && stderr.contains("is empty"), "{stderr}");
 }
+
+#[test]
+fn stage_6_settings_that_cannot_work_and_a_sample_without_a_run_are_one_line_errors() {
+    let model = tiny_byte_level_gpt2(); // 64 positions
+    let results = tempfile::tempdir().unwrap();
+    let base = format!("base={:?}", model.path().display().to_string());
+    let recurrent = |sets: &[&str]| {
+        let mut args = vec!["--config", "configs/smoke/recurrent-generator.toml", "--set", base.as_str()];
+        for set in sets {
+            args.extend(["--set", set]);
+        }
+        single_error_line(&stage(env!("CARGO_BIN_EXE_recurrent-generator"), results.path(), &args))
+    };
+    let line = recurrent(&["model.state_reset_rate=1.0"]);
+    assert!(line.contains("model.state_reset_rate: must be at least 0 and below 1"), "{line}");
+    let line = recurrent(&["model.recurrence=\"memory\"", "model.memory_slots=0"]);
+    assert!(line.contains("model.memory_slots: must be at least 1"), "{line}");
+    let line = recurrent(&["model.recurrence=\"none-cache\"", "data.context=40"]);
+    assert!(line.contains("data.context") && line.contains("2 x 40 is more than the base's 64 positions"), "{line}");
+
+    let sample = Command::new(env!("CARGO_BIN_EXE_recurrent-generator"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .args(["sample", "--run", "results/recurrent-generator/no-such-run", "--prompt", "Alice"])
+        .output()
+        .unwrap();
+    assert!(single_error_line(&sample).contains("has no checkpoint"));
+}

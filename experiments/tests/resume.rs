@@ -114,38 +114,11 @@ fn runs_killed_after_an_epoch_and_resumed_end_exactly_as_the_uninterrupted_runs(
 
     // Stage 6 with the segment state, on the generator's export as its frozen base.
     let base = results.path().join("generator/whole/model");
-    let base_setting = format!("base=\"{}\"", base.display());
-    let recurrent_args = |name: &str| -> Vec<String> {
-        let mut args: Vec<String> = [
-            "--config",
-            "configs/smoke/recurrent-generator.toml",
-            "--set",
-            "model.recurrence=\"segment-state\"",
-            "--set",
-            "data.context=16",
-            "--set",
-            "data.steps_per_epoch=8",
-            "--set",
-            "training.epochs=5",
-            "--set",
-            "training.batch_size=4",
-            "--set",
-            "data.eval_windows=4",
-            "--set",
-            "training.warmup_steps=5",
-            "--run-name",
-            name,
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(["--set".to_string(), base_setting.clone()]);
-        args
-    };
-    let recurrent = |args: &[String]| recurrent_generator(results.path(), args);
-    run(&mut recurrent(&recurrent_args("whole")));
+    let recurrent = |name: &str| stage6(results.path(), &base, name, &["training.epochs=5", "training.warmup_steps=5"]);
+    run(&mut recurrent("whole"));
     let killed = results.path().join("recurrent-generator/killed");
-    kill_after_epoch(&mut recurrent(&recurrent_args("killed")), &killed, 2);
-    run(&mut recurrent(&["--resume".to_string(), killed.display().to_string()]));
+    kill_after_epoch(&mut recurrent("killed"), &killed, 2);
+    run(&mut recurrent_generator(results.path(), &["--resume".to_string(), killed.display().to_string()]));
     let (whole, resumed) = (summary(&results.path().join("recurrent-generator/whole")), summary(&killed));
     for metric in ["test_loss", "test_bits_per_byte_reset", "valid_loss", "train_loss"] {
         assert_eq!(
@@ -304,39 +277,25 @@ fn an_edited_config_is_named_and_ignored_and_a_swapped_base_is_refused() {
     );
 }
 
+/// Stage 6 with the segment state on `base` (the smoke config, windows of 16, 8 steps an epoch of
+/// 4 streams, 4 evaluated windows), run `name`, with `settings` on top.
+fn stage6(results: &Path, base: &Path, name: &str, settings: &[&str]) -> Command {
+    let mut args: Vec<String> =
+        ["--config", "configs/smoke/recurrent-generator.toml", "--run-name", name].map(String::from).to_vec();
+    let base = format!("base=\"{}\"", base.display());
+    let common = ["model.recurrence=\"segment-state\"", "data.context=16", "data.steps_per_epoch=8"];
+    let common = common.into_iter().chain(["training.batch_size=4", "data.eval_windows=4", base.as_str()]);
+    for setting in common.chain(settings.iter().copied()) {
+        args.extend(["--set".to_string(), setting.to_string()]);
+    }
+    recurrent_generator(results, &args)
+}
+
 /// Stage 6 at a learning rate high enough that the validation loss is lowest at epoch 5 of 8 and
 /// worse after it (measured: 4.29 4.38 4.26 4.14 3.75 3.91 3.98 4.10).
 fn worsening_stage6(results: &Path, base: &Path, name: &str, epochs: usize, patience: &str) -> Command {
-    let mut args: Vec<String> = [
-        "--config",
-        "configs/smoke/recurrent-generator.toml",
-        "--set",
-        "model.recurrence=\"segment-state\"",
-        "--set",
-        "data.context=16",
-        "--set",
-        "data.steps_per_epoch=8",
-        "--set",
-        "training.batch_size=4",
-        "--set",
-        "data.eval_windows=4",
-        "--set",
-        "training.warmup_steps=2",
-        "--set",
-        "training.learning_rate=0.5",
-        "--run-name",
-        name,
-    ]
-    .map(String::from)
-    .to_vec();
-    for setting in [
-        format!("base=\"{}\"", base.display()),
-        format!("training.epochs={epochs}"),
-        format!("training.patience={patience}"),
-    ] {
-        args.extend(["--set".to_string(), setting]);
-    }
-    recurrent_generator(results, &args)
+    let (epochs, patience) = (format!("training.epochs={epochs}"), format!("training.patience={patience}"));
+    stage6(results, base, name, &["training.warmup_steps=2", "training.learning_rate=0.5", &epochs, &patience])
 }
 
 #[test]

@@ -5,10 +5,7 @@ use retrofit_core::attention::{HeadForm, MultiHeadSelfAttentionConfig, SimpleSel
 use retrofit_core::block::{NormPlacement, TransformerBlockConfig};
 use retrofit_core::pooling::Pooling;
 use retrofit_runtime::device::libtorch_cpu;
-
-fn max_abs_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {
-    a.sub(b).abs().max().into_scalar::<f32>()
-}
+use retrofit_test_support::max_abs_diff;
 
 #[test]
 fn attention_and_block_keep_the_input_shape() {

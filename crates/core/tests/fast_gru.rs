@@ -6,15 +6,10 @@ use burn::nn::{Gru, GruConfig};
 use burn::tensor::{Distribution, Gradients, Tensor};
 use retrofit_core::fast_gru::{gru_forward, is_fusable};
 use retrofit_runtime::device::libtorch_cpu;
+use retrofit_test_support::max_abs_diff;
 
 /// Absolute tolerance on values and gradients.
 const TOLERANCE: f32 = 1e-5;
-
-fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
-    let diff = a.sub(b).abs().max().into_scalar::<f32>();
-    assert!(!diff.is_nan(), "NaN");
-    diff
-}
 
 /// Every parameter's gradient, flattened, in visiting order.
 struct ParameterGrads<'a> {

@@ -4,6 +4,7 @@
 use burn::tensor::{Bool, Device, Distribution, Tensor, TensorData};
 use retrofit_core::attention::{AttentionKernel, scaled_dot_product_attention_with};
 use retrofit_runtime::device::libtorch_cpu;
+use retrofit_test_support::max_abs_diff;
 
 /// Absolute tolerance on values and gradients (both of order 1 here).
 const TOLERANCE: f32 = 1e-5;
@@ -69,12 +70,6 @@ fn cases(device: &Device) -> Vec<Case> {
             ..case("explicit scale, causal + padding", 6, 6, Some(key_mask(6, [&[5], &[0]], device)), true)
         },
     ]
-}
-
-fn max_abs_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
-    let diff = a.sub(b).abs().max().into_scalar::<f32>();
-    assert!(!diff.is_nan(), "NaN");
-    diff
 }
 
 /// The output and the gradients of query, key and value of `sum(output * weights)`.

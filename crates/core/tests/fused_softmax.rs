@@ -4,10 +4,7 @@ use burn::tensor::activation;
 use burn::tensor::{Distribution, Tensor};
 use retrofit_core::fused_softmax::{log_softmax, softmax};
 use retrofit_runtime::device::libtorch_cpu;
-
-fn max_abs_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {
-    a.sub(b).abs().max().into_scalar::<f32>()
-}
+use retrofit_test_support::max_abs_diff;
 
 #[test]
 fn fused_ops_equal_burns_in_value_and_gradient() {

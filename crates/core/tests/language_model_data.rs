@@ -109,7 +109,7 @@ impl WindowedLm for IdAsLoss {
         self.context
     }
 
-    fn windows_nll(&self, _inputs: Tensor<2, Int>, targets: Tensor<2, Int>, _carry: StateCarry) -> Tensor<2> {
+    fn stream_nll(&self, _inputs: Tensor<2, Int>, targets: Tensor<2, Int>, _carry: StateCarry) -> Tensor<2> {
         targets.float()
     }
 }

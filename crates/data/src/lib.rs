@@ -8,6 +8,7 @@ pub mod error;
 pub mod labelled;
 pub mod lm_batch;
 pub mod probe;
+pub mod seeds;
 pub mod source;
 pub mod stage;
 pub mod stats;

@@ -2,6 +2,7 @@
 //! evaluation. A window holds `context + 1` tokens: inputs are the first `context`, targets the
 //! last `context`.
 
+use crate::seeds::{SeedPurpose, derive_seed};
 use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -101,7 +102,7 @@ impl Dataset<Vec<u32>> for RandomWindows {
         if index >= self.count {
             return Err(out_of_range(index, self.count));
         }
-        let mut rng = StdRng::seed_from_u64(self.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = StdRng::seed_from_u64(derive_seed(self.seed, SeedPurpose::Window, index as u64));
         let start = rng.random_range(0..=self.tokens.len() - self.context - 1);
         Ok(self.tokens[start..start + self.context + 1].to_vec())
     }

@@ -3,6 +3,7 @@
 //! cut into `streams` equal contiguous parts, one per batch row; step `t` of a pass reads the
 //! `t`-th chunk of every stream, so a model can carry a state from one step to the next.
 
+use crate::seeds::{SeedPurpose, derive_seed};
 use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -139,7 +140,7 @@ impl StreamSchedule {
             None => all,
         };
         let room = stream_len.saturating_sub(steps * self.chunk + 1);
-        let mut rng = StdRng::seed_from_u64(self.seed ^ (epoch as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
+        let mut rng = StdRng::seed_from_u64(derive_seed(self.seed, SeedPurpose::StreamsEpoch, epoch as u64 + 1));
         let offset = if room == 0 { 0 } else { rng.random_range(0..=room) };
         StreamChunks::new(what, tokens, self.streams, self.chunk, offset, Some(steps))
     }

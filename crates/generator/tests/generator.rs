@@ -1,6 +1,7 @@
 //! Invariants of the generator: causality, bits-per-byte arithmetic, the export reloads with
 //! identical logits, and a smoke run learns.
 
+use retrofit_test_support::max_abs_diff;
 use std::path::Path;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -29,10 +30,6 @@ fn architectures() -> [GeneratorModelConfig; 2] {
         GeneratorModelConfig::Former { d_model: 32, heads: 4, depth: 2, ff_mult: 4 },
         GeneratorModelConfig::Gpt2 { n_embd: 32, n_layer: 2, n_head: 4 },
     ]
-}
-
-fn max_abs_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {
-    a.sub(b).abs().max().into_scalar::<f32>()
 }
 
 #[test]

@@ -48,7 +48,7 @@ pub struct InsertionConfig {
     /// last block (k + 1 in all; k at most the base's `n_layer`). 0 with `recurrence = "none"`
     /// trains the logit bias only.
     pub inserted_blocks: usize,
-    /// Explicit positions instead (base block index each inserted block precedes; `n_layer`
+    /// Explicit insertion points instead (base block index each inserted block precedes; `n_layer`
     /// means after the last block), in order.
     pub positions: Option<Vec<usize>>,
     /// Attention heads of an inserted block (narrow heads: they must divide the base's width).
@@ -90,7 +90,7 @@ impl Default for InsertionConfig {
 
 impl InsertionConfig {
     /// Where the inserted blocks go in a base of `n_layer` blocks (see `inserted_blocks`).
-    pub fn resolved_positions(&self, n_layer: usize) -> Vec<usize> {
+    pub fn insertion_points(&self, n_layer: usize) -> Vec<usize> {
         if let Some(positions) = &self.positions {
             return positions.clone();
         }

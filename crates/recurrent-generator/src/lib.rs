@@ -137,21 +137,7 @@ pub fn run(
     device: &ResolvedDevice,
 ) -> Result<RunSummary, RecurrentError> {
     let clock = RunClock::start();
-    if config.data.bptt_windows == 0 {
-        return Err(RecurrentError::from(retrofit_core::CoreError::setting(
-            "data.bptt_windows",
-            "must be at least 1 (the windows of one stream a training step reads)",
-        )));
-    }
-    if device.is_data_parallel() && config.schedule == Schedule::Train {
-        return Err(RecurrentError::from(retrofit_core::CoreError::setting(
-            "--device",
-            format!(
-                "{}: stage 6 trains on streams whose state passes from one step to the next, which data-parallel training would split between devices; train on one device",
-                device.name
-            ),
-        )));
-    }
+    check_run_settings(config, device)?;
     let train_device = match config.schedule {
         Schedule::Train => device.device.clone().autodiff(),
         Schedule::ZeroShot => device.device.clone(),
@@ -169,54 +155,15 @@ pub fn run(
     device.device.seed(config.training.seed);
     let model = RecurrentLm::new(base, &config.model, config.data.context, &train_device)?;
     let description = format!("{}, base {}", corpus.description, config.base.display());
-
-    let (mut summary, model, corpus) = match config.schedule {
-        Schedule::Train => {
-            let data = LmData::new(corpus, config.data.plan(), &config.training)?;
-            let task = RecurrentLanguageModeling::new(model);
-            let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task)?;
-            save_checkpoint(&task.model, config, &run_dir.path().join(CHECKPOINT_DIR))?;
-            (summary, task.model, data.corpus)
-        }
-        Schedule::ZeroShot => {
-            let parameters = ParameterCounts { trainable: 0, ..count_parameters(&model) };
-            (
-                RunSummary { parameters, ..RunSummary::finish(run_dir, &device.name, config.training.seed, config)? },
-                model,
-                corpus,
-            )
-        }
-    };
-
-    let eval_ids = match config.data.eval_split {
-        EvalSplit::Valid => &corpus.valid_ids,
-        EvalSplit::Test => &corpus.test_ids,
-    };
-    let evaluate = |carry| {
-        let bytes_of = |ids: &[u32]| corpus.batcher.bytes_of(ids);
-        evaluate_streams(
-            &model,
-            eval_ids,
-            bytes_of,
-            config.data.eval_streams,
-            config.data.eval_windows,
-            carry,
-            &device.device,
-        )
-    };
-    let carried = evaluate(StateCarry::Carried)?;
-    let reset = if model.recurrence.carries_state() { evaluate(StateCarry::Reset)? } else { carried.clone() };
-    let gain = paired_gain_interval(&carried, &reset, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
-    let window_loss =
-        WindowLoss { split: config.data.eval_split, bptt_windows: config.data.bptt_windows, carried, reset, gain };
+    let (mut summary, model, corpus) = train_or_take(config, run_dir, device, model, corpus)?;
+    let window_loss = evaluate(config, &model, &corpus, device)?;
     window_loss.record(&mut summary.final_metrics);
     run_dir.write_json(WINDOW_LOSS_FILE, &window_loss)?;
-    let split = window_loss.split();
     let carried = &window_loss.carried;
     Ok(RunSummary {
         data: format!(
             "{description}; {}: {} streams x {} windows of {}, {} bytes",
-            split.prefix(),
+            window_loss.split().prefix(),
             carried.streams,
             carried.windows_per_stream,
             config.data.context,
@@ -228,4 +175,79 @@ pub fn run(
         base_precision: Some(BaseFormat::of(model.base.dtype()).to_string()),
         ..summary
     })
+}
+
+/// Settings the run cannot start with.
+fn check_run_settings(config: &RecurrentGeneratorConfig, device: &ResolvedDevice) -> Result<(), RecurrentError> {
+    if config.data.bptt_windows == 0 {
+        return Err(RecurrentError::from(retrofit_core::CoreError::setting(
+            "data.bptt_windows",
+            "must be at least 1 (the windows of one stream a training step reads)",
+        )));
+    }
+    if device.is_data_parallel() && config.schedule == Schedule::Train {
+        return Err(RecurrentError::from(retrofit_core::CoreError::setting(
+            "--device",
+            format!(
+                "{}: stage 6 trains on streams whose state passes from one step to the next, which data-parallel training would split between devices; train on one device",
+                device.name
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// Trains `model` (with the validation split for the stopping rule) and saves its trainable
+/// part, or, for `schedule = "zero-shot"`, takes it as initialised.
+fn train_or_take(
+    config: &RecurrentGeneratorConfig,
+    run_dir: &RunDir,
+    device: &ResolvedDevice,
+    model: RecurrentLm,
+    corpus: TokenizedCorpus,
+) -> Result<(RunSummary, RecurrentLm, TokenizedCorpus), RecurrentError> {
+    Ok(match config.schedule {
+        Schedule::Train => {
+            let data = LmData::new(corpus, config.data.plan(), &config.training)?;
+            let task = RecurrentLanguageModeling::new(model);
+            let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task)?;
+            save_checkpoint(&task.model, config, &run_dir.path().join(CHECKPOINT_DIR))?;
+            (summary, task.model, data.corpus)
+        }
+        Schedule::ZeroShot => {
+            let parameters = ParameterCounts { trainable: 0, ..count_parameters(&model) };
+            let summary = RunSummary::finish(run_dir, &device.name, config.training.seed, config)?;
+            (RunSummary { parameters, ..summary }, model, corpus)
+        }
+    })
+}
+
+/// Evaluates `model` on `data.eval_split` with the state carried and, where it carries one,
+/// reset, and the paired interval of the difference.
+fn evaluate(
+    config: &RecurrentGeneratorConfig,
+    model: &RecurrentLm,
+    corpus: &TokenizedCorpus,
+    device: &ResolvedDevice,
+) -> Result<WindowLoss, RecurrentError> {
+    let eval_ids = match config.data.eval_split {
+        EvalSplit::Valid => &corpus.valid_ids,
+        EvalSplit::Test => &corpus.test_ids,
+    };
+    let evaluate = |carry| {
+        let bytes_of = |ids: &[u32]| corpus.batcher.bytes_of(ids);
+        evaluate_streams(
+            model,
+            eval_ids,
+            bytes_of,
+            config.data.eval_streams,
+            config.data.eval_windows,
+            carry,
+            &device.device,
+        )
+    };
+    let carried = evaluate(StateCarry::Carried)?;
+    let reset = if model.recurrence.carries_state() { evaluate(StateCarry::Reset)? } else { carried.clone() };
+    let gain = paired_gain_interval(&carried, &reset, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
+    Ok(WindowLoss { split: config.data.eval_split, bptt_windows: config.data.bptt_windows, carried, reset, gain })
 }

@@ -140,7 +140,7 @@ pub struct RecurrentLm {
     pub inserted: Vec<InsertedBlock>,
     /// Base block index each inserted block precedes (`n_layer`: after the last block).
     #[module(skip)]
-    pub positions: Vec<usize>,
+    pub insert_before: Vec<usize>,
     /// Added to the logits. `[vocab]`
     pub logit_bias: Param<Tensor<1>>,
     pub segment: Option<SegmentState>,
@@ -180,14 +180,14 @@ impl RecurrentLm {
                 ),
             ));
         }
-        let positions = config.resolved_positions(n_layer);
-        if positions.windows(2).any(|pair| pair[0] > pair[1]) || positions.iter().any(|&p| p > n_layer) {
+        let insert_before = config.insertion_points(n_layer);
+        if insert_before.windows(2).any(|pair| pair[0] > pair[1]) || insert_before.iter().any(|&p| p > n_layer) {
             return Err(CoreError::setting(
                 "model.positions",
-                format!("{positions:?} must be ascending and at most n_layer ({n_layer})"),
+                format!("{insert_before:?} must be ascending and at most n_layer ({n_layer})"),
             ));
         }
-        if positions.is_empty() && config.recurrence != Recurrence::None {
+        if insert_before.is_empty() && config.recurrence != Recurrence::None {
             return Err(CoreError::setting(
                 "model.recurrence",
                 format!("{:?} needs inserted blocks (model.inserted_blocks > 0)", config.recurrence),
@@ -213,7 +213,7 @@ impl RecurrentLm {
             Recurrence::Memory => BlockExtra::MemoryRead,
             Recurrence::None | Recurrence::SegmentState | Recurrence::NoneCache => BlockExtra::Plain,
         };
-        let inserted = positions
+        let inserted = insert_before
             .iter()
             .map(|_| InsertedBlock::new(d_model, config.heads, config.ff_mult, extra, device))
             .collect::<Result<Vec<_>, _>>()?;
@@ -236,7 +236,7 @@ impl RecurrentLm {
         Ok(Self {
             base: base.with_precision(precision.format).no_grad(),
             inserted,
-            positions,
+            insert_before,
             logit_bias: Param::from_tensor(Tensor::zeros([vocab], device)),
             segment,
             memory,
@@ -294,7 +294,7 @@ impl RecurrentLm {
         };
         let mut next = 0;
         for layer in 0..self.base.n_layer() {
-            while next < self.inserted.len() && self.positions[next] == layer {
+            while next < self.inserted.len() && self.insert_before[next] == layer {
                 x = self.inserted[next].forward(x, &inputs, block_prefix(&prefix, next));
                 next += 1;
             }
@@ -323,7 +323,7 @@ impl RecurrentLm {
         let plain = WindowInputs::default();
         let mut next = 0;
         for layer in 0..self.base.n_layer() {
-            while next < self.inserted.len() && self.positions[next] == layer {
+            while next < self.inserted.len() && self.insert_before[next] == layer {
                 inserted.push(x.clone());
                 x = self.inserted[next].forward(x, &plain, None).detach();
                 next += 1;
@@ -425,7 +425,7 @@ impl RecurrentLm {
     /// # Shapes
     /// - `inputs`, `targets`: `[batch, n * context]`
     /// - output: `[batch, n * context]`
-    pub fn stream_nll(
+    pub fn stream_nll_from(
         &self,
         inputs: Tensor<2, Int>,
         targets: Tensor<2, Int>,
@@ -456,11 +456,6 @@ impl RecurrentLm {
         }
         (Tensor::cat(nll, 1), state)
     }
-
-    /// [`Self::stream_nll`] from a stream's start.
-    pub fn segment_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
-        self.stream_nll(inputs, targets, carry, None).0
-    }
 }
 
 impl WindowedLm for RecurrentLm {
@@ -468,7 +463,7 @@ impl WindowedLm for RecurrentLm {
         self.context
     }
 
-    fn windows_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
-        self.segment_nll(inputs, targets, carry)
+    fn stream_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
+        self.stream_nll_from(inputs, targets, carry, None).0
     }
 }

@@ -60,7 +60,7 @@ impl TaskModel for RecurrentLanguageModeling {
     fn forward_task(&self, batch: LmBatch) -> (Tensor<1>, LmOutput) {
         let rows = batch.inputs.dims()[0];
         let initial = self.carried.take(batch.stream, rows);
-        let (nll, state) = self.model.stream_nll(batch.inputs, batch.targets, StateCarry::Carried, initial);
+        let (nll, state) = self.model.stream_nll_from(batch.inputs, batch.targets, StateCarry::Carried, initial);
         self.carried.store(state);
         let output = LmOutput::new(nll, batch.target_bytes);
         (output.window_losses.clone().mean(), output)

@@ -3,6 +3,7 @@
 //! information from one window to the next and `reset` removes it; checkpoints round-trip and
 //! refuse another base; a smoke run of every variant lowers the validation loss.
 
+use retrofit_test_support::max_abs_diff;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param};
@@ -11,7 +12,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use retrofit_core::base::{BasePrecision, PretrainedBase, load_base};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
-use retrofit_core::language_model::StateCarry;
+use retrofit_core::language_model::{StateCarry, WindowedLm};
 use retrofit_core::training::TaskModel;
 use retrofit_core::training::TrainingConfig;
 use retrofit_core::training::parameters_with_gradient;
@@ -76,10 +77,6 @@ fn bases(seed: u64, device: &Device) -> Vec<PretrainedBase> {
     [gpt2_dir.path(), llama_dir.as_path()].iter().map(|dir| load_base(dir, device).unwrap().0).collect()
 }
 
-fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
-    a.sub(b).abs().max().into_scalar::<f32>()
-}
-
 const VARIANTS: [Recurrence; 5] =
     [Recurrence::None, Recurrence::TokenGru, Recurrence::SegmentState, Recurrence::NoneCache, Recurrence::Memory];
 
@@ -114,7 +111,7 @@ fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
         let ids = random_ids_below(vocab, 2, 3 * CONTEXT + 1, &device);
         let [_, total] = ids.dims();
         let (inputs, targets) = (ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]));
-        let carried = model.segment_nll(inputs.clone(), targets.clone(), StateCarry::Carried);
+        let carried = model.stream_nll(inputs.clone(), targets.clone(), StateCarry::Carried);
         let windows: Vec<Tensor<2>> = (0..3)
             .map(|w| {
                 let range = w * CONTEXT..(w + 1) * CONTEXT;
@@ -157,7 +154,7 @@ impl ModuleVisitor for BaseParameterIds {
 fn loss(model: &RecurrentLm, device: &Device) -> Tensor<1> {
     let total = 3 * CONTEXT + 1;
     let ids = random_ids_below(model.base.vocab_size(), 2, total, device);
-    model.segment_nll(ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]), StateCarry::Carried).mean()
+    model.stream_nll(ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]), StateCarry::Carried).mean()
 }
 
 #[test]
@@ -225,7 +222,7 @@ fn the_state_carried_from_window_one_changes_window_two_and_reset_removes_the_ef
         let nll_of = |first: Tensor<2, Int>, carry: StateCarry| {
             let ids = Tensor::cat(vec![first, window_two.clone()], 1); // [1, 2 * CONTEXT + 1]
             let total = 2 * CONTEXT + 1;
-            let nll = model.segment_nll(ids.clone().slice([0..1, 0..total - 1]), ids.slice([0..1, 1..total]), carry);
+            let nll = model.stream_nll(ids.clone().slice([0..1, 0..total - 1]), ids.slice([0..1, 1..total]), carry);
             nll.slice([0..1, CONTEXT..2 * CONTEXT]) // window two's targets
         };
         let (first_a, first_b) = (random_ids(1, CONTEXT, &device), random_ids(1, CONTEXT, &device));
@@ -257,7 +254,7 @@ fn training_resets_states_at_the_configured_rate_and_evaluation_never_does() {
             // every rate starts from the same weights.
             model.visit(&mut InitialiseEveryParameter);
             let ids = random_ids(4, total, &device);
-            let nll = model.segment_nll(ids.clone().slice([0..4, 0..total - 1]), ids.slice([0..4, 1..total]), carry);
+            let nll = model.stream_nll(ids.clone().slice([0..4, 0..total - 1]), ids.slice([0..4, 1..total]), carry);
             Tensor::<2>::from_data(nll.into_data(), &libtorch_cpu())
         };
         let (carried, reset) = (nll(0.0, false, StateCarry::Carried), nll(0.0, false, StateCarry::Reset));
@@ -406,9 +403,9 @@ fn a_continuing_batch_starts_from_the_state_the_previous_batch_left_and_no_gradi
 
     // The same step computed by hand from the first step's final state, detached.
     let one = targets(&step_one);
-    let (_, state) = task.model.stream_nll(one.inputs, one.targets, StateCarry::Carried, None);
+    let (_, state) = task.model.stream_nll_from(one.inputs, one.targets, StateCarry::Carried, None);
     let two = targets(&step_two);
-    let by_hand = task.model.stream_nll(
+    let by_hand = task.model.stream_nll_from(
         two.inputs.clone(),
         two.targets.clone(),
         StateCarry::Carried,
@@ -427,7 +424,7 @@ fn a_continuing_batch_starts_from_the_state_the_previous_batch_left_and_no_gradi
     assert!(max_abs_diff(auto, manual) < 1e-4 * scale, "a gradient reached the previous step");
 
     // From a zero state: a continuing batch differs, a first batch is exactly the fresh start.
-    let fresh = task.model.stream_nll(two.inputs.clone(), two.targets.clone(), StateCarry::Carried, None).0.mean();
+    let fresh = task.model.stream_nll_from(two.inputs.clone(), two.targets.clone(), StateCarry::Carried, None).0.mean();
     assert!(max_abs_diff(fresh.clone(), loss) > 1e-6, "the carried state changed nothing");
     let (first, _) = task.forward_task(stream_batch(&step_two, StreamStep::First));
     assert!(max_abs_diff(first, fresh) < 1e-5);
@@ -618,10 +615,10 @@ fn sampling_carries_the_state_across_windows_as_evaluation_does() {
             .reshape([1, seq])
             .expand([VOCAB, seq]);
         let targets = Tensor::<1, Int>::arange(0..VOCAB as i64, &device).reshape([VOCAB, 1]).expand([VOCAB, seq]);
-        let evaluated = model.segment_nll(inputs.clone(), targets.clone(), StateCarry::Carried);
+        let evaluated = model.stream_nll(inputs.clone(), targets.clone(), StateCarry::Carried);
         assert!(max_abs_diff(sampled.clone(), evaluated) < 1e-4, "{recurrence:?}");
         // And the state matters: evaluation with the state reset differs.
-        let reset = model.segment_nll(inputs, targets, StateCarry::Reset);
+        let reset = model.stream_nll(inputs, targets, StateCarry::Reset);
         assert!(max_abs_diff(sampled, reset) > 1e-3, "{recurrence:?}: the state changes nothing here");
     }
 }

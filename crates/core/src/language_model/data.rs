@@ -1,6 +1,7 @@
 //! The data side of every language-model stage: a corpus read, split and tokenized once, cut
 //! into random training examples and contiguous validation examples of whole windows.
 
+use retrofit_data::seeds::{SeedPurpose, derive_seed};
 use std::sync::Arc;
 
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
@@ -142,7 +143,7 @@ impl LmData {
                 RandomWindows::new(&describe("train"), corpus.train_ids.clone(), tokens, examples, seed)?;
                 let (what, ids) = (describe("train"), corpus.train_ids.clone());
                 let make: EpochDataset<Vec<u32>> = Arc::new(move |epoch| {
-                    let seed = seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+                    let seed = derive_seed(seed, SeedPurpose::WindowsEpoch, epoch as u64);
                     Arc::new(RandomWindows::new(&what, ids.clone(), tokens, examples, seed).expect("checked above"))
                 });
                 (Arc::new(EpochLoader::new(make, batcher.clone(), training.batch_size, device.clone(), 0)), examples)

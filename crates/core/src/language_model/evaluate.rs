@@ -30,7 +30,7 @@ pub trait WindowedLm {
     /// # Shapes
     /// - `inputs`, `targets`: `[batch, n * context]`
     /// - output: `[batch, n * context]`
-    fn windows_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2>;
+    fn stream_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2>;
 }
 
 /// The result of one pass over the evaluated text, read as parallel streams.
@@ -182,7 +182,7 @@ pub fn evaluate_streams(
     let inputs: Tensor<2, Int> = Tensor::from_data(TensorData::new(inputs, [streams, length]), device);
     let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(targets, [streams, length]), device);
     let nll: Vec<f64> = model
-        .windows_nll(inputs, targets, carry) // [streams, length]
+        .stream_nll(inputs, targets, carry) // [streams, length]
         .try_into_vec_as::<f32>()
         .map_err(|error| CoreError::TensorRead(error.to_string()))?
         .into_iter()

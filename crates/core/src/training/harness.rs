@@ -160,31 +160,14 @@ where
     M: TaskModel,
     M::Output: Adaptor<LossInput>,
 {
-    if config.epochs == 0 || config.batch_size == 0 {
-        return Err(CoreError::setting("training", "epochs and batch_size must be at least 1"));
-    }
-    if config.patience == Some(0) {
-        return Err(CoreError::setting("training.patience", "must be at least 1 epoch, or \"off\""));
-    }
     let optimizer = match config.optimizer {
         Optimizer::Adam => AdamConfig::new().with_epsilon(1e-8).init(),
         Optimizer::AdamW { weight_decay } => {
             AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay as f32).init()
         }
     };
-    let resume_from = newest_intact_checkpoint(run_dir.path())?;
+    let resume_from = resume_point(config, run_dir)?;
     let first_epoch = resume_from.unwrap_or(0);
-    if let Some(epoch) = resume_from {
-        if epoch >= config.epochs {
-            return Err(CoreError::setting(
-                "training.epochs",
-                format!("the run already trained {epoch} epochs; its config asks for {}", config.epochs),
-            ));
-        }
-        discard_logs_after(run_dir.path(), epoch)
-            .map_err(|cause| RuntimeError::Write { path: run_dir.path().to_path_buf(), cause })?;
-        tracing::info!(epoch, "resuming from the checkpoint of epoch {epoch}");
-    }
     let steps_per_epoch = train_loader.num_items().div_ceil(config.batch_size);
     let train_loader: Arc<dyn DataLoader<M::Batch>> =
         Arc::new(ResumableLoader::new(train_loader, config.seed, first_epoch));
@@ -219,31 +202,8 @@ where
         } else {
             Box::new(ProgressRenderer::new(ProgressOutput::detect()))
         });
-    let checkpoints = resume_dir(run_dir.path());
     let write_failure = CheckpointWriteFailure::default();
-    let training = training.with_custom_checkpointers(
-        SealedCheckpointer::new(
-            ModelCheckpointer::new(&checkpoints, M::FROZEN_PREFIX),
-            &checkpoints,
-            "model",
-            interrupter.clone(),
-            write_failure.clone(),
-        ),
-        SealedCheckpointer::new(
-            FileCheckpointer::new(&checkpoints, "optim"),
-            &checkpoints,
-            "optim",
-            interrupter.clone(),
-            write_failure.clone(),
-        ),
-        SealedCheckpointer::new(
-            FileCheckpointer::new(&checkpoints, "scheduler"),
-            &checkpoints,
-            "scheduler",
-            interrupter.clone(),
-            write_failure.clone(),
-        ),
-    );
+    let training = with_checkpointers(training, run_dir, &interrupter, &write_failure);
     let training = match resume_from {
         Some(epoch) => training.checkpoint(epoch),
         None => training,
@@ -263,6 +223,67 @@ where
     let clock = RunClock::start();
     let result = training.launch(learner);
     let wall_time_s = clock.elapsed_s();
+    launch_outcome(run_dir, &write_failure, &guard, result.error.map(|error| error.to_string()))?;
+    let (model, selected, history) = selected_model(run_dir, config, task_metrics, result.model)?;
+    Ok(TrainingReport { model, selected_epoch: selected, wall_time_s, median_step_s: step_times.median(), history })
+}
+
+/// The epoch the run resumes after (`None`: a new run), its logs after it discarded; the
+/// settings checked first.
+fn resume_point(config: &TrainingConfig, run_dir: &RunDir) -> Result<Option<usize>, CoreError> {
+    if config.epochs == 0 || config.batch_size == 0 {
+        return Err(CoreError::setting("training", "epochs and batch_size must be at least 1"));
+    }
+    if config.patience == Some(0) {
+        return Err(CoreError::setting("training.patience", "must be at least 1 epoch, or \"off\""));
+    }
+    let resume_from = newest_intact_checkpoint(run_dir.path())?;
+    if let Some(epoch) = resume_from {
+        if epoch >= config.epochs {
+            return Err(CoreError::setting(
+                "training.epochs",
+                format!("the run already trained {epoch} epochs; its config asks for {}", config.epochs),
+            ));
+        }
+        discard_logs_after(run_dir.path(), epoch)
+            .map_err(|cause| RuntimeError::Write { path: run_dir.path().to_path_buf(), cause })?;
+        tracing::info!(epoch, "resuming from the checkpoint of epoch {epoch}");
+    }
+    Ok(resume_from)
+}
+
+/// The Learner's checkpointers: model (trainable part), optimizer and scheduler, each sealed so
+/// that a damaged file is recognised on resume, and a failed write stops the run.
+fn with_checkpointers<M>(
+    training: SupervisedTraining<Trainable<M>>,
+    run_dir: &RunDir,
+    interrupter: &Interrupter,
+    write_failure: &CheckpointWriteFailure,
+) -> SupervisedTraining<Trainable<M>>
+where
+    M: TaskModel,
+    M::Output: Adaptor<LossInput>,
+{
+    let checkpoints = resume_dir(run_dir.path());
+    let (stop, failure) = (interrupter, write_failure);
+    let model = ModelCheckpointer::new(&checkpoints, M::FROZEN_PREFIX);
+    let optim = FileCheckpointer::new(&checkpoints, "optim");
+    let scheduler = FileCheckpointer::new(&checkpoints, "scheduler");
+    training.with_custom_checkpointers(
+        SealedCheckpointer::new(model, &checkpoints, "model", stop.clone(), failure.clone()),
+        SealedCheckpointer::new(optim, &checkpoints, "optim", stop.clone(), failure.clone()),
+        SealedCheckpointer::new(scheduler, &checkpoints, "scheduler", stop.clone(), failure.clone()),
+    )
+}
+
+/// Why a launched training did not end as it should: a checkpoint that could not be written, a
+/// diverged loss, Ctrl-C, or the Learner's own error.
+fn launch_outcome(
+    run_dir: &RunDir,
+    write_failure: &CheckpointWriteFailure,
+    guard: &DivergenceGuard,
+    learner_error: Option<String>,
+) -> Result<(), CoreError> {
     if let Some((path, cause)) = write_failure.get() {
         return Err(CoreError::CheckpointWrite {
             path,
@@ -280,10 +301,20 @@ where
             checkpoint: latest_checkpoint(run_dir.path()),
         });
     }
-    if let Some(error) = result.error {
-        return Err(CoreError::Learner(error.to_string()));
+    match learner_error {
+        Some(error) => Err(CoreError::Learner(error)),
+        None => Ok(()),
     }
+}
 
+/// The metric history read back from the Learner's logs, the curves written, and the model of
+/// the selected epoch (lowest validation loss; the last epoch's weights when it is the last).
+fn selected_model<M: TaskModel>(
+    run_dir: &RunDir,
+    config: &TrainingConfig,
+    task_metrics: &[LearnerMetric],
+    trained: Trainable<M>,
+) -> Result<(M, usize, MetricHistory), CoreError> {
     let mut metrics = vec![LearnerMetric::LOSS, LearnerMetric::LEARNING_RATE, LearnerMetric::GRAD_NORM];
     metrics.extend_from_slice(task_metrics);
     let history = read_history(run_dir, &metrics)?;
@@ -294,12 +325,12 @@ where
     let epochs_run = history.epochs();
     let selected = history.selected_epoch().unwrap_or(epochs_run);
     let model = if selected == epochs_run {
-        result.model.model
+        trained.model
     } else {
         tracing::info!(selected, epochs_run, "reporting the model of epoch {selected} (lowest validation loss)");
-        restore_epoch(result.model, run_dir, selected)?.model
+        restore_epoch(trained, run_dir, selected)?.model
     };
-    Ok(TrainingReport { model, selected_epoch: selected, wall_time_s, median_step_s: step_times.median(), history })
+    Ok((model, selected, history))
 }
 
 /// `trainable` with the weights of `epoch`'s checkpoint (the Learner keeps the best epoch's).

@@ -7,6 +7,7 @@
 //! epoch, is the same), and the device's random generator is seeded from the seed and the epoch
 //! at the start of every epoch (so dropout draws the same masks).
 
+use retrofit_data::seeds::{SeedPurpose, derive_seed};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -127,7 +128,7 @@ impl<O: 'static> ResumableLoader<O> {
 
 /// The device seed of `epoch` (0-based) of a run seeded `seed`.
 pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    seed ^ (epoch as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)
+    derive_seed(seed, SeedPurpose::DeviceEpoch, epoch as u64 + 1)
 }
 
 impl<O: 'static> DataLoader<O> for ResumableLoader<O> {
