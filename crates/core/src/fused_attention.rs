@@ -185,7 +185,8 @@ fn cpu_forward(query: &TchRaw, key: &TchRaw, value: &TchRaw, plan: &Plan, scale:
 }
 
 /// Forward through libtorch's dispatcher (flash, memory-efficient, cuDNN or math), recorded by
-/// libtorch's autograd when the inputs require gradients.
+/// libtorch's autograd when the inputs require gradients; `enable_gqa` when the key/value heads
+/// are fewer than the query heads.
 fn autograd_forward(query: &TchRaw, key: &TchRaw, value: &TchRaw, plan: &Plan, scale: f64) -> TchRaw {
     TchRaw::scaled_dot_product_attention(
         &query_for(query, plan),
@@ -195,7 +196,7 @@ fn autograd_forward(query: &TchRaw, key: &TchRaw, value: &TchRaw, plan: &Plan, s
         0.0,
         plan.causal,
         scale,
-        false,
+        query.size()[1] != key.size()[1],
     )
 }
 
@@ -367,8 +368,9 @@ impl<B: FusedAttentionParts, C: CheckpointStrategy> FusedAttentionBackend for Au
 ///
 /// # Shapes
 /// - `query`: `[batch, heads, q_len, dim]`
-/// - `key`: `[batch, heads, k_len, dim]`
-/// - `value`: `[batch, heads, k_len, dim_v]`
+/// - `key`: `[batch, kv_heads, k_len, dim]` (`kv_heads` divides `heads`: grouped-query attention,
+///   read in place by both kernels)
+/// - `value`: `[batch, kv_heads, k_len, dim_v]`
 /// - `mask`: broadcastable to `[batch, heads, q_len, k_len]`, `true` where a key must not be
 ///   attended to
 /// - output: `[batch, heads, q_len, dim_v]`

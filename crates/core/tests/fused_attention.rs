@@ -89,14 +89,15 @@ fn run(kernel: AttentionKernel, case: &Case, inputs: &[Tensor<4>; 3], weights: &
     [output.detach(), grad(&query), grad(&key), grad(&value)]
 }
 
-#[test]
-fn fused_attention_equals_the_unfused_path_in_value_and_gradient() {
+/// Every case with `kv_heads` key/value heads shared by the [`HEADS`] query heads.
+fn fused_equals_unfused(kv_heads: usize) {
     let device = libtorch_cpu().autodiff();
     device.seed(3);
     for case in cases(&device) {
-        let normal = |len| Tensor::<4>::random([BATCH, HEADS, len, DIM], Distribution::Normal(0.0, 1.0), &device);
-        let inputs = [normal(case.q_len), normal(case.k_len), normal(case.k_len)];
-        let weights = normal(case.q_len);
+        let normal =
+            |heads, len| Tensor::<4>::random([BATCH, heads, len, DIM], Distribution::Normal(0.0, 1.0), &device);
+        let inputs = [normal(HEADS, case.q_len), normal(kv_heads, case.k_len), normal(kv_heads, case.k_len)];
+        let weights = normal(HEADS, case.q_len);
         let reference = run(AttentionKernel::Unfused, &case, &inputs, &weights);
         for kernel in [AttentionKernel::Fused, AttentionKernel::FusedThroughAutograd] {
             let fused = run(kernel, &case, &inputs, &weights);
@@ -104,10 +105,21 @@ fn fused_attention_equals_the_unfused_path_in_value_and_gradient() {
                 ["output", "d query", "d key", "d value"].iter().zip(fused.into_iter().zip(reference.clone()))
             {
                 let diff = max_abs_diff(ours, theirs);
-                assert!(diff < TOLERANCE, "{} ({kernel:?}): {what} differs by {diff}", case.name);
+                assert!(diff < TOLERANCE, "{} ({kernel:?}, {kv_heads} kv heads): {what} differs by {diff}", case.name);
             }
         }
     }
+}
+
+#[test]
+fn fused_attention_equals_the_unfused_path_in_value_and_gradient() {
+    fused_equals_unfused(HEADS);
+}
+
+/// The fused kernels read shared key/value heads in place; the reference repeats them.
+#[test]
+fn grouped_query_attention_equals_repeated_key_value_heads_in_value_and_gradient() {
+    fused_equals_unfused(1);
 }
 
 #[test]

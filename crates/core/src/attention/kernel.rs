@@ -56,10 +56,15 @@ pub fn attention_kernel() -> AttentionKernel {
 /// queries after a key/value cache see the whole cache). A query row with every key masked gets
 /// the mean of all values, as [`attend`] gives it.
 ///
+/// Grouped-query attention: `key` and `value` may have fewer heads than `query`, a divisor of
+/// them; query head `h` then reads key/value head `h / (heads / kv_heads)` (transformers'
+/// `repeat_kv`). The fused kernels read the shared heads in place; the unfused reference repeats
+/// them.
+///
 /// # Shapes
 /// - `query`: `[batch, heads, q_len, dim]`
-/// - `key`: `[batch, heads, k_len, dim]`
-/// - `value`: `[batch, heads, k_len, dim_v]`
+/// - `key`: `[batch, kv_heads, k_len, dim]`
+/// - `value`: `[batch, kv_heads, k_len, dim_v]`
 /// - `mask`: broadcastable to `[batch, heads, q_len, k_len]`, `true` where a key must not be
 ///   attended to
 /// - output: `[batch, heads, q_len, dim_v]`
@@ -105,6 +110,7 @@ fn unfused(
     scale: f64,
 ) -> Tensor<4> {
     let [batch, heads, q_len, _] = query.dims();
+    let (key, value) = (repeat_kv(key, heads), repeat_kv(value, heads));
     let k_len = key.dims()[2];
     let scores = query.matmul(key.swap_dims(2, 3)).mul_scalar(scale); // [batch, heads, q_len, k_len]
     let full = [batch, heads, q_len, k_len];
@@ -117,4 +123,17 @@ fn unfused(
         (mask, None) | (None, mask) => mask,
     };
     attend(scores, mask, value)
+}
+
+/// Each key/value head repeated for the query heads that share it (transformers' `repeat_kv`).
+///
+/// # Shapes
+/// `[batch, kv_heads, len, dim]` → `[batch, heads, len, dim]`
+fn repeat_kv(x: Tensor<4>, heads: usize) -> Tensor<4> {
+    let [batch, kv_heads, len, dim] = x.dims();
+    if kv_heads == heads {
+        return x;
+    }
+    let repeats = heads / kv_heads;
+    x.unsqueeze_dim::<5>(2).expand([batch, kv_heads, repeats, len, dim]).reshape([batch, heads, len, dim])
 }

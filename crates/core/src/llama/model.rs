@@ -13,8 +13,9 @@ use crate::decoder::{Decoder, ForwardContext};
 use crate::generation::LayerCache;
 
 /// Grouped-query self-attention: `n_head` query heads share `n_kv_head` key/value heads (query
-/// head `h` reads key/value head `h / (n_head / n_kv_head)`, as transformers' `repeat_kv`),
-/// rotary embeddings on queries and keys.
+/// head `h` reads key/value head `h / (n_head / n_kv_head)`, as transformers' `repeat_kv`; the
+/// attention kernel reads the shared heads in place, see
+/// [`scaled_dot_product_attention`]), rotary embeddings on queries and keys.
 #[derive(Module, Debug)]
 pub struct LlamaAttention {
     /// `[d_model, n_head * head_dim]`
@@ -31,7 +32,7 @@ pub struct LlamaAttention {
 }
 
 impl LlamaAttention {
-    /// The cache keeps keys after rotation and before they are repeated for the query heads.
+    /// The cache keeps keys after rotation, one per key/value head.
     ///
     /// # Shapes
     /// - `x`: `[batch, seq, d_model]`, the `seq` newest positions
@@ -46,30 +47,10 @@ impl LlamaAttention {
         let queries = rotary.apply(heads(self.q_proj.forward(x.clone()), self.n_head)); // [b, h, s, hd]
         let keys = rotary.apply(heads(self.k_proj.forward(x.clone()), self.n_kv_head)); // [b, kv, s, hd]
         let values = heads(self.v_proj.forward(x), self.n_kv_head); // [b, kv, s, hd]
-        let (keys, values) = LayerCache::extend(cache, keys, values);
-        let keys = self.repeat_kv(keys); // [b, h, seen + s, hd]
-        let values = self.repeat_kv(values);
+        let (keys, values) = LayerCache::extend(cache, keys, values); // [b, kv, seen + s, hd]
         let scale = (self.head_dim as f64).powf(-0.5);
         let context = scaled_dot_product_attention(queries, keys, values, Some(context.key_mask.clone()), false, scale); // [b, h, s, hd]
         self.o_proj.forward(context.swap_dims(1, 2).reshape([batch, seq, self.n_head * self.head_dim]))
-    }
-
-    /// Each key/value head repeated for the query heads that share it.
-    ///
-    /// # Shapes
-    /// `[batch, n_kv_head, len, head_dim]` → `[batch, n_head, len, head_dim]`
-    fn repeat_kv(&self, x: Tensor<4>) -> Tensor<4> {
-        let repeats = self.n_head / self.n_kv_head;
-        if repeats == 1 {
-            return x;
-        }
-        let [batch, kv_heads, len, head_dim] = x.dims();
-        x.unsqueeze_dim::<5>(2).expand([batch, kv_heads, repeats, len, head_dim]).reshape([
-            batch,
-            kv_heads * repeats,
-            len,
-            head_dim,
-        ])
     }
 }
 
