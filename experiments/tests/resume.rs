@@ -242,7 +242,7 @@ fn an_edited_config_is_named_and_ignored_and_a_swapped_base_is_refused() {
     assert!(stderr.contains("was edited after the run started; resuming with the config it started with"), "{stderr}");
     assert_same_final_metrics(&results.path().join("generator/whole"), &killed, &["valid_loss", "train_loss"]);
 
-    // Stage 6 on a copy of the generator's export; the copy's weights replaced between kill and resume.
+    // Stage 6 on a copy of the generator's export; the copy's weights changed between kill and resume.
     let base = results.path().join("base");
     std::fs::create_dir_all(&base).unwrap();
     for entry in std::fs::read_dir(results.path().join("generator/whole/model")).unwrap() {
@@ -268,8 +268,13 @@ fn an_edited_config_is_named_and_ignored_and_a_swapped_base_is_refused() {
     let recurrent = |args: &[String]| recurrent_generator(results.path(), args);
     let swapped = results.path().join("recurrent-generator/swapped");
     kill_after_epoch(&mut recurrent(&args), &swapped, 1);
-    std::fs::copy(results.path().join("generator/edited/model/model.safetensors"), base.join("model.safetensors"))
-        .unwrap();
+    // One weight changed in place (the last byte of the file is the last tensor's last value): the
+    // base still loads, its fingerprint does not match. (The edited run's export is no swap: it
+    // resumed with the config it started with, so its weights equal the whole run's bitwise.)
+    let weights = base.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&weights, bytes).unwrap();
     let line = error_line(&recurrent(&["--resume".to_string(), swapped.display().to_string()]).output().unwrap());
     assert!(
         line.contains("the run started on a base with fingerprint") && line.contains(&base.display().to_string()),
