@@ -18,6 +18,7 @@ use crate::base_precision::{CastParameters, in_dtype};
 pub use crate::decoder::{Decoder, ForwardContext};
 use crate::generation::{self, GenerationConfig, GenerationError, LayerCache};
 use crate::gpt2::{self, Gpt2, Gpt2Config};
+use crate::head_projection::HeadProjection;
 use crate::hf_checkpoint::{self, HfConfig, LoadError, TokenizerFallback};
 use crate::language_model::TextEvaluation;
 use crate::llama::{self, Llama, LlamaConfig, RotaryAngles};
@@ -281,6 +282,12 @@ impl Decoder for PretrainedBase {
     fn final_norm(&self, x: Tensor<3>) -> Tensor<3> {
         let stream = x.dtype();
         in_dtype(self.decoder().final_norm(in_dtype(x, self.dtype())), stream)
+    }
+
+    /// The family's head: its weight in the format the base computes in, its bias in float32.
+    fn head_projection(&self) -> HeadProjection {
+        let head = self.decoder().head_projection();
+        HeadProjection { bias: head.bias.map(|bias| in_dtype(bias, DType::F32)), ..head }
     }
 
     /// Logits in float32.

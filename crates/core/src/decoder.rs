@@ -8,6 +8,7 @@ use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Bool, DType, Int, Tensor};
 
 use crate::generation::{KvCache, LayerCache};
+use crate::head_projection::HeadProjection;
 use crate::language_model::CausalLm;
 use crate::llama::RotaryAngles;
 
@@ -81,11 +82,17 @@ pub trait Decoder {
     /// `[batch, seq, d_model]` → `[batch, seq, d_model]`
     fn final_norm(&self, x: Tensor<3>) -> Tensor<3>;
 
+    /// The output head as one projection (the embedding's transpose when tied), in the weights'
+    /// format.
+    fn head_projection(&self) -> HeadProjection;
+
     /// Logits of final hidden states (after [`final_norm`](Self::final_norm)).
     ///
     /// # Shapes
     /// `[batch, seq, d_model]` → `[batch, seq, vocab]`
-    fn head(&self, hidden: Tensor<3>) -> Tensor<3>;
+    fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+        self.head_projection().logits(hidden)
+    }
 
     /// The final hidden states (after the final norm) of `ids`, continuing the cache.
     ///

@@ -15,8 +15,11 @@ pub mod error;
 pub mod fast_gru;
 pub mod generation;
 pub mod gpt2;
+pub mod head_projection;
 pub mod hf_checkpoint;
 pub mod language_model;
+#[allow(deprecated)]
+pub mod linear_cross_entropy;
 pub mod llama;
 pub mod qwen2;
 // burn-tch is deprecated upstream but is the backend this project is built on.
@@ -26,7 +29,6 @@ pub mod fused_attention;
 pub mod fused_softmax;
 pub mod pooling;
 pub mod positions;
-pub mod tied_head;
 pub mod training;
 
 pub use error::CoreError;

@@ -16,7 +16,7 @@ pub use checkpoint::{
 pub use config::{EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule};
 pub use error::RecurrentError;
 pub use inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
-pub use model::{MemoryState, RecurrentLm, SegmentState, StreamState};
+pub use model::{MemoryState, RecurrentLm, SegmentState, StreamLoss, StreamState};
 pub use sample::{WindowedText, sample_ids};
 pub use task::{CarriedState, RecurrentLanguageModeling};
 

@@ -7,7 +7,7 @@ use retrofit_core::CoreError;
 use retrofit_core::base::PretrainedBase;
 use retrofit_core::decoder::Decoder;
 use retrofit_core::generation::LayerCache;
-use retrofit_core::language_model::{StateCarry, WindowedLm, token_nll};
+use retrofit_core::language_model::{StateCarry, WindowedLm};
 
 use crate::config::{InsertionConfig, Recurrence};
 use crate::inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
@@ -246,13 +246,13 @@ impl RecurrentLm {
         })
     }
 
-    /// One window: the final hidden states (after `ln_f`) and the logits, reading `state` (what
+    /// One window: the final hidden states (after the base's final norm), reading `state` (what
     /// the previous window left; `None`: nothing, as at a stream's start).
     ///
     /// # Shapes
     /// - `ids`: `[batch, seq]`
-    /// - output: `[batch, seq, d_model]` and `[batch, seq, vocab]`
-    pub fn forward_window(&self, ids: Tensor<2, Int>, state: Option<&StreamState>) -> (Tensor<3>, Tensor<3>) {
+    /// - output: `[batch, seq, d_model]`
+    pub fn forward_window(&self, ids: Tensor<2, Int>, state: Option<&StreamState>) -> Tensor<3> {
         let [batch, seq] = ids.dims();
         let device = ids.device();
         let inputs = WindowInputs {
@@ -305,10 +305,17 @@ impl RecurrentLm {
             x = self.inserted[next].forward(x, &inputs, block_prefix(&prefix, next));
             next += 1;
         }
-        let hidden = self.base.final_norm(x);
-        let logits =
-            self.base.head(hidden.clone()) + self.logit_bias.val().reshape([1, 1, self.logit_bias.val().dims()[0]]);
-        (hidden, logits)
+        self.base.final_norm(x)
+    }
+
+    /// Logits of final hidden states: the base's head plus the trainable logit bias.
+    ///
+    /// # Shapes
+    /// `hidden`: `[batch, seq, d_model]` → `[batch, seq, vocab]`
+    pub fn window_logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        let bias = self.logit_bias.val();
+        let vocab = bias.dims()[0];
+        self.base.head(hidden) + bias.reshape([1, 1, vocab])
     }
 
     /// `none-cache`: the previous window alone at positions `0..context`, recording every base
@@ -347,7 +354,7 @@ impl RecurrentLm {
     pub fn logits(&self, ids: Tensor<2, Int>) -> Tensor<3> {
         let [batch, _] = ids.dims();
         let state = self.initial_state(batch, &ids.device());
-        self.forward_window(ids, state.as_ref()).1
+        self.window_logits(self.forward_window(ids, state.as_ref()))
     }
 
     /// The base's vocabulary.
@@ -414,24 +421,26 @@ impl RecurrentLm {
         }
     }
 
-    /// Negative log-likelihood of every target of consecutive windows: `inputs` holds
-    /// `n * context` tokens per row, read as `n` windows of `context` in order. A recurrence's
-    /// state starts at `initial` (the stream's start when `None`) and is carried from window to
-    /// window, or returned to its start before every window when `carry` is
+    /// The loss and the negative log-likelihood of every target of consecutive windows:
+    /// `inputs` holds `n * context` tokens per row, read as `n` windows of `context` in order. A
+    /// recurrence's state starts at `initial` (the stream's start when `None`) and is carried
+    /// from window to window, or returned to its start before every window when `carry` is
     /// [`StateCarry::Reset`]; in training (the parameters require gradients) each stream's state
     /// is also reset at random before a window (see [`InsertionConfig::state_reset_rate`]). The
-    /// state after the last window is returned with the NLL.
+    /// state after the last window is returned with them.
+    ///
+    /// The head and the cross-entropy run as one op ([`HeadProjection::loss`](retrofit_core::head_projection::HeadProjection::loss)): the
+    /// `[tokens, vocab]` logits are never materialised.
     ///
     /// # Shapes
     /// - `inputs`, `targets`: `[batch, n * context]`
-    /// - output: `[batch, n * context]`
-    pub fn stream_nll_from(
+    pub fn stream_loss_from(
         &self,
         inputs: Tensor<2, Int>,
         targets: Tensor<2, Int>,
         carry: StateCarry,
         initial: Option<StreamState>,
-    ) -> (Tensor<2>, Option<StreamState>) {
+    ) -> StreamLoss {
         let [batch, total] = inputs.dims();
         let context = self.context.min(total);
         let device = inputs.device();
@@ -440,7 +449,9 @@ impl RecurrentLm {
             _ => self.initial_state(batch, &device),
         };
         let training = self.logit_bias.val().is_require_grad() && self.state_reset_rate > 0.0;
-        let mut nll = Vec::with_capacity(total.div_ceil(context));
+        let head = self.base.head_projection();
+        let scale = 1.0 / (batch * total).max(1) as f64;
+        let (mut losses, mut nll) = (Vec::new(), Vec::with_capacity(total.div_ceil(context)));
         for start in (0..total).step_by(context) {
             let end = (start + context).min(total);
             let window = inputs.clone().slice([0..batch, start..end]);
@@ -450,12 +461,26 @@ impl RecurrentLm {
                 StateCarry::Carried if training => state.map(|state| self.reset_at_random(state)),
                 StateCarry::Carried => state,
             };
-            let (hidden, logits) = self.forward_window(window.clone(), state.as_ref());
-            nll.push(token_nll(logits, window_targets));
+            let hidden = self.forward_window(window.clone(), state.as_ref());
+            let window_loss = head.loss(hidden.clone(), window_targets, Some(self.logit_bias.val()), scale);
+            losses.push(window_loss.loss);
+            nll.push(window_loss.nll.reshape([batch, end - start]));
             state = self.next_state(state, window, hidden);
         }
-        (Tensor::cat(nll, 1), state)
+        let loss = Tensor::cat(losses, 0).sum();
+        StreamLoss { loss, nll: Tensor::cat(nll, 1), state }
     }
+}
+
+/// What [`RecurrentLm::stream_loss_from`] computes.
+#[derive(Debug, Clone)]
+pub struct StreamLoss {
+    /// The mean NLL of every target, differentiable. `[1]`
+    pub loss: Tensor<1>,
+    /// The NLL (nats) of every target, without a graph. `[batch, n * context]`
+    pub nll: Tensor<2>,
+    /// The state after the last window.
+    pub state: Option<StreamState>,
 }
 
 impl WindowedLm for RecurrentLm {
@@ -464,6 +489,6 @@ impl WindowedLm for RecurrentLm {
     }
 
     fn stream_nll(&self, inputs: Tensor<2, Int>, targets: Tensor<2, Int>, carry: StateCarry) -> Tensor<2> {
-        self.stream_nll_from(inputs, targets, carry, None).0
+        self.stream_loss_from(inputs, targets, carry, None).nll
     }
 }

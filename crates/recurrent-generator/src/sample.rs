@@ -60,12 +60,12 @@ impl<'a> WindowedText<'a> {
         let context = self.model.context;
         while self.ids.len() - self.window_start > context {
             let window = row(&self.ids[self.window_start..self.window_start + context], &self.device);
-            let (hidden, _) = self.model.forward_window(window.clone(), self.state.as_ref());
+            let hidden = self.model.forward_window(window.clone(), self.state.as_ref());
             self.state = self.model.next_state(self.state.take(), window, hidden);
             self.window_start += context;
         }
         let window = row(&self.ids[self.window_start..], &self.device);
-        let (_, logits) = self.model.forward_window(window, self.state.as_ref()); // [1, seq, vocab]
+        let logits = self.model.window_logits(self.model.forward_window(window, self.state.as_ref())); // [1, seq, vocab]
         let [_, seq, vocab] = logits.dims();
         logits
             .slice([0..1, seq - 1..seq, 0..vocab])

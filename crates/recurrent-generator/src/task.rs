@@ -7,7 +7,7 @@ use retrofit_core::training::TaskModel;
 use retrofit_data::lm_batch::LmBatch;
 use retrofit_data::streams::StreamStep;
 
-use crate::model::{RecurrentLm, StreamState};
+use crate::model::{RecurrentLm, StreamLoss, StreamState};
 
 /// The state a batch of streams left for the next batch of the same streams, detached: no
 /// gradient flows from one step into the previous one (truncated BPTT). Shared by the copies of
@@ -60,9 +60,9 @@ impl TaskModel for RecurrentLanguageModeling {
     fn forward_task(&self, batch: LmBatch) -> (Tensor<1>, LmOutput) {
         let rows = batch.inputs.dims()[0];
         let initial = self.carried.take(batch.stream, rows);
-        let (nll, state) = self.model.stream_nll_from(batch.inputs, batch.targets, StateCarry::Carried, initial);
+        let StreamLoss { loss, nll, state } =
+            self.model.stream_loss_from(batch.inputs, batch.targets, StateCarry::Carried, initial);
         self.carried.store(state);
-        let output = LmOutput::new(nll, batch.target_bytes);
-        (output.window_losses.clone().mean(), output)
+        (loss, LmOutput::new(nll, batch.target_bytes))
     }
 }

@@ -6,6 +6,7 @@ use burn::tensor::{Bool, DType, Int, Tensor};
 use crate::attention::scaled_dot_product_attention;
 use crate::decoder::{Decoder, ForwardContext};
 use crate::generation::LayerCache;
+use crate::head_projection::HeadProjection;
 
 /// GPT-2's causal self-attention with a fused query/key/value projection (`c_attn`, stored
 /// `[in, out]` as HF's Conv1D) and an output projection (`c_proj`).
@@ -115,7 +116,7 @@ impl Decoder for Gpt2 {
     }
 
     /// The tied head: a matmul with `wte`'s weight.
-    fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
-        crate::tied_head::tied_logits(hidden, self.wte.weight.val())
+    fn head_projection(&self) -> HeadProjection {
+        HeadProjection::tied(self.wte.weight.val())
     }
 }

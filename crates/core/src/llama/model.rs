@@ -11,6 +11,7 @@ use super::rotary::RotaryTables;
 use crate::attention::scaled_dot_product_attention;
 use crate::decoder::{Decoder, ForwardContext};
 use crate::generation::LayerCache;
+use crate::head_projection::HeadProjection;
 
 /// Grouped-query self-attention: `n_head` query heads share `n_kv_head` key/value heads (query
 /// head `h` reads key/value head `h / (n_head / n_kv_head)`, as transformers' `repeat_kv`; the
@@ -151,10 +152,12 @@ impl Decoder for Llama {
     }
 
     /// `lm_head`, or the embedding when tied.
-    fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+    fn head_projection(&self) -> HeadProjection {
         match &self.lm_head {
-            Some(lm_head) => lm_head.forward(hidden),
-            None => crate::tied_head::tied_logits(hidden, self.model.embed_tokens.weight.val()),
+            Some(lm_head) => {
+                HeadProjection { weight: lm_head.weight.val(), bias: lm_head.bias.as_ref().map(|bias| bias.val()) }
+            }
+            None => HeadProjection::tied(self.model.embed_tokens.weight.val()),
         }
     }
 }
