@@ -92,8 +92,11 @@ where
     for step in 0..warmup + steps {
         let start = Instant::now();
         let (loss, _) = task.forward_task(batch.clone());
+        // No-ops on the CPU, where libtorch runs synchronously; on CUDA each phase is waited for.
+        retrofit_runtime::device::synchronize();
         let forward_s = start.elapsed().as_secs_f64();
         let grads = GradientsParams::from_grads(loss.backward(), &task);
+        retrofit_runtime::device::synchronize();
         let backward_s = start.elapsed().as_secs_f64() - forward_s;
         task = optimizer.step(1e-4, task, grads);
         let loss = loss.into_scalar::<f32>(); // the CPU backend is synchronous; this only reads

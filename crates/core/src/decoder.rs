@@ -7,6 +7,7 @@
 use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Bool, DType, Int, Tensor};
 
+use crate::attention::AttentionMask;
 use crate::generation::{KvCache, LayerCache};
 use crate::head_projection::HeadProjection;
 use crate::language_model::CausalLm;
@@ -16,25 +17,18 @@ use crate::llama::RotaryAngles;
 /// [`Decoder::context`].
 #[derive(Debug, Clone)]
 pub struct ForwardContext {
-    /// `[batch, 1, seq, seen + seq]`, `true` where a key must not be attended to (causality and
-    /// padding together).
-    pub key_mask: Tensor<4, Bool>,
+    /// Causal after the cache, plus the padded keys (`[batch, seen + seq]`) when the batch has
+    /// padding.
+    pub mask: AttentionMask,
     /// Rotary cos/sin of the `seq` new positions, for families with rotary positions.
     pub rotary: Option<RotaryAngles>,
 }
 
 impl ForwardContext {
-    /// The causal mask of `seq` new positions after `seen` cached ones, plus the padded keys of
-    /// `padding` (`[batch, seen + seq]`, `true` at padding), and no rotary angles.
-    pub fn causal(positions: &Tensor<2, Int>, padding: Option<Tensor<2, Bool>>, seen: usize) -> Self {
-        let [batch, seq] = positions.dims();
-        let key_mask = crate::attention::cached_causal_mask(batch, seq, seen, padding, &positions.device());
-        Self { key_mask, rotary: None }
-    }
-
-    /// `[batch, 1, seq, seen + seq]`, `true` where a key must not be attended to.
-    pub fn key_mask(&self) -> &Tensor<4, Bool> {
-        &self.key_mask
+    /// The causal mask after the cache, plus the padded keys of `padding` (`[batch, seen + seq]`,
+    /// `true` at padding), and no rotary angles.
+    pub fn causal(padding: Option<Tensor<2, Bool>>) -> Self {
+        Self { mask: AttentionMask::causal(padding), rotary: None }
     }
 }
 
@@ -63,8 +57,8 @@ pub trait Decoder {
     /// # Shapes
     /// - `positions`: `[batch, seq]` (each row counts its real tokens: left padding shifts them)
     /// - `padding`: `[batch, seen + seq]`, `true` at padded positions
-    fn context(&self, positions: Tensor<2, Int>, padding: Option<Tensor<2, Bool>>, seen: usize) -> ForwardContext {
-        ForwardContext::causal(&positions, padding, seen)
+    fn context(&self, _positions: Tensor<2, Int>, padding: Option<Tensor<2, Bool>>, _seen: usize) -> ForwardContext {
+        ForwardContext::causal(padding)
     }
 
     /// Block `index` (`0..n_layer`), continuing its cache (`None` to run without one).

@@ -13,19 +13,15 @@
 //!   graph for the gradients, i.e. runs the backward kernel matching whichever forward libtorch
 //!   chose.
 //!
-//! The mask cases, decided afresh in the forward and the backward ([`plan`]):
-//! - no mask, not causal: no mask.
-//! - causal, `q_len == k_len`, no mask: `is_causal` (top-left and end alignment agree there).
-//! - causal, `q_len == 1` (one new token after a cache): no mask, the token sees every key.
-//! - causal, any other `q_len != k_len`: an explicit mask aligned to the end, query `i` sees keys
-//!   `j ≤ i + k_len - q_len` (libtorch's `is_causal` aligns to the start).
-//! - a boolean mask, causal or not: the causal part is OR-ed in; then a mask that hides nothing is
-//!   dropped, a mask that is exactly the causal pattern (GPT-2's mask without padding) becomes
-//!   `is_causal`, and any other becomes an additive float mask, `0` or [`MASKED_SCORE`] (the CPU
-//!   flash kernel takes no boolean mask).
-//!
-//! Those checks read a boolean back from the device per call: free on the CPU, a synchronisation
-//! on CUDA.
+//! The mask cases ([`plan`]), decided from the options and the shapes alone, in the forward and
+//! again in the backward, with nothing read back from the device:
+//! - no padding, not causal: no mask.
+//! - no padding, causal, `q_len == k_len`: `is_causal` (start and end alignment agree there).
+//! - no padding, causal, `q_len == 1` (one new token after a cache): no mask, it sees every key.
+//! - no padding, causal, any other `q_len != k_len`: an explicit mask aligned to the end, query
+//!   `i` sees keys `j ≤ i + k_len - q_len` (libtorch's `is_causal` aligns to the start).
+//! - padded keys (`[batch, k_len]`), causal or not: the causal part OR-ed in, as an additive float
+//!   mask, `0` or [`MASKED_SCORE`] (the CPU flash kernel takes no boolean mask).
 //!
 //! A query row whose keys are all masked (left padding under a causal mask) gets what
 //! `crate::attention::attend` gives it: `attend` fills masked scores with the finite
@@ -79,8 +75,8 @@ pub trait FusedAttentionBackend: Backend {
         options: AttentionOptions,
     ) -> FloatTensor<Self>;
 
-    /// `softmax(q kᵀ · scale, masked) v`, differentiable on `Autodiff`; `mask` is `true` where a
-    /// key must not be attended to.
+    /// `softmax(q kᵀ · scale, masked) v`, differentiable on `Autodiff`; `mask` (`[batch, k_len]`)
+    /// is `true` at keys that must not be attended to.
     fn fused_attention_masked(
         query: FloatTensor<Self>,
         key: FloatTensor<Self>,
@@ -127,36 +123,38 @@ fn causal_bool(q_len: i64, k_len: i64, device: tch::Device) -> TchRaw {
     TchRaw::ones([q_len, k_len], (Kind::Bool, device)).triu(k_len - q_len + 1).view([1, 1, q_len, k_len])
 }
 
-/// Resolves the mask cases of the module documentation.
-fn plan(query: &TchRaw, key: &TchRaw, mask: Option<&TchRaw>, causal: bool) -> Plan {
+/// Resolves the mask cases of the module documentation. `padding`: `[batch, k_len]`.
+fn plan(query: &TchRaw, key: &TchRaw, padding: Option<&TchRaw>, causal: bool) -> Plan {
     let q_len = query.size()[2];
     let k_len = key.size()[2];
     let device = query.device();
     // One query after a cache sees every key.
     let causal = causal && q_len > 1;
-    let mut mask = match (mask, causal) {
-        (Some(mask), true) => Some(mask.logical_or(&causal_bool(q_len, k_len, device))),
-        (Some(mask), false) => Some(mask.shallow_clone()),
-        (None, true) if q_len != k_len => Some(causal_bool(q_len, k_len, device)),
-        (None, _) => None,
-    };
-    let mut causal = causal && mask.is_none();
-    if let Some(current) = &mask {
-        if !current.any().is_nonzero() {
-            mask = None;
-        } else if q_len == k_len && current.eq_tensor(&causal_bool(q_len, k_len, device)).all().is_nonzero() {
-            mask = None;
-            causal = true;
+    let mask = match (padding, causal) {
+        (None, false) => return Plan { causal: false, additive: None, empty_rows: None },
+        (None, true) if q_len == k_len => return Plan { causal: true, additive: None, empty_rows: None },
+        // End-aligned with at least as many keys as queries: every query sees key 0.
+        (None, true) if q_len < k_len => {
+            let additive = TchRaw::zeros([1, 1, q_len, k_len], (query.kind(), device))
+                .masked_fill(&causal_bool(q_len, k_len, device), MASKED_SCORE as f64);
+            return Plan { causal: false, additive: Some(additive), empty_rows: None };
         }
-    }
-    let Some(mask) = mask else {
-        return Plan { causal, additive: None, empty_rows: None };
+        (None, true) => causal_bool(q_len, k_len, device),
+        (Some(padding), causal) => {
+            let keys = padding.view([padding.size()[0], 1, 1, k_len]);
+            if causal {
+                keys.logical_or(&causal_bool(q_len, k_len, device))
+            } else {
+                keys.expand([-1, 1, q_len, k_len], false)
+            }
+        }
     };
-    let empty = mask.all_dim(-1, true);
-    let (mask, empty_rows) =
-        if empty.any().is_nonzero() { (mask.logical_and(&empty.logical_not()), Some(empty)) } else { (mask, None) };
+    // Rows whose keys are all masked (left padding under a causal mask) are unmasked, their
+    // query zeroed: computed whether or not there are any, so that nothing is read back.
+    let empty = mask.all_dim(-1, true); // [.., q_len, 1]
+    let mask = mask.logical_and(&empty.logical_not());
     let additive = TchRaw::zeros(mask.size(), (query.kind(), device)).masked_fill(&mask, MASKED_SCORE as f64);
-    Plan { causal: false, additive: Some(additive), empty_rows }
+    Plan { causal: false, additive: Some(additive), empty_rows: Some(empty) }
 }
 
 /// The query with the rows of `empty_rows` set to zero (uniform attention there).
@@ -371,24 +369,23 @@ impl<B: FusedAttentionParts, C: CheckpointStrategy> FusedAttentionBackend for Au
 /// - `key`: `[batch, kv_heads, k_len, dim]` (`kv_heads` divides `heads`: grouped-query attention,
 ///   read in place by both kernels)
 /// - `value`: `[batch, kv_heads, k_len, dim_v]`
-/// - `mask`: broadcastable to `[batch, heads, q_len, k_len]`, `true` where a key must not be
-///   attended to
+/// - `padding`: `[batch, k_len]`, `true` at keys that must not be attended to
 /// - output: `[batch, heads, q_len, dim_v]`
 pub fn fused_attention(
     query: Tensor<4>,
     key: Tensor<4>,
     value: Tensor<4>,
-    mask: Option<Tensor<4, Bool>>,
+    padding: Option<Tensor<2, Bool>>,
     options: AttentionOptions,
 ) -> Tensor<4> {
     type Dispatch = burn::backend::Dispatch;
     let (query, key, value) = (query.into_dispatch(), key.into_dispatch(), value.into_dispatch());
-    Tensor::from_dispatch(match mask {
-        Some(mask) => <Dispatch as FusedAttentionBackend>::fused_attention_masked(
+    Tensor::from_dispatch(match padding {
+        Some(padding) => <Dispatch as FusedAttentionBackend>::fused_attention_masked(
             query,
             key,
             value,
-            mask.into_dispatch(),
+            padding.into_dispatch(),
             options,
         ),
         None => <Dispatch as FusedAttentionBackend>::fused_attention(query, key, value, options),

@@ -2,7 +2,7 @@
 //! the gradients of query, key and value, for every mask case, through both libtorch routes.
 
 use burn::tensor::{Bool, Device, Distribution, Tensor, TensorData};
-use retrofit_core::attention::{AttentionKernel, scaled_dot_product_attention_with};
+use retrofit_core::attention::{AttentionKernel, AttentionMask, scaled_dot_product_attention_with};
 use retrofit_runtime::device::libtorch_cpu;
 use retrofit_test_support::max_abs_diff;
 
@@ -18,56 +18,49 @@ struct Case {
     name: &'static str,
     q_len: usize,
     k_len: usize,
-    mask: Option<Tensor<4, Bool>>,
-    causal: bool,
+    mask: AttentionMask,
     scale: f64,
 }
 
-/// `true` at the key positions listed per batch row. `[BATCH, 1, 1, k_len]`
-fn key_mask(k_len: usize, masked: [&[usize]; BATCH], device: &Device) -> Tensor<4, Bool> {
+/// `true` at the key positions listed per batch row. `[BATCH, k_len]`
+fn padding(k_len: usize, masked: [&[usize]; BATCH], device: &Device) -> Tensor<2, Bool> {
     let mut values = vec![false; BATCH * k_len];
     for (row, positions) in masked.iter().enumerate() {
         for &position in *positions {
             values[row * k_len + position] = true;
         }
     }
-    Tensor::from_data(TensorData::new(values, [BATCH, 1, 1, k_len]), device)
-}
-
-/// GPT-2's key mask for `q_len` new positions after `k_len - q_len` cached ones, with padding.
-/// `[BATCH, 1, q_len, k_len]`
-fn cache_mask(q_len: usize, k_len: usize, padding: Tensor<4, Bool>, device: &Device) -> Tensor<4, Bool> {
-    let causal = Tensor::<2, Bool>::tril_mask([q_len, k_len], (k_len - q_len) as i64, device)
-        .reshape([1, 1, q_len, k_len])
-        .expand([BATCH, 1, q_len, k_len]);
-    causal.bool_or(padding.expand([BATCH, 1, q_len, k_len]))
+    Tensor::from_data(TensorData::new(values, [BATCH, k_len]), device)
 }
 
 fn cases(device: &Device) -> Vec<Case> {
     let scale = (DIM as f64).powf(-0.5);
-    let case = |name, q_len, k_len, mask, causal| Case { name, q_len, k_len, mask, causal, scale };
-    let exactly_causal = Tensor::<2, Bool>::tril_mask([6, 6], 0, device).reshape([1, 1, 6, 6]);
+    let case = |name, q_len, k_len, mask| Case { name, q_len, k_len, mask, scale };
+    let causal = |keys| AttentionMask::PaddedKeys { padding: keys, causal: true };
     vec![
-        case("no mask", 6, 6, None, false),
-        case("causal", 6, 6, None, true),
-        case("right padding", 6, 6, Some(key_mask(6, [&[], &[4, 5]], device)), false),
-        // Row 1's first three queries see only padding: fully masked rows.
-        case("causal + left padding", 6, 6, Some(key_mask(6, [&[0], &[0, 1, 2]], device)), true),
-        case("mask that is exactly causal", 6, 6, Some(exactly_causal), false),
-        case("mask that masks nothing", 6, 6, Some(key_mask(6, [&[], &[]], device)), true),
-        case("cache, causal", 3, 7, None, true),
-        case("cache, one new query, causal", 1, 7, None, true),
+        case("no mask", 6, 6, AttentionMask::Unmasked),
+        case("causal", 6, 6, AttentionMask::Causal),
         case(
-            "cache, GPT-2 mask with left padding",
+            "right padding",
+            6,
+            6,
+            AttentionMask::PaddedKeys { padding: padding(6, [&[], &[4, 5]], device), causal: false },
+        ),
+        // Row 1's first three queries see only padding: fully masked rows.
+        case("causal + left padding", 6, 6, causal(padding(6, [&[0], &[0, 1, 2]], device))),
+        case("padding that hides nothing", 6, 6, causal(padding(6, [&[], &[]], device))),
+        case("cache, causal", 3, 7, AttentionMask::Causal),
+        case("cache, one new query, causal", 1, 7, AttentionMask::Causal),
+        case(
+            "cache, left padding (GPT-2's batched generation)",
             3,
             7,
-            Some(cache_mask(3, 7, key_mask(7, [&[], &[0, 1, 2, 3, 4]], device), device)),
-            false,
+            causal(padding(7, [&[], &[0, 1, 2, 3, 4]], device)),
         ),
-        case("cache, causal + padding", 2, 5, Some(key_mask(5, [&[1], &[0, 1, 2, 3]], device)), true),
+        case("cache, causal + padding", 2, 5, causal(padding(5, [&[1], &[0, 1, 2, 3]], device))),
         Case {
             scale: 0.37,
-            ..case("explicit scale, causal + padding", 6, 6, Some(key_mask(6, [&[5], &[0]], device)), true)
+            ..case("explicit scale, causal + padding", 6, 6, causal(padding(6, [&[5], &[0]], device)))
         },
     ]
 }
@@ -75,15 +68,8 @@ fn cases(device: &Device) -> Vec<Case> {
 /// The output and the gradients of query, key and value of `sum(output * weights)`.
 fn run(kernel: AttentionKernel, case: &Case, inputs: &[Tensor<4>; 3], weights: &Tensor<4>) -> [Tensor<4>; 4] {
     let [query, key, value] = inputs.clone().map(|tensor| tensor.detach().require_grad());
-    let output = scaled_dot_product_attention_with(
-        kernel,
-        query.clone(),
-        key.clone(),
-        value.clone(),
-        case.mask.clone(),
-        case.causal,
-        case.scale,
-    );
+    let output =
+        scaled_dot_product_attention_with(kernel, query.clone(), key.clone(), value.clone(), &case.mask, case.scale);
     let grads = output.clone().mul(weights.clone()).sum().backward();
     let grad = |tensor: &Tensor<4>| tensor.grad(&grads).expect("every input gets a gradient");
     [output.detach(), grad(&query), grad(&key), grad(&value)]
@@ -132,8 +118,7 @@ fn a_fully_masked_query_row_is_the_mean_of_the_values_and_passes_no_gradient_to_
         name: "left padding",
         q_len: 6,
         k_len: 6,
-        mask: Some(key_mask(6, [&[], &[0, 1, 2]], &device)),
-        causal: true,
+        mask: AttentionMask::PaddedKeys { padding: padding(6, [&[], &[0, 1, 2]], &device), causal: true },
         scale: 0.35,
     };
     let [output, grad_query, _, _] = run(AttentionKernel::Fused, &case, &inputs, &normal(6));
@@ -150,11 +135,10 @@ fn the_same_tensor_as_query_key_and_value_gets_the_sum_of_the_three_gradients() 
     device.seed(5);
     let x = Tensor::<4>::random([BATCH, 1, 5, DIM], Distribution::Normal(0.0, 1.0), &device);
     let weights = Tensor::<4>::random([BATCH, 1, 5, DIM], Distribution::Normal(0.0, 1.0), &device);
-    let mask = Some(key_mask(5, [&[4], &[]], &device));
+    let mask = AttentionMask::padded(Some(padding(5, [&[4], &[]], &device)));
     let grad = |kernel| {
         let x = x.clone().require_grad();
-        let output =
-            scaled_dot_product_attention_with(kernel, x.clone(), x.clone(), x.clone(), mask.clone(), false, 1.0);
+        let output = scaled_dot_product_attention_with(kernel, x.clone(), x.clone(), x.clone(), &mask, 1.0);
         x.grad(&output.mul(weights.clone()).sum().backward()).unwrap()
     };
     let diff = max_abs_diff(grad(AttentionKernel::Fused), grad(AttentionKernel::Unfused));
@@ -169,15 +153,7 @@ fn without_autodiff_the_fused_attention_equals_the_unfused_path() {
         let normal = |len| Tensor::<4>::random([BATCH, HEADS, len, DIM], Distribution::Normal(0.0, 1.0), &device);
         let [query, key, value] = [normal(case.q_len), normal(case.k_len), normal(case.k_len)];
         let with = |kernel| {
-            scaled_dot_product_attention_with(
-                kernel,
-                query.clone(),
-                key.clone(),
-                value.clone(),
-                case.mask.clone(),
-                case.causal,
-                case.scale,
-            )
+            scaled_dot_product_attention_with(kernel, query.clone(), key.clone(), value.clone(), &case.mask, case.scale)
         };
         let reference = with(AttentionKernel::Unfused);
         for kernel in [AttentionKernel::Fused, AttentionKernel::FusedThroughAutograd] {
@@ -185,4 +161,24 @@ fn without_autodiff_the_fused_attention_equals_the_unfused_path() {
             assert!(diff < TOLERANCE, "{} ({kernel:?}): {diff}", case.name);
         }
     }
+}
+
+/// The reference's boolean mask: after `k_len - q_len` cached keys, query `i` sees keys
+/// `j <= i + k_len - q_len` and no padded key; written out by hand.
+#[test]
+fn the_mask_hides_later_keys_aligned_to_the_end_and_every_padded_key() {
+    let device = libtorch_cpu();
+    let (q_len, k_len) = (3, 7);
+    let mask = AttentionMask::causal(Some(padding(k_len, [&[], &[0, 1]], &device)));
+    let got = mask.to_bool(q_len, k_len, &device).unwrap().into_data().try_to_vec::<bool>().unwrap();
+    let mut expected = Vec::new();
+    for row in 0..BATCH {
+        for i in 0..q_len {
+            for j in 0..k_len {
+                expected.push(j > i + k_len - q_len || (row == 1 && j < 2));
+            }
+        }
+    }
+    assert_eq!(got, expected);
+    assert!(AttentionMask::padded(None).to_bool(q_len, k_len, &device).is_none());
 }

@@ -5,9 +5,9 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use burn::tensor::{Bool, Tensor};
+use burn::tensor::Tensor;
 
-use super::attend;
+use super::{AttentionMask, attend};
 use crate::fused_attention::{AttentionOptions, AttentionRoute, fused_attention};
 
 /// An implementation of scaled-dot-product attention.
@@ -52,9 +52,9 @@ pub fn attention_kernel() -> AttentionKernel {
 
 /// `softmax(query keyᵀ · scale, masked) value` with the process-wide [`attention_kernel`].
 ///
-/// `causal`: query `i` sees only keys `j ≤ i + k_len - q_len` (aligned to the end, so that new
-/// queries after a key/value cache see the whole cache). A query row with every key masked gets
-/// the mean of all values, as [`attend`] gives it.
+/// `mask` says which keys each query sees (causality is aligned to the end, so that new queries
+/// after a key/value cache see the whole cache). A query row with every key masked gets the mean
+/// of all values, as [`attend`] gives it.
 ///
 /// Grouped-query attention: `key` and `value` may have fewer heads than `query`, a divisor of
 /// them; query head `h` then reads key/value head `h / (heads / kv_heads)` (transformers'
@@ -65,18 +65,16 @@ pub fn attention_kernel() -> AttentionKernel {
 /// - `query`: `[batch, heads, q_len, dim]`
 /// - `key`: `[batch, kv_heads, k_len, dim]`
 /// - `value`: `[batch, kv_heads, k_len, dim_v]`
-/// - `mask`: broadcastable to `[batch, heads, q_len, k_len]`, `true` where a key must not be
-///   attended to
+/// - `mask`'s padding: `[batch, k_len]`
 /// - output: `[batch, heads, q_len, dim_v]`
 pub fn scaled_dot_product_attention(
     query: Tensor<4>,
     key: Tensor<4>,
     value: Tensor<4>,
-    mask: Option<Tensor<4, Bool>>,
-    causal: bool,
+    mask: &AttentionMask,
     scale: f64,
 ) -> Tensor<4> {
-    scaled_dot_product_attention_with(attention_kernel(), query, key, value, mask, causal, scale)
+    scaled_dot_product_attention_with(attention_kernel(), query, key, value, mask, scale)
 }
 
 /// [`scaled_dot_product_attention`] with an explicit implementation.
@@ -88,41 +86,25 @@ pub fn scaled_dot_product_attention_with(
     query: Tensor<4>,
     key: Tensor<4>,
     value: Tensor<4>,
-    mask: Option<Tensor<4, Bool>>,
-    causal: bool,
+    mask: &AttentionMask,
     scale: f64,
 ) -> Tensor<4> {
     let route = match kernel {
         AttentionKernel::Fused => AttentionRoute::Direct,
         AttentionKernel::FusedThroughAutograd => AttentionRoute::LibtorchAutograd,
-        AttentionKernel::Unfused => return unfused(query, key, value, mask, causal, scale),
+        AttentionKernel::Unfused => return unfused(query, key, value, mask, scale),
     };
-    fused_attention(query, key, value, mask, AttentionOptions { causal, scale, route })
+    let options = AttentionOptions { causal: mask.is_causal(), scale, route };
+    fused_attention(query, key, value, mask.padding().cloned(), options)
 }
 
 /// The reference: burn's ops around [`attend`].
-fn unfused(
-    query: Tensor<4>,
-    key: Tensor<4>,
-    value: Tensor<4>,
-    mask: Option<Tensor<4, Bool>>,
-    causal: bool,
-    scale: f64,
-) -> Tensor<4> {
-    let [batch, heads, q_len, _] = query.dims();
+fn unfused(query: Tensor<4>, key: Tensor<4>, value: Tensor<4>, mask: &AttentionMask, scale: f64) -> Tensor<4> {
+    let heads = query.dims()[1];
     let (key, value) = (repeat_kv(key, heads), repeat_kv(value, heads));
-    let k_len = key.dims()[2];
+    let (q_len, k_len) = (query.dims()[2], key.dims()[2]);
     let scores = query.matmul(key.swap_dims(2, 3)).mul_scalar(scale); // [batch, heads, q_len, k_len]
-    let full = [batch, heads, q_len, k_len];
-    let causal = causal.then(|| {
-        let offset = k_len as i64 - q_len as i64;
-        Tensor::<2, Bool>::tril_mask([q_len, k_len], offset, &scores.device()).unsqueeze::<4>().expand(full)
-    });
-    let mask = match (mask.map(|mask| mask.expand(full)), causal) {
-        (Some(mask), Some(causal)) => Some(mask.bool_or(causal)),
-        (mask, None) | (None, mask) => mask,
-    };
-    attend(scores, mask, value)
+    attend(scores, mask.to_bool(q_len, k_len, &value.device()), value)
 }
 
 /// Each key/value head repeated for the query heads that share it (transformers' `repeat_kv`).

@@ -10,7 +10,7 @@ pub use kernel::{
     AttentionKernel, attention_kernel, scaled_dot_product_attention, scaled_dot_product_attention_with,
     set_attention_kernel,
 };
-pub use masks::{cached_causal_mask, causal_mask, key_padding_mask};
+pub use masks::AttentionMask;
 pub use multi_head::{HeadForm, MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
 pub use simple::SimpleSelfAttention;
 

@@ -4,7 +4,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{cached_causal_mask, key_padding_mask, scaled_dot_product_attention};
+use super::{AttentionMask, scaled_dot_product_attention};
 use crate::CoreError;
 
 /// How heads share the embedding.
@@ -103,8 +103,8 @@ impl MultiHeadSelfAttention {
         let values = split(self.values.forward(x));
         // Scores scaled by head_dim^-1/2 (former scales queries and keys by head_dim^-1/4 each).
         let scale = (self.head_dim as f64).powf(-0.5);
-        let mask = padding_mask.map(key_padding_mask);
-        let context = scaled_dot_product_attention(queries, keys, values, mask, self.causal, scale) // [b, h, seq, d]
+        let mask = self.mask(padding_mask);
+        let context = scaled_dot_product_attention(queries, keys, values, &mask, scale) // [b, h, seq, d]
             .swap_dims(1, 2)
             .reshape([batch, seq, self.heads * self.head_dim]);
         self.unify_heads.forward(context)
@@ -130,17 +130,17 @@ impl MultiHeadSelfAttention {
         let scale = (self.head_dim as f64).powf(-0.5);
         // The new positions are never padded.
         let padding = prefix_padding.map(|padding| Tensor::cat(vec![padding, Tensor::zeros([batch, seq], &device)], 1));
-        let mask = if self.causal {
-            cached_causal_mask(batch, seq, seen, padding, &device)
-        } else {
-            match padding {
-                Some(padding) => key_padding_mask(padding).expand([batch, 1, seq, seen + seq]),
-                None => Tensor::zeros([batch, 1, seq, seen + seq], &device),
-            }
-        };
-        let context = scaled_dot_product_attention(queries, keys, values, Some(mask), false, scale)
-            .swap_dims(1, 2)
-            .reshape([batch, seq, self.heads * self.head_dim]);
+        let mask = self.mask(padding);
+        let context = scaled_dot_product_attention(queries, keys, values, &mask, scale).swap_dims(1, 2).reshape([
+            batch,
+            seq,
+            self.heads * self.head_dim,
+        ]);
         self.unify_heads.forward(context)
+    }
+
+    /// Causal or not as configured, with the padded keys of `padding` (`[batch, k_len]`).
+    fn mask(&self, padding: Option<Tensor<2, Bool>>) -> AttentionMask {
+        if self.causal { AttentionMask::causal(padding) } else { AttentionMask::padded(padding) }
     }
 }

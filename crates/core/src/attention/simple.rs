@@ -1,7 +1,7 @@
 use burn::module::Module;
 use burn::tensor::{Bool, Tensor};
 
-use super::{key_padding_mask, scaled_dot_product_attention};
+use super::{AttentionMask, scaled_dot_product_attention};
 
 /// Parameter-free self-attention: `softmax(X Xᵀ) X`, padded keys masked. Without position
 /// information it is permutation-equivariant.
@@ -15,7 +15,7 @@ impl SimpleSelfAttention {
     /// - output: `[batch, seq, d_model]`
     pub fn forward(&self, x: Tensor<3>, padding_mask: Option<Tensor<2, Bool>>) -> Tensor<3> {
         let x4 = x.unsqueeze_dim::<4>(1); // [batch, 1, seq, d_model]
-        let mask = padding_mask.map(key_padding_mask);
-        scaled_dot_product_attention(x4.clone(), x4.clone(), x4, mask, false, 1.0).squeeze_dim::<3>(1)
+        let mask = AttentionMask::padded(padding_mask);
+        scaled_dot_product_attention(x4.clone(), x4.clone(), x4, &mask, 1.0).squeeze_dim::<3>(1)
     }
 }

@@ -1,9 +1,9 @@
 use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::tensor::activation::gelu_approximate;
-use burn::tensor::{Bool, DType, Int, Tensor};
+use burn::tensor::{DType, Int, Tensor};
 
-use crate::attention::scaled_dot_product_attention;
+use crate::attention::{AttentionMask, scaled_dot_product_attention};
 use crate::decoder::{Decoder, ForwardContext};
 use crate::generation::LayerCache;
 use crate::head_projection::HeadProjection;
@@ -20,10 +20,9 @@ pub struct Gpt2Attention {
 impl Gpt2Attention {
     /// # Shapes
     /// - `x`: `[batch, seq, n_embd]`, the `seq` newest positions
-    /// - `key_mask`: `[batch, 1, seq, seen + seq]`, `true` where a key must not be attended to
-    ///   (causality and padding together)
+    /// - `mask`: causal after the cache, with the padded keys (`[batch, seen + seq]`) if any
     /// - output: `[batch, seq, n_embd]`
-    pub fn forward(&self, x: Tensor<3>, key_mask: Tensor<4, Bool>, cache: &mut Option<LayerCache>) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<3>, mask: &AttentionMask, cache: &mut Option<LayerCache>) -> Tensor<3> {
         let [batch, seq, n_embd] = x.dims();
         let head_dim = n_embd / self.n_head;
         let qkv = self.c_attn.forward(x); // [batch, seq, 3 * n_embd]
@@ -32,7 +31,7 @@ impl Gpt2Attention {
         let (queries, keys, values) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         let (keys, values) = LayerCache::extend(cache, keys, values);
         let scale = (head_dim as f64).powf(-0.5);
-        let context = scaled_dot_product_attention(queries, keys, values, Some(key_mask), false, scale)
+        let context = scaled_dot_product_attention(queries, keys, values, mask, scale)
             .swap_dims(1, 2)
             .reshape([batch, seq, n_embd]);
         self.c_proj.forward(context)
@@ -64,8 +63,8 @@ pub struct Gpt2Block {
 impl Gpt2Block {
     /// # Shapes
     /// `x`: `[batch, seq, n_embd]` → `[batch, seq, n_embd]`
-    pub fn forward(&self, x: Tensor<3>, key_mask: Tensor<4, Bool>, cache: &mut Option<LayerCache>) -> Tensor<3> {
-        let x = x.clone() + self.attn.forward(self.ln_1.forward(x), key_mask, cache);
+    pub fn forward(&self, x: Tensor<3>, mask: &AttentionMask, cache: &mut Option<LayerCache>) -> Tensor<3> {
+        let x = x.clone() + self.attn.forward(self.ln_1.forward(x), mask, cache);
         x.clone() + self.mlp.forward(self.ln_2.forward(x))
     }
 }
@@ -107,7 +106,7 @@ impl Decoder for Gpt2 {
     }
 
     fn block(&self, index: usize, x: Tensor<3>, context: &ForwardContext, cache: &mut Option<LayerCache>) -> Tensor<3> {
-        self.h[index].forward(x, context.key_mask.clone(), cache)
+        self.h[index].forward(x, &context.mask, cache)
     }
 
     /// `ln_f`.

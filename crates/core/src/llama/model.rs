@@ -50,7 +50,7 @@ impl LlamaAttention {
         let values = heads(self.v_proj.forward(x), self.n_kv_head); // [b, kv, s, hd]
         let (keys, values) = LayerCache::extend(cache, keys, values); // [b, kv, seen + s, hd]
         let scale = (self.head_dim as f64).powf(-0.5);
-        let context = scaled_dot_product_attention(queries, keys, values, Some(context.key_mask.clone()), false, scale); // [b, h, s, hd]
+        let context = scaled_dot_product_attention(queries, keys, values, &context.mask, scale); // [b, h, s, hd]
         self.o_proj.forward(context.swap_dims(1, 2).reshape([batch, seq, self.n_head * self.head_dim]))
     }
 }
@@ -137,9 +137,8 @@ impl Decoder for Llama {
     }
 
     /// The causal mask and the rotary angles of `positions`.
-    fn context(&self, positions: Tensor<2, Int>, padding: Option<Tensor<2, Bool>>, seen: usize) -> ForwardContext {
-        let rotary = self.rotary.angles(positions.clone());
-        ForwardContext { rotary: Some(rotary), ..ForwardContext::causal(&positions, padding, seen) }
+    fn context(&self, positions: Tensor<2, Int>, padding: Option<Tensor<2, Bool>>, _seen: usize) -> ForwardContext {
+        ForwardContext { rotary: Some(self.rotary.angles(positions)), ..ForwardContext::causal(padding) }
     }
 
     fn block(&self, index: usize, x: Tensor<3>, context: &ForwardContext, cache: &mut Option<LayerCache>) -> Tensor<3> {

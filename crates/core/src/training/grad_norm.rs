@@ -59,10 +59,10 @@ pub fn clip_by_global_norm<M: Module>(
     (grads, Some(norm))
 }
 
-/// What [`GradNormMetric`] reads: the norm of one step.
+/// What [`GradNormMetric`] reads: the norm of one step, already read back with its loss.
 #[derive(Debug, Clone)]
 pub struct GradNormInput {
-    pub norm: Option<Tensor<1>>,
+    pub norm: Option<f64>,
 }
 
 /// The global gradient norm before clipping, averaged over an epoch's steps.
@@ -76,9 +76,6 @@ impl StepValue for GradNorm {
     const NAME: &'static str = "Grad Norm";
 
     fn read(input: &GradNormInput) -> Result<Option<(f64, usize)>, TensorReadError> {
-        match &input.norm {
-            Some(norm) => Ok(Some((norm.clone().try_into_scalar::<f64>()?, 1))),
-            None => Ok(None),
-        }
+        Ok(input.norm.map(|norm| (norm, 1)))
     }
 }

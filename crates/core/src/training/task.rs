@@ -29,8 +29,8 @@ pub trait TaskModel: Module + ModuleDisplay + 'static {
 
 /// Seconds of each training step (forward, backward, gradient norm and clipping; not the
 /// optimizer update or data loading), shared by every clone of the model the Learner makes.
-/// Exact on the CPU, where libtorch runs synchronously; on CUDA each step waits for its kernels
-/// (see `retrofit_runtime::device::synchronize`) before its time is taken.
+/// Exact on the CPU, where libtorch runs synchronously; on CUDA the step's one read of its loss
+/// and gradient norm waits for its kernels before the time is taken.
 #[derive(Debug, Clone, Default)]
 pub struct StepTimes {
     times: Arc<Mutex<Vec<f64>>>,
@@ -86,11 +86,12 @@ pub struct Trainable<M: Module> {
     pub guard: DivergenceGuard,
 }
 
-/// A training step's output: the task's output and the gradient norm before clipping.
+/// A training step's output: the task's output and the gradient norm before clipping (read
+/// back with the loss, once).
 #[derive(Debug, Clone)]
 pub struct TrainItem<O> {
     pub output: O,
-    pub grad_norm: Option<Tensor<1>>,
+    pub grad_norm: Option<f64>,
 }
 
 impl<M: TaskModel> TrainStep for Trainable<M> {
@@ -103,25 +104,29 @@ impl<M: TaskModel> TrainStep for Trainable<M> {
         let output_loss = loss.clone();
         let grads = GradientsParams::from_grads(loss.backward(), self);
         let (grads, grad_norm) = clip_by_global_norm(self, grads, self.max_grad_norm);
-        // On CUDA the step's kernels may still be queued: wait for them before reading the time.
-        retrofit_runtime::device::synchronize();
+        // The step's one read from the device: the loss and the norm together. It waits for the
+        // step's queued kernels (CUDA runs asynchronously), so the time after it covers them.
+        let (loss_value, norm_value) = read_loss_and_norm(output_loss, grad_norm);
         self.step_times.record(start.elapsed().as_secs_f64());
         let step = self.step_times.count();
-        let loss_value = loss_value(&output_loss);
-        let norm_value = grad_norm.clone().map(|norm| norm.into_scalar::<f64>());
         // A non-finite step leaves the weights as they are: no gradient reaches the optimizer.
         let grads = if self.guard.check(step, loss_value, norm_value) { grads } else { GradientsParams::new() };
         if retrofit_runtime::interrupt::stop_requested() {
             // Ctrl-C: this step's update is the last; the epoch stops here.
             self.guard.interrupt();
         }
-        TrainOutput { grads, item: TrainItem { output, grad_norm } }
+        TrainOutput { grads, item: TrainItem { output, grad_norm: norm_value } }
     }
 }
 
-/// The value of a step's loss (`[1]`).
-fn loss_value(loss: &Tensor<1>) -> f64 {
-    loss.clone().into_scalar::<f64>()
+/// The values of a step's loss (`[1]`) and gradient norm (`[1]`), in one read from the device.
+fn read_loss_and_norm(loss: Tensor<1>, norm: Option<Tensor<1>>) -> (f64, Option<f64>) {
+    let both = match norm {
+        Some(norm) => Tensor::cat(vec![loss.detach(), norm], 0),
+        None => loss.detach(),
+    };
+    let values: Vec<f64> = both.into_data().iter::<f64>().collect();
+    (values[0], values.get(1).copied())
 }
 
 impl<M: TaskModel> InferenceStep for Trainable<M> {
@@ -135,13 +140,13 @@ impl<M: TaskModel> InferenceStep for Trainable<M> {
 
 impl<O: ItemLazy> ItemLazy for TrainItem<O> {
     fn sync(self) -> Result<Self, ExecutionError> {
-        Ok(Self { output: self.output.sync()?, grad_norm: self.grad_norm.map(Tensor::without_autodiff) })
+        Ok(Self { output: self.output.sync()?, grad_norm: self.grad_norm })
     }
 }
 
 impl<O> Adaptor<GradNormInput> for TrainItem<O> {
     fn adapt(&self) -> GradNormInput {
-        GradNormInput { norm: self.grad_norm.clone() }
+        GradNormInput { norm: self.grad_norm }
     }
 }
 
