@@ -339,7 +339,7 @@ pub fn write_plots(rungs: &[(Rung, Vec<LadderRun>)], dir: &Path) -> anyhow::Resu
 #[derive(Debug, Clone, Serialize)]
 pub struct ControlComparison {
     pub rung: String,
-    /// Seeds paired (a rung with one run, such as the deterministic zero-shot, pairs with every
+    /// Seeds paired (the zero-shot base, the same for every seed, pairs its one run with every
     /// seed of the control).
     pub seeds: Vec<u64>,
     /// Per seed: the paired bootstrap over its windows.
@@ -358,8 +358,10 @@ pub fn control_comparisons(rungs: &[(Rung, Vec<LadderRun>)]) -> anyhow::Result<V
         let mut seeds = Vec::new();
         let mut groups: Vec<Vec<PairedUnit>> = Vec::new();
         for reference in control {
+            // The zero-shot base is the same model for every seed: its one run pairs with each.
+            // A trained rung pairs seed with seed, also while a ladder has not run every seed.
             let paired = match runs.as_slice() {
-                [only] => Some(only),
+                [only] if *rung == Rung::ZeroShot => Some(only),
                 _ => runs.iter().find(|run| run.seed == reference.seed),
             };
             let Some(run) = paired else { continue };
@@ -479,7 +481,7 @@ mod tests {
     }
 
     #[test]
-    fn every_rung_is_paired_with_the_control_by_seed_and_a_single_run_with_every_seed() {
+    fn every_rung_is_paired_with_the_control_by_seed_and_the_zero_shot_run_with_every_seed() {
         let control = |seed| ladder_run(seed, evaluation(vec![4.0, 6.0, 4.0, 6.0], 4));
         // Twice the window: one of its windows against two of the control's, 1 nat better each.
         let long = |seed| ladder_run(seed, evaluation(vec![9.0, 9.0], 8));
@@ -487,9 +489,12 @@ mod tests {
             (Rung::ZeroShot, vec![ladder_run(0, evaluation(vec![8.0; 4], 4))]),
             (Rung::None, vec![control(0), control(1)]),
             (Rung::NoneLong, vec![long(0), long(1)]),
+            // A trained rung whose seed 1 has not run yet pairs only with the control's seed 0.
+            (Rung::SegmentState, vec![control(0)]),
         ];
         let comparisons = control_comparisons(&rungs).unwrap();
-        assert_eq!(comparisons.len(), 2);
+        assert_eq!(comparisons.len(), 3);
+        assert_eq!((comparisons[2].rung.as_str(), comparisons[2].seeds.as_slice()), ("segment-state", &[0][..]));
         let zero_shot = &comparisons[0];
         assert_eq!((zero_shot.rung.as_str(), zero_shot.seeds.as_slice()), ("zero-shot", &[0, 1][..]));
         let long = &comparisons[1];
