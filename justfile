@@ -111,15 +111,21 @@ thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: buil
 # config, into data/probe-base/), then every rung of the ladder as ladder `probe` (`probe-gap<GAP>`
 # for another gap between a key and its repetition), and reports each rung against the control
 # (`just probe "0 1 2"`, `just probe "0 1 2" 40`).
-probe SEEDS="0" GAP="20" *ARGS: build
+probe SEEDS="0" GAP="20" *ARGS: _smoke-base
+    #!/usr/bin/env bash
+    set -euo pipefail
+    ladder={{ if GAP == "20" { "probe" } else { "probe-gap" + GAP } }}
+    {{cargo}} run {{release}} -q --bin thesis -- run --config configs/probe.toml --seeds {{SEEDS}} --ladder "$ladder" --set data.source.gap={{GAP}} {{ARGS}}
+
+# The small byte-level GPT-2 of the probe and the GPU check (configs/smoke/generator-gpt2.toml,
+# seconds), trained once into data/probe-base/.
+_smoke-base: build
     #!/usr/bin/env bash
     set -euo pipefail
     if [ ! -f data/probe-base/generator/base/model/config.json ]; then
         rm -rf data/probe-base
         {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator-gpt2.toml --results data/probe-base --run-name base --quiet
     fi
-    ladder={{ if GAP == "20" { "probe" } else { "probe-gap" + GAP } }}
-    {{cargo}} run {{release}} -q --bin thesis -- run --config configs/probe.toml --seeds {{SEEDS}} --ladder "$ladder" --set data.source.gap={{GAP}} {{ARGS}}
 
 # Race our benchmark workloads against the PyTorch eager reference (explicit attention and fused
 # sdpa, back to back per workload) on this machine; medians over passes, the step split, and with
@@ -139,6 +145,37 @@ bench *ARGS: build
 # One benchmark workload on our code alone (`just bench-one --workload gpt2-iblocks --steps 5`).
 bench-one *ARGS: build
     {{cargo}} run {{release}} -q --bin bench -- {{ARGS}}
+
+# The GPU check on this machine from a package of `just build`'s binaries (docs/gpu-check.md):
+# `just gpu-check --device cpu` runs it without a GPU; on a CUDA machine with Rust, `just gpu-check`.
+gpu-check *ARGS: _smoke-base
+    #!/usr/bin/env bash
+    set -euo pipefail
+    target=$({{cargo}} metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    scripts/gpu-package.sh "$target/release" data/probe-base/generator/base/model "{{cache}}/gpu-check/local"
+    python="{{venv}}/bin/python"
+    [ "{{own_libtorch}}" = yes ] && python=python3
+    "{{cache}}/gpu-check/local/gpu-check.sh" --python "$python" {{ARGS}}
+
+# The GPU check's package for a CUDA machine with PyTorch but no Rust (docs/gpu-check.md): bench,
+# pretrained and recurrent-generator built against pip torch==TORCH (its own venv, several GB, and
+# target directory, once), with the smoke base, into {{cache}}/gpu-check/retrofit-gpu-check.tar.xz.
+gpu-package TORCH="2.11.0": _smoke-base
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv="{{cache}}/torch-{{TORCH}}-venv"
+    if [ ! -f "$venv/.retrofit-torch-{{TORCH}}" ]; then
+        [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+        echo "gpu-package: installing torch=={{TORCH}} (with CUDA, several GB) into $venv, once"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "torch=={{TORCH}}" \
+            || { echo "error: pip could not install torch=={{TORCH}} (no network to PyPI?)" >&2; exit 1; }
+        touch "$venv/.retrofit-torch-{{TORCH}}"
+    fi
+    target="{{cache}}/target-torch-{{TORCH}}"
+    env VIRTUAL_ENV="$venv" LIBTORCH_USE_PYTORCH=1 LIBTORCH_BYPASS_VERSION_CHECK=1 PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$target" \
+        cargo build {{release}} --bin bench --bin pretrained --bin recurrent-generator
+    scripts/gpu-package.sh "$target/release" data/probe-base/generator/base/model "{{cache}}/gpu-check/retrofit-gpu-check" \
+        "{{cache}}/gpu-check/retrofit-gpu-check.tar.xz"
 
 # A pre-trained model of any supported family (GPT-2, Llama; from config.json's model_type):
 # `just pretrained generate --model data/smollm2-135m --prompt "The capital of France is"` or

@@ -28,6 +28,39 @@ pub fn random_ids<const D: usize>(shape: [usize; D], high: usize, device: &Devic
     Tensor::<D>::random(shape, Distribution::Uniform(0.0, high as f64), device).int().clamp(0, high as i64 - 1)
 }
 
+/// The shape of one stage-6 training step, for [`Stage6Shape::model_flops`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage6Shape {
+    /// Tokens whose loss the step trains on (batch x window).
+    pub tokens: usize,
+    /// Keys each query attends to at most (the window; twice it for `none-cache`).
+    pub attended: usize,
+    pub d_model: usize,
+    /// Parameters of the frozen base (its token embedding stands for the tied head's matmul).
+    pub base_parameters: usize,
+    pub base_layers: usize,
+    /// Trainable parameters (inserted blocks, state, logit bias).
+    pub trainable_parameters: usize,
+    pub inserted_blocks: usize,
+}
+
+impl Stage6Shape {
+    /// Model FLOPs of one training step, an estimate in PaLM's convention (what MFU divides by):
+    /// a weight costs 2 FLOPs a token forward, 2 more backward for the input's gradient, and 2
+    /// more for its own gradient only where it trains (the frozen base computes none); attention
+    /// costs `4 x attended x d_model` a token and layer forward (scores and weighted values, the
+    /// causal half not subtracted) and twice that backward. Norms, activations and the optimizer
+    /// are not counted; the base's position embedding and norms (under 1 % of its parameters)
+    /// are counted as weights.
+    pub fn model_flops(&self) -> f64 {
+        let tokens = self.tokens as f64;
+        let weights = 4.0 * self.base_parameters as f64 + 6.0 * self.trainable_parameters as f64;
+        let layers = (self.base_layers + self.inserted_blocks) as f64;
+        let attention = 3.0 * 4.0 * self.attended as f64 * self.d_model as f64 * layers;
+        tokens * (weights + attention)
+    }
+}
+
 /// Where the time of one training step goes: forward (with the loss), backward, optimizer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StepSplit {
@@ -118,6 +151,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_flops_count_the_frozen_base_twice_and_the_trainable_weights_three_times() {
+        let shape = Stage6Shape {
+            tokens: 10,
+            attended: 0,
+            d_model: 8,
+            base_parameters: 1000,
+            base_layers: 2,
+            trainable_parameters: 100,
+            inserted_blocks: 1,
+        };
+        assert_eq!(shape.model_flops(), 10.0 * (4.0 * 1000.0 + 6.0 * 100.0));
+        let attending = Stage6Shape { attended: 16, ..shape };
+        assert_eq!(attending.model_flops() - shape.model_flops(), 10.0 * 12.0 * 16.0 * 8.0 * 3.0);
+    }
 
     #[test]
     fn split_line_round_trips() {

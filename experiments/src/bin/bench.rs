@@ -19,11 +19,11 @@ use retrofit_core::llama::LlamaConfig;
 use retrofit_data::classification_batch::ClassificationBatch;
 use retrofit_data::lm_batch::LmBatch;
 use retrofit_data::streams::StreamStep;
-use retrofit_experiments::bench::{StepSplit, TrainingTimes, median, random_ids, time_training};
+use retrofit_experiments::bench::{Stage6Shape, StepSplit, TrainingTimes, median, random_ids, time_training};
 use retrofit_experiments::run_main;
 use retrofit_generator::GeneratorModelConfig;
 use retrofit_recurrent_generator::{InsertionConfig, Recurrence, RecurrentLanguageModeling, RecurrentLm};
-use retrofit_runtime::device::{libtorch_cpu, set_cpu_threads};
+use retrofit_runtime::device::{DeviceChoice, set_cpu_threads};
 use retrofit_transformer_classifier::TransformerClassifierModelConfig;
 
 /// The workloads of `scripts/bench_reference.py` that this binary runs.
@@ -81,6 +81,15 @@ struct Cli {
     /// The inserted-blocks workloads: the frozen base in bf16 (`[model] base_precision`).
     #[arg(long)]
     bf16_base: bool,
+    /// Where to run: cpu (the race's setting), cuda or cuda:N (`scripts/gpu-check.sh`).
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+    /// The inserted-blocks workloads: tokens a window (default 256, the reference's).
+    #[arg(long)]
+    context: Option<usize>,
+    /// The inserted-blocks workloads: windows a step (default 2 for GPT-2, 4 for Llama, the reference's).
+    #[arg(long)]
+    batch: Option<usize>,
 }
 
 /// Workloads 1 and 2: a classifier's training task (stages 2 and 4) on one random batch of
@@ -118,7 +127,9 @@ fn main() -> ExitCode {
         });
         let threads =
             set_cpu_threads(cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())));
-        let device = libtorch_cpu().autodiff();
+        let resolved = cli.device.resolve()?;
+        println!("INFO device {}", resolved.name);
+        let device = resolved.device.clone().autodiff();
         device.seed(0);
         let seq = 512;
         let (times, tokens_per_step) = match cli.workload {
@@ -141,13 +152,13 @@ fn main() -> ExitCode {
             Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru | Workload::LlamaIblocks | Workload::LlamaIblocksGru => {
                 // A frozen base (random weights) with 3+1 inserted blocks of 8 heads and a logit
                 // bias: DistilGPT-2's shape with 2 windows of 256 tokens, or SmolLM2-135M's with 4.
-                let (base, batch) = match cli.workload {
+                let (base, default_batch) = match cli.workload {
                     Workload::Gpt2Iblocks | Workload::Gpt2IblocksGru => {
                         (PretrainedBase::Gpt2(Gpt2Config::distilgpt2().init(&device)), 2)
                     }
                     _ => (PretrainedBase::Llama(LlamaConfig::smollm2_135m().init(&device)), 4),
                 };
-                let context = 256;
+                let (batch, context) = (cli.batch.unwrap_or(default_batch), cli.context.unwrap_or(256));
                 let vocab = base.vocab_size();
                 let recurrence = match cli.workload {
                     Workload::Gpt2IblocksGru | Workload::LlamaIblocksGru => Recurrence::TokenGru,
@@ -164,6 +175,16 @@ fn main() -> ExitCode {
                 let model = RecurrentLm::new(base.clone(), &insertion, context, &device)?;
                 let parameters = retrofit_core::training::count_parameters(&model);
                 println!("INFO parameters total {} trainable {}", parameters.total, parameters.trainable);
+                let shape = Stage6Shape {
+                    tokens: batch * context,
+                    attended: context,
+                    d_model: base.d_model(),
+                    base_parameters: base.num_params(),
+                    base_layers: base.n_layer(),
+                    trainable_parameters: parameters.trainable as usize,
+                    inserted_blocks: model.inserted.len(),
+                };
+                println!("INFO model_flops_per_step={:.6e} (batch {batch}, context {context})", shape.model_flops());
                 let windows = lm_batch(batch, context, vocab, &device);
                 let inputs = windows.inputs.clone();
                 let init_diff =
@@ -180,7 +201,7 @@ fn main() -> ExitCode {
             Workload::Gpt2Generate | Workload::LlamaGenerate => {
                 // DistilGPT-2's or SmolLM2-135M's shape, random weights; greedy, KV cache, 128 new
                 // tokens after 32.
-                let device = libtorch_cpu();
+                let device = resolved.device.clone();
                 let model = match cli.workload {
                     Workload::Gpt2Generate => PretrainedBase::Gpt2(Gpt2Config::distilgpt2().init(&device)),
                     _ => PretrainedBase::Llama(LlamaConfig::smollm2_135m().init(&device)),
@@ -211,6 +232,9 @@ fn main() -> ExitCode {
             println!("{}", split.line());
         }
         let median_s = median(&times.step_s);
+        if let Some(bytes) = retrofit_runtime::gpu_memory::peak_gpu_memory_bytes() {
+            println!("INFO peak_gpu_memory_bytes={bytes}");
+        }
         let unit = if cli.workload.is_generation() { "generated_tokens/s" } else { "tokens/s" };
         println!(
             "BENCH {} backend=burn-tch threads={threads} median_step_s={median_s:.4} throughput={:.1} {unit}",
