@@ -131,7 +131,7 @@ if [ $on_cpu = no ]; then
             *A10*) peak_tflops=125 ;;
         esac
     fi
-    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$work/smi.log" 2>/dev/null &
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 >> "$work/smi.log" 2>/dev/null &
     smi_pid=$!
 fi
 say "| base precision | median step s | tokens/s | model TFLOPs a step | MFU | peak GPU memory (NVML, process) | peak nvidia-smi (device, all processes) |"
