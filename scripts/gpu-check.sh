@@ -87,7 +87,7 @@ field() { # field KEY FILE: the value of KEY=value on the last line that has it 
 : > "$report"
 say "# retrofit GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 say ""
-say "- device: $device; $(if [ $on_cpu = yes ]; then grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'; else nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1; fi)"
+say "- device: $device; $(if [ $on_cpu = yes ]; then grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //' | tr -d '\n'; echo ", flags: $(grep -o 'avx2\|avx512[a-z_0-9]*\|amx[a-z_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"; else nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1; fi)"
 say "- PyTorch $torch_version; libtorch from $torch_lib"
 say "- binaries: $(cat "$here/BUILD" 2>/dev/null || echo 'not recorded')"
 say ""
