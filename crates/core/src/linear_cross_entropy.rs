@@ -19,7 +19,7 @@ use burn::backend::AutodiffBackend;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Autodiff, Backend, LibTorch, TensorMetadata, backend_extension};
 use burn::tensor::{Int, Shape, Tensor};
@@ -165,17 +165,6 @@ impl<B: Backend> Backward<B, 3> for LinearCrossEntropyBackward {
     }
 }
 
-/// Whether the tensor behind `node` is part of a graph that wants gradients.
-fn is_tracked<B: Backend, C: CheckpointStrategy>(node: NodeGuard) -> bool {
-    #[derive(Debug)]
-    struct Probe;
-    impl<B: Backend> Backward<B, 1> for Probe {
-        type State = ();
-        fn backward(self, _: Ops<(), 1>, _: &mut Gradients, _: &mut Checkpointer) {}
-    }
-    matches!(<Probe as Backward<B, 1>>::prepare::<C>(Probe, [node]).compute_bound().stateful(), OpsKind::Tracked(_))
-}
-
 impl<B: LinearCrossEntropyParts, C: CheckpointStrategy> LinearCrossEntropyBackend for Autodiff<B, C> {
     fn linear_cross_entropy(
         hidden: FloatTensor<Self>,
@@ -184,7 +173,7 @@ impl<B: LinearCrossEntropyParts, C: CheckpointStrategy> LinearCrossEntropyBacken
         targets: IntTensor<Self>,
         options: LossOptions,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let wanted = [&hidden, &weight, &bias].map(|tensor| is_tracked::<B, C>(tensor.node()));
+        let wanted = [&hidden, &weight, &bias].map(|tensor| crate::training::node_is_tracked::<B, C>(tensor.node()));
         let nodes = [hidden.node(), weight.node(), bias.node()];
         let [hidden, weight, bias] = [hidden, weight, bias].map(|tensor| tensor.into_primitive());
         match LinearCrossEntropyBackward.prepare::<C>(nodes).compute_bound().stateful() {

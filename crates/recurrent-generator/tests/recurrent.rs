@@ -13,9 +13,10 @@ use retrofit_core::base::{BasePrecision, PretrainedBase, load_base};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
 use retrofit_core::language_model::{StateCarry, WindowedLm, token_nll};
+use retrofit_core::positions::position_ids;
 use retrofit_core::training::TaskModel;
 use retrofit_core::training::TrainingConfig;
-use retrofit_core::training::parameters_with_gradient;
+use retrofit_core::training::{is_tracked, parameters_with_gradient};
 use retrofit_data::lm_batch::LmBatch;
 use retrofit_data::probe::ProbeConfig;
 use retrofit_data::source::DataSource;
@@ -23,8 +24,8 @@ use retrofit_data::streams::StreamStep;
 use retrofit_data::tokenizer::TokenizerConfig;
 use retrofit_recurrent_generator::{
     CHECKPOINT_DIR, EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentError,
-    RecurrentGeneratorConfig, RecurrentLanguageModeling, RecurrentLm, Schedule, StreamState, WindowedText,
-    load_checkpoint, run, sample_ids, save_checkpoint,
+    RecurrentGeneratorConfig, RecurrentLanguageModeling, RecurrentLm, Schedule, StreamState, WindowInputs,
+    WindowedText, load_checkpoint, run, sample_ids, save_checkpoint,
 };
 use retrofit_runtime::Quantity;
 use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
@@ -657,4 +658,66 @@ fn sampling_carries_the_state_across_windows_as_evaluation_does() {
         let reset = model.stream_nll(inputs, targets, StateCarry::Reset);
         assert!(max_abs_diff(sampled, reset) > 1e-3, "{recurrence:?}: the state changes nothing here");
     }
+}
+
+/// Records whether each float parameter of a module is tracked by the autodiff graph.
+struct TrackedParameters(Vec<bool>);
+
+impl ModuleVisitor for TrackedParameters {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(is_tracked(&param.val()));
+    }
+}
+
+fn tracked_parameters<M: Module>(module: &M) -> Vec<bool> {
+    let mut tracked = TrackedParameters(Vec::new());
+    module.visit(&mut tracked);
+    tracked.0
+}
+
+/// The frozen work the backward skips, read from the autodiff graph: no frozen weight is
+/// tracked, so no op computes a weight gradient for one (burn's backward computes a parent's
+/// gradient only when that parent is tracked), and with the first inserted block above base block
+/// 0 the hidden states below it are untracked: the backward ends at that block's input. The walk
+/// is the one `forward_window` takes (embedding, the base blocks below the first insertion point,
+/// the inserted block).
+#[test]
+fn the_backward_never_reaches_a_frozen_weight_nor_the_base_blocks_below_the_first_inserted_block() {
+    let device = libtorch_cpu().autodiff();
+    for base in bases(4, &device) {
+        let n_layer = base.n_layer();
+        let config = InsertionConfig { positions: Some(vec![1, n_layer]), ..insertion(Recurrence::SegmentState) };
+        let model = open_gates(RecurrentLm::new(base, &config, CONTEXT, &device).unwrap(), 0.5);
+        let family = format!("{:?}", model.base.family());
+        assert_eq!(model.insert_before, vec![1, n_layer]);
+        let base_tracked = tracked_parameters(&model.base);
+        assert!(!base_tracked.is_empty() && base_tracked.iter().all(|&t| !t), "{family}: a frozen weight is tracked");
+        for (index, block) in model.inserted.iter().enumerate() {
+            assert!(tracked_parameters(block).iter().all(|&t| t), "{family}: inserted block {index} is not trained");
+        }
+
+        let ids = random_ids_below(model.base.vocab_size(), 2, CONTEXT, &device);
+        let positions = position_ids(2, CONTEXT, 0, &device);
+        let context = model.base.context(positions.clone(), None, 0);
+        let mut x = model.base.embed(ids, positions);
+        assert!(!is_tracked(&x), "{family}: the embedding is in the graph");
+        x = model.base.block(0, x, &context, &mut None);
+        assert!(!is_tracked(&x), "{family}: base block 0, below the first inserted block, is in the graph");
+        let state = model.initial_state(2, &device).and_then(|state| state.vector().cloned());
+        let inputs =
+            WindowInputs { cond: state.map(|state| model.segment.as_ref().unwrap().cond(state)), memory: None };
+        let x = model.inserted[0].forward(x, &inputs, None);
+        assert!(is_tracked(&x), "{family}: the first inserted block's output is not in the graph");
+        let x = model.base.block(1, x, &context, &mut None);
+        assert!(is_tracked(&x), "{family}: a base block above an inserted block must pass the gradient down");
+
+        // The model's own window forward ends tracked too, and its backward reaches only the
+        // trainable parameters (the counts the frozen-gradient test checks for every variant).
+        let hidden = model.forward_window(random_ids_below(model.base.vocab_size(), 2, CONTEXT, &device), None);
+        assert!(is_tracked(&hidden));
+        assert!(!is_tracked(&hidden.detach()));
+    }
+    // A backend without autodiff tracks nothing.
+    let plain = libtorch_cpu();
+    assert!(!is_tracked(&Tensor::<2>::ones([2, 2], &plain)));
 }

@@ -6,6 +6,8 @@ mod bits_per_byte;
 mod config;
 mod divergence;
 mod grad_norm;
+#[allow(deprecated)]
+mod graph_tracking;
 mod harness;
 mod mean_metric;
 mod parameters;
@@ -20,6 +22,8 @@ pub use bits_per_byte::{BitsPerByteInput, BitsPerByteMetric, bits_per_byte};
 pub use config::{Optimizer, TrainingConfig};
 pub use divergence::{Divergence, DivergenceGuard};
 pub use grad_norm::{GradNormInput, GradNormMetric, clip_by_global_norm};
+pub(crate) use graph_tracking::node_is_tracked;
+pub use graph_tracking::{GraphTrackingBackend, is_tracked};
 pub use harness::{LearnerMetric, MetricHistory, TrainingReport, execution_strategy, step_value, train};
 pub use mean_metric::{MeanMetric, StepValue};
 pub use parameters::{count_parameters, parameters_with_gradient};
