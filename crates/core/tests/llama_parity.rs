@@ -87,13 +87,21 @@ fn cached_decoding_equals_recomputing_the_prefix() {
     let model = load("untied");
     let sequence = ids(&expected(&fixture_dir("untied"))["sequences"][1]);
     let full: Vec<f32> = model.forward(row(&sequence)).try_into_vec_as::<f32>().unwrap();
-    let mut cache = KvCache::default();
-    for (position, &token) in sequence.iter().enumerate() {
-        let hidden = model.hidden(row(&[token]), row(&[position as u32]), None, &mut cache);
-        let step: Vec<f32> = model.head(hidden).try_into_vec_as::<f32>().unwrap();
-        let recomputed = &full[position * VOCAB..(position + 1) * VOCAB];
-        let error = step.iter().zip(recomputed).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(error < 1e-4, "position {position}: {error}");
+    // Grown by concatenation, and written in place into room reserved after the first position.
+    for reserved in [false, true] {
+        let mut cache = KvCache::default();
+        for (position, &token) in sequence.iter().enumerate() {
+            let hidden = model.hidden(row(&[token]), row(&[position as u32]), None, &mut cache);
+            if reserved && position == 0 {
+                cache.reserve(sequence.len());
+                assert_eq!(cache.layers[0].as_ref().unwrap().capacity(), sequence.len());
+            }
+            assert_eq!(cache.len(), position + 1);
+            let step: Vec<f32> = model.head(hidden).try_into_vec_as::<f32>().unwrap();
+            let recomputed = &full[position * VOCAB..(position + 1) * VOCAB];
+            let error = step.iter().zip(recomputed).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(error < 1e-4, "reserved {reserved}, position {position}: {error}");
+        }
     }
 }
 

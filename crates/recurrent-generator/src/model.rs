@@ -337,7 +337,7 @@ impl RecurrentLm {
             }
             let mut cache = None;
             x = self.base.block(layer, x, &context, &mut cache).detach();
-            base.push(cache.map(|cache| LayerCache { keys: cache.keys.detach(), values: cache.values.detach() }));
+            base.push(cache.map(LayerCache::detach));
         }
         while next < self.inserted.len() {
             inserted.push(x.clone());

@@ -90,7 +90,10 @@ pub fn generate(
         positions.extend((0..longest).map(|i| i.saturating_sub(pad) as i64));
         next_position.push(prompt.len() as i64);
     }
-    let mut padding: Tensor<2, Bool> = Tensor::from_data(TensorData::new(padded, [batch, longest]), device);
+    // Known here, not on the device: prompts of one length need no key mask at all.
+    let any_padded = prompts.iter().any(|prompt| prompt.len() < longest);
+    let mut padding: Option<Tensor<2, Bool>> =
+        any_padded.then(|| Tensor::from_data(TensorData::new(padded, [batch, longest]), device));
     let mut input: Tensor<2, Int> = Tensor::from_data(TensorData::new(ids, [batch, longest]), device);
     let mut input_positions: Tensor<2, Int> = Tensor::from_data(TensorData::new(positions, [batch, longest]), device);
     let mut cache = KvCache::new(model.n_layer());
@@ -101,8 +104,12 @@ pub fn generate(
         .collect();
     let mut stop = StopRule::new(batch, &config.stop_ids);
     let mut generated = vec![Vec::with_capacity(config.max_new_tokens); batch];
-    for _ in 0..config.max_new_tokens {
-        let hidden = model.hidden(input, input_positions, Some(padding.clone()), &mut cache);
+    for step in 0..config.max_new_tokens {
+        let hidden = model.hidden(input, input_positions, padding.clone(), &mut cache);
+        if step == 0 {
+            // The prompt is in: from here every new position is written in place.
+            cache.reserve(total);
+        }
         let [_, seq, d_model] = hidden.dims();
         let last = hidden.slice([0..batch, seq - 1..seq, 0..d_model]);
         let logits = model.head(last); // [batch, 1, vocab]
@@ -125,10 +132,12 @@ pub fn generate(
         for position in &mut next_position {
             *position += 1;
         }
-        padding = Tensor::cat(
-            vec![padding, Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), device)],
-            1,
-        );
+        padding = padding.map(|padding| {
+            Tensor::cat(
+                vec![padding, Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), device)],
+                1,
+            )
+        });
     }
     Ok(generated)
 }
