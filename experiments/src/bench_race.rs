@@ -30,10 +30,14 @@ pub enum Contender {
     PytorchExplicit,
     /// `bench_reference.py --attn sdpa`: PyTorch eager with `F.scaled_dot_product_attention`.
     PytorchSdpa,
+    /// `generation_floor.py`, generation workloads only: nothing but the matrix-vector products
+    /// that read every weight once a token, the bound of batch-1 generation on this machine.
+    WeightsFloor,
 }
 
 impl Contender {
-    pub const ALL: [Contender; 3] = [Contender::Ours, Contender::PytorchExplicit, Contender::PytorchSdpa];
+    pub const ALL: [Contender; 4] =
+        [Contender::Ours, Contender::PytorchExplicit, Contender::PytorchSdpa, Contender::WeightsFloor];
 
     /// Its name in progress lines.
     pub fn label(self) -> &'static str {
@@ -41,13 +45,19 @@ impl Contender {
             Contender::Ours => "ours",
             Contender::PytorchExplicit => "pytorch-explicit",
             Contender::PytorchSdpa => "pytorch-sdpa",
+            Contender::WeightsFloor => "weights-floor",
         }
     }
 
-    /// The reference's `--attn` value; `None` for ours.
+    /// Whether it runs `workload` (the floor is one of generation only).
+    pub fn runs(self, workload: &str) -> bool {
+        self != Contender::WeightsFloor || workload.ends_with("-generate")
+    }
+
+    /// The reference's `--attn` value; `None` for ours and the floor.
     pub fn reference_attention(self) -> Option<&'static str> {
         match self {
-            Contender::Ours => None,
+            Contender::Ours | Contender::WeightsFloor => None,
             Contender::PytorchExplicit => Some("explicit"),
             Contender::PytorchSdpa => Some("sdpa"),
         }
@@ -147,9 +157,29 @@ pub struct RaceContext {
     pub command: String,
 }
 
-/// The CPU model, core count and memory of this machine, from `/proc` where readable.
+/// The vector-instruction flags a timing here depends on (AVX2, AVX-512 and its bf16, AMX) among
+/// `/proc/cpuinfo`'s, sorted and without repeats; `["no avx2"]` when it lists none of them.
+pub fn simd_flags(cpuinfo: &str) -> Vec<String> {
+    let mut flags: Vec<String> = cpuinfo
+        .lines()
+        .filter(|line| line.starts_with("flags"))
+        .flat_map(|line| line.split(':').nth(1).unwrap_or("").split_whitespace())
+        .filter(|flag| *flag == "avx2" || flag.starts_with("avx512") || flag.starts_with("amx"))
+        .map(str::to_string)
+        .collect();
+    flags.sort();
+    flags.dedup();
+    if flags.is_empty() {
+        flags.push("no avx2".to_string());
+    }
+    flags
+}
+
+/// The CPU model and its vector flags, core count and memory of this machine, from `/proc` where
+/// readable.
 pub fn machine_description() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|text| {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok();
+    let cpu = cpuinfo.as_deref().and_then(|text| {
         text.lines()
             .find(|line| line.starts_with("model name"))
             .and_then(|line| line.split(':').nth(1))
@@ -161,7 +191,11 @@ pub fn machine_description() -> String {
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib / (1024.0 * 1024.0))
     });
-    let mut parts = vec![cpu.unwrap_or_else(|| std::env::consts::ARCH.to_string()), format!("{cores} cores")];
+    let mut cpu = cpu.unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    if let Some(text) = &cpuinfo {
+        cpu.push_str(&format!(" ({})", simd_flags(text).join(" ")));
+    }
+    let mut parts = vec![cpu, format!("{cores} cores")];
     if let Some(gib) = memory_gib {
         parts.push(format!("{gib:.0} GiB"));
     }
@@ -179,20 +213,21 @@ fn ratio(value: Option<f64>) -> String {
 /// The race as a markdown table: medians over passes, both ratios, our step split.
 pub fn race_table(races: &[WorkloadRace]) -> String {
     let mut table = String::from(
-        "| workload | ours | forward / backward / optimizer | PyTorch, explicit attention | ratio | PyTorch, fused sdpa | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        "| workload | ours | forward / backward / optimizer | PyTorch, explicit attention | ratio | PyTorch, fused sdpa | ratio | weights floor |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for race in races {
         let split = race
             .split()
             .map_or("-".to_string(), |s| format!("{:.3} / {:.3} / {:.3} s", s.forward_s, s.backward_s, s.optimizer_s));
         table.push_str(&format!(
-            "| {} | {} | {split} | {} | {} | {} | {} |\n",
+            "| {} | {} | {split} | {} | {} | {} | {} | {} |\n",
             race.workload,
             seconds(race.median_step_s(Contender::Ours)),
             seconds(race.median_step_s(Contender::PytorchExplicit)),
             ratio(race.ratio(Contender::PytorchExplicit)),
             seconds(race.median_step_s(Contender::PytorchSdpa)),
             ratio(race.ratio(Contender::PytorchSdpa)),
+            seconds(race.median_step_s(Contender::WeightsFloor)),
         ));
     }
     table
@@ -236,7 +271,10 @@ pub fn race_readme(context: &RaceContext, races: &[WorkloadRace], profiles: &[Wo
          Each workload ran back to back as ours, then PyTorch eager with explicit attention, then PyTorch \
          with fused `scaled_dot_product_attention`, {} pass(es); each figure is the median over passes of a \
          run's median step. Ratio = PyTorch's step / ours: above 1, ours is faster. The split is our \
-         median step's forward (with the loss), backward and optimizer.\n\n",
+         median step's forward (with the loss), backward and optimizer. For the generation workloads \
+         (batch 1, 128 new tokens) the weights floor is `scripts/generation_floor.py`: only the \
+         matrix-vector products that read every weight once a token, in PyTorch; no generator with \
+         this libtorch on this machine can be faster than that by more than noise.\n\n",
         context.run,
         context.machine,
         context.threads,
@@ -313,7 +351,18 @@ mod tests {
         assert_eq!(race.ratio(Contender::PytorchExplicit), Some(4.0 / 2.2));
         assert_eq!(race.ratio(Contender::PytorchSdpa), None);
         let table = race_table(&[race]);
-        assert!(table.contains("| generator | 2.200 s | - | 4.000 s | 1.82 | - | - |"), "{table}");
+        assert!(table.contains("| generator | 2.200 s | - | 4.000 s | 1.82 | - | - | - |"), "{table}");
+    }
+
+    #[test]
+    fn the_machine_line_names_the_vector_flags_timings_depend_on() {
+        let cpuinfo = "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma\n\nflags\t\t: fpu avx2 fma\n";
+        assert_eq!(simd_flags(cpuinfo), vec!["avx2"]);
+        let intel = "flags\t: avx2 avx512f avx512_bf16 amx_tile amx_bf16 avx512vl\n";
+        assert_eq!(simd_flags(intel), vec!["amx_bf16", "amx_tile", "avx2", "avx512_bf16", "avx512f", "avx512vl"]);
+        assert_eq!(simd_flags("flags\t: sse2\n"), vec!["no avx2"]);
+        assert!(Contender::WeightsFloor.runs("llama-generate") && !Contender::WeightsFloor.runs("generator"));
+        assert!(Contender::Ours.runs("generator"));
     }
 
     #[test]

@@ -37,6 +37,9 @@ struct Cli {
     /// The PyTorch reference implementation.
     #[arg(long, env = "RETROFIT_BENCH_REFERENCE", default_value = "scripts/bench_reference.py")]
     reference: PathBuf,
+    /// The weights floor of the generation workloads (skipped when absent).
+    #[arg(long, default_value = "scripts/generation_floor.py")]
+    floor: PathBuf,
     /// The Python that runs the reference (with torch and transformers).
     #[arg(long, env = "RETROFIT_BENCH_PYTHON", default_value = "python3")]
     python: PathBuf,
@@ -75,9 +78,14 @@ impl Cli {
     }
 
     fn command(&self, contender: Contender, bench: &Path, workload: &str, threads: usize) -> Command {
-        let mut command = match contender.reference_attention() {
-            None => Command::new(bench),
-            Some(attention) => {
+        let mut command = match (contender, contender.reference_attention()) {
+            (Contender::WeightsFloor, _) => {
+                let mut command = Command::new(&self.python);
+                command.arg(&self.floor);
+                command
+            }
+            (_, None) => Command::new(bench),
+            (_, Some(attention)) => {
                 let mut command = Command::new(&self.python);
                 command.arg(&self.reference).args(["--attn", attention]);
                 command
@@ -157,7 +165,7 @@ fn main() -> ExitCode {
             bench.display()
         );
         let contenders: Vec<Contender> = if cli.reference.is_file() {
-            Contender::ALL.to_vec()
+            Contender::ALL.into_iter().filter(|&c| c != Contender::WeightsFloor || cli.floor.is_file()).collect()
         } else {
             eprintln!(
                 "bench: no PyTorch reference at {} (set RETROFIT_BENCH_REFERENCE); ours only",
@@ -174,7 +182,7 @@ fn main() -> ExitCode {
         let mut races: Vec<WorkloadRace> = workloads.iter().map(|w| WorkloadRace::new(w)).collect();
         for pass in 0..cli.passes {
             for race in &mut races {
-                for &contender in &contenders {
+                for &contender in contenders.iter().filter(|c| c.runs(&race.workload)) {
                     let measurement = measure(&cli, contender, &bench, &race.workload, threads, pass)?;
                     eprintln!(
                         "bench: pass {}/{} {} {}: median step {:.4} s",
