@@ -57,7 +57,7 @@ impl AttentionClassifier {
 }
 
 impl SequenceClassifier for AttentionClassifier {
-    fn logits(&self, tokens: Tensor<2, Int>, padding_mask: Tensor<2, Bool>) -> Tensor<2> {
-        self.forward(tokens, Some(padding_mask))
+    fn logits(&self, tokens: Tensor<2, Int>, padding_mask: Option<Tensor<2, Bool>>) -> Tensor<2> {
+        self.forward(tokens, padding_mask)
     }
 }

@@ -46,9 +46,11 @@ fn appending_padding_never_changes_the_logits() {
     let device = libtorch_cpu();
     for config in variants() {
         let model = config.init(50, 16, &device).unwrap();
-        let short = model.logits(tokens(&[5, 9, 2], &device), mask(&[false; 3], &device));
-        let padded =
-            model.logits(tokens(&[5, 9, 2, 0, 0, 0], &device), mask(&[false, false, false, true, true, true], &device));
+        let short = model.logits(tokens(&[5, 9, 2], &device), None);
+        let padded = model.logits(
+            tokens(&[5, 9, 2, 0, 0, 0], &device),
+            Some(mask(&[false, false, false, true, true, true], &device)),
+        );
         assert_eq!(short.dims(), [1, 2]);
         let diff = short.sub(padded).abs().max().into_scalar::<f32>();
         assert!(diff < 1e-5, "{config:?}: {diff}");
@@ -78,7 +80,7 @@ fn gradients_reach_every_parameter() {
             &device,
         );
         let no_padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; 16], [2, 8]), &device);
-        let loss = model.logits(ids, no_padding).sum();
+        let loss = model.logits(ids, Some(no_padding)).sum();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let (with_gradient, total) = parameters_with_gradient(&model, &grads);
         assert!(total > 0);

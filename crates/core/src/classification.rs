@@ -48,9 +48,9 @@ impl Default for ClassificationDataConfig {
 pub trait SequenceClassifier: Module + ModuleDisplay + 'static {
     /// # Shapes
     /// - `tokens`: `[batch, seq]`
-    /// - `padding_mask`: `[batch, seq]`, `true` at padded positions
+    /// - `padding_mask`: `[batch, seq]`, `true` at padded positions; `None`: nothing padded
     /// - output: `[batch, classes]`
-    fn logits(&self, tokens: Tensor<2, Int>, padding_mask: Tensor<2, Bool>) -> Tensor<2>;
+    fn logits(&self, tokens: Tensor<2, Int>, padding_mask: Option<Tensor<2, Bool>>) -> Tensor<2>;
 }
 
 /// Cross-entropy classification of a [`SequenceClassifier`], the task the Learner trains.

@@ -14,8 +14,9 @@ use crate::labelled::LabelledIds;
 pub struct ClassificationBatch {
     /// Token ids, padded on the right with the pad id. `[batch, seq]`
     pub tokens: Tensor<2, Int>,
-    /// `true` at padded positions. `[batch, seq]`
-    pub padding_mask: Tensor<2, Bool>,
+    /// `true` at padded positions; `None` when no row is padded (known here, on the host, so
+    /// that attention runs without a mask and nothing is read back from the device). `[batch, seq]`
+    pub padding_mask: Option<Tensor<2, Bool>>,
     /// Class indices. `[batch]`
     pub labels: Tensor<1, Int>,
 }
@@ -45,7 +46,10 @@ impl Batcher<LabelledIds, ClassificationBatch> for ClassificationBatcher {
         let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
         ClassificationBatch {
             tokens: Tensor::from_data(TensorData::new(tokens, [batch, seq]), device),
-            padding_mask: Tensor::from_data(TensorData::new(mask, [batch, seq]), device),
+            padding_mask: lengths
+                .iter()
+                .any(|&length| length < seq)
+                .then(|| Tensor::from_data(TensorData::new(mask, [batch, seq]), device)),
             labels: Tensor::from_data(TensorData::new(labels, [batch]), device),
         }
     }

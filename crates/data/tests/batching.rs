@@ -27,11 +27,15 @@ fn padding_mask_marks_exactly_the_padded_positions() {
     assert_eq!(batch.tokens.dims(), [3, 3]);
     let tokens = batch.tokens.try_into_vec_as::<i64>().unwrap();
     assert_eq!(tokens, [1, 2, 9, 3, 4, 5, 9, 9, 9]);
-    let mask = batch.padding_mask.into_data().try_into_vec::<bool>().unwrap();
+    let mask = batch.padding_mask.expect("rows 1 and 3 are padded").into_data().try_into_vec::<bool>().unwrap();
     // Row 3 is empty: it keeps one unmasked pad position so pooling has something.
     assert_eq!(mask, [false, false, true, false, false, false, false, true, true]);
     let labels = batch.labels.try_into_vec_as::<i64>().unwrap();
     assert_eq!(labels, [0, 1, 1]);
+
+    // Rows of one length need no mask at all.
+    let even = batcher.batch(vec![example(&[1, 2], 0), example(&[3, 4], 1)], &libtorch_cpu());
+    assert!(even.padding_mask.is_none());
 }
 
 #[test]

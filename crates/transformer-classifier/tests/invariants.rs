@@ -41,9 +41,9 @@ fn appending_padding_never_changes_the_logits() {
         let mask = |values: Vec<bool>| {
             Tensor::<2, Bool>::from_data(TensorData::new(values.clone(), [1, values.len()]), &device)
         };
-        let short = model.logits(ids(vec![5, 9, 2, 7]), mask(vec![false; 4]));
-        let padded =
-            model.logits(ids(vec![5, 9, 2, 7, 0, 0, 0]), mask(vec![false, false, false, false, true, true, true]));
+        let short = model.logits(ids(vec![5, 9, 2, 7]), None);
+        let padded = model
+            .logits(ids(vec![5, 9, 2, 7, 0, 0, 0]), Some(mask(vec![false, false, false, false, true, true, true])));
         let diff = short.sub(padded).abs().max().into_scalar::<f32>();
         assert!(diff < 1e-5, "{config:?}: {diff}");
     }
@@ -59,7 +59,7 @@ fn gradients_reach_every_parameter() {
             &device,
         );
         let no_padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; 16], [2, 8]), &device);
-        let loss = model.logits(ids, no_padding).sum();
+        let loss = model.logits(ids, Some(no_padding)).sum();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let (with_gradient, total) = parameters_with_gradient(&model, &grads);
         assert_eq!(with_gradient, total, "{config:?}");
