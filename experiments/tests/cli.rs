@@ -310,3 +310,39 @@ fn stage_6_settings_that_cannot_work_and_a_sample_without_a_run_are_one_line_err
         .unwrap();
     assert!(single_error_line(&sample).contains("has no checkpoint"));
 }
+
+#[test]
+fn a_ladder_runs_each_rung_in_its_own_process_and_a_failing_rung_leaves_the_others_running() {
+    let model = tiny_byte_level_gpt2(); // 64 positions
+    let results = tempfile::tempdir().unwrap();
+    let base = format!("base={:?}", model.path().display().to_string());
+    // none-cache attends over two windows of 40, more than the base's 64 positions: it fails;
+    // the rungs after it still run, and the ladder's exit says which run failed.
+    let output = Command::new(env!("CARGO_BIN_EXE_thesis"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .args(["run", "--ladder", "tiny", "--config", "configs/smoke/recurrent-generator.toml", "--device", "cpu"])
+        .args(["--rungs", "none-cache", "none", "zero-shot", "--set", &base, "--set", "data.context=40"])
+        .args(["--set", "data.steps_per_epoch=2", "--results"])
+        .arg(results.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("2 x 40 is more than the base's 64 positions"), "{stderr}");
+    assert!(stderr.lines().last().unwrap().contains("1 run(s) failed: tiny-none-cache-s0"), "{stderr}");
+    let stage = results.path().join("recurrent-generator");
+    let failed = std::fs::read_to_string(stage.join("tiny-none-cache-s0/summary.json")).unwrap();
+    assert!(failed.contains("\"failed\""), "{failed}");
+    let summaries: Vec<serde_json::Value> = ["tiny-none-s0", "tiny-zero-shot-s0"]
+        .iter()
+        .map(|run| {
+            serde_json::from_str(&std::fs::read_to_string(stage.join(run).join("summary.json")).unwrap()).unwrap()
+        })
+        .collect();
+    // Each run's peak memory is its process's: the zero-shot rung, which only evaluates, reports
+    // less than the trained rung before it, not the high-water mark it would inherit in one process.
+    let peak = |summary: &serde_json::Value| summary["peak_memory_bytes"].as_u64().unwrap();
+    assert!(peak(&summaries[1]) < peak(&summaries[0]), "{} {}", peak(&summaries[1]), peak(&summaries[0]));
+    assert!(results.path().join("thesis/tiny/README.md").is_file());
+}

@@ -1,6 +1,6 @@
 //! The thesis's ladder: `thesis run` trains and evaluates every rung for every seed (skipping
-//! runs that finished), then writes the report; `thesis report` writes the table and plots of a
-//! ladder's finished runs into results/thesis/<ladder>/.
+//! runs that finished), each in a process of its own, then writes the report; `thesis report`
+//! writes the table and plots of a ladder's finished runs into results/thesis/<ladder>/.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +56,26 @@ enum Command {
         #[arg(long, default_value = "results", value_name = "DIR")]
         results: PathBuf,
     },
+    /// One rung of one seed: what `thesis run` starts in a process of its own for each run, so
+    /// that a run's peak memory (the process's high-water mark) is its own, not the largest of
+    /// the runs before it, and a run that crashes leaves the ladder going.
+    #[command(hide = true)]
+    RunRung {
+        #[arg(long)]
+        ladder: String,
+        #[arg(long, value_enum)]
+        rung: Rung,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        results: PathBuf,
+        #[arg(long)]
+        device: DeviceChoice,
+    },
 }
 
 fn main() -> ExitCode {
@@ -64,18 +84,36 @@ fn main() -> ExitCode {
             let ladder =
                 ladder.unwrap_or_else(|| format!("ladder-{}", retrofit_runtime::run_dir::timestamp_run_name()));
             let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
+            // Ctrl-C reaches the run's process and this one: the run stops after its step (its
+            // checkpoint stays), and the ladder stops after it.
+            retrofit_runtime::interrupt::install_ctrl_c_handler();
+            let thesis = std::env::current_exe()?;
             let mut failed = Vec::new();
             for &seed in &seeds {
                 for &rung in &rungs {
-                    // A failed rung (e.g. a diverging loss) is reported; the others still run.
-                    if let Err(error) = run_rung(&ladder, rung, seed, &config, &overrides, &results, &device) {
-                        if retrofit_runtime::interrupt::stop_requested() {
-                            // Ctrl-C: the ladder stops; `thesis run` again resumes it.
-                            return Err(error.context("the ladder stops here; run the same command again to resume it"));
-                        }
-                        eprintln!("thesis: {} failed: {error:#}", rung.run_name(&ladder, seed));
-                        failed.push(rung.run_name(&ladder, seed));
+                    let run_name = rung.run_name(&ladder, seed);
+                    let mut command = std::process::Command::new(&thesis);
+                    command.arg("run-rung").args(["--ladder", &ladder, "--rung", rung.name()]);
+                    command.args(["--seed", &seed.to_string()]).arg("--config").arg(&config);
+                    for set in &overrides {
+                        command.args(["--set", set]);
                     }
+                    command.arg("--results").arg(&results).args(["--device", &device.to_string()]);
+                    let status = command.status().map_err(|error| {
+                        anyhow::anyhow!("cannot start {} for {run_name}: {error}", thesis.display())
+                    })?;
+                    if status.success() {
+                        continue;
+                    }
+                    if retrofit_runtime::interrupt::stop_requested() {
+                        anyhow::bail!(
+                            "{run_name} stopped: the ladder stops here; run the same command again to resume it"
+                        );
+                    }
+                    // A failed rung (e.g. a diverging loss, its error printed above) is reported;
+                    // the others still run.
+                    eprintln!("thesis: {run_name} failed ({status})");
+                    failed.push(run_name);
                 }
             }
             report(&results, &ladder)?;
@@ -83,6 +121,9 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Report { ladder, results } => report(&results, &ladder),
+        Command::RunRung { ladder, rung, seed, config, overrides, results, device } => {
+            run_rung(&ladder, rung, seed, &config, &overrides, &results, &device)
+        }
     })
 }
 
