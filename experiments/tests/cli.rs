@@ -346,3 +346,38 @@ fn a_ladder_runs_each_rung_in_its_own_process_and_a_failing_rung_leaves_the_othe
     assert!(peak(&summaries[1]) < peak(&summaries[0]), "{} {}", peak(&summaries[1]), peak(&summaries[0]));
     assert!(results.path().join("thesis/tiny/README.md").is_file());
 }
+
+#[test]
+fn thesis_cost_measures_every_rung_in_a_scratch_run_and_keeps_only_the_table() {
+    let model = tiny_byte_level_gpt2();
+    let results = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let base = format!("base={:?}", model.path().display().to_string());
+    let output = Command::new(env!("CARGO_BIN_EXE_thesis"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .env("TMPDIR", scratch.path())
+        .args(["cost", "--ladder", "tiny", "--config", "configs/smoke/recurrent-generator.toml", "--device", "cpu"])
+        .args(["--rungs", "zero-shot", "none", "segment-state", "--steps", "3", "--set", &base, "--results"])
+        .arg(results.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let cost: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results.path().join("thesis/tiny/cost.json")).unwrap()).unwrap();
+    assert_eq!(cost["steps"], 3);
+    let rungs = cost["rungs"].as_array().unwrap();
+    let names: Vec<&str> = rungs.iter().map(|rung| rung["rung"].as_str().unwrap()).collect();
+    assert_eq!(names, ["zero-shot", "none", "segment-state"]);
+    // zero-shot trains nothing: no step; the trained rungs have a step time, and the state adds
+    // trainable parameters to the control's.
+    assert!(rungs[0]["median_step_s"].is_null() && rungs[0]["trainable_parameters"] == 0);
+    assert!(rungs[1]["median_step_s"].as_f64().unwrap() > 0.0);
+    assert!(rungs[2]["trainable_parameters"].as_u64() > rungs[1]["trainable_parameters"].as_u64());
+    assert!(rungs.iter().all(|rung| rung["peak_memory_bytes"].as_u64().unwrap() > 0));
+    assert!(stdout.contains("| segment-state |"), "{stdout}");
+    // The scratch runs are gone, and none was written among the results.
+    assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
+    assert!(!results.path().join("recurrent-generator").exists());
+}

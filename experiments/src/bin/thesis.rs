@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use retrofit_core::training::latest_checkpoint;
+use retrofit_experiments::bench_race::machine_description;
+use retrofit_experiments::rung_cost::{LadderCost, RungCost};
 use retrofit_experiments::thesis::{Rung, control_comparisons, control_table, ladder_table, read_ladder, write_plots};
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentGeneratorConfig, STAGE, run};
@@ -55,6 +57,31 @@ enum Command {
         ladder: String,
         #[arg(long, default_value = "results", value_name = "DIR")]
         results: PathBuf,
+    },
+    /// Measure what each rung costs on this machine, back to back: each trains --steps steps in a
+    /// process of its own (a scratch run under the system's temporary directory, removed after),
+    /// and its trainable parameters, median step and peak memory go to
+    /// results/thesis/<ladder>/cost.json and the ladder's README.
+    Cost {
+        /// The ladder whose report gets the table.
+        #[arg(long)]
+        ladder: String,
+        /// The config the ladder's rungs start from.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Rungs to measure (default: all).
+        #[arg(long, value_enum, num_args = 1..)]
+        rungs: Vec<Rung>,
+        /// Training steps each rung runs (one epoch; its median step is the figure).
+        #[arg(long, default_value_t = 12)]
+        steps: usize,
+        /// Override a config key of every rung (repeatable), as `thesis run --set`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        #[arg(long, default_value = "results", value_name = "DIR")]
+        results: PathBuf,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
     },
     /// One rung of one seed: what `thesis run` starts in a process of its own for each run, so
     /// that a run's peak memory (the process's high-water mark) is its own, not the largest of
@@ -121,9 +148,88 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Report { ladder, results } => report(&results, &ladder),
+        Command::Cost { ladder, config, rungs, steps, overrides, results, device } => {
+            let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
+            anyhow::ensure!(steps >= 1, "--steps: must be at least 1");
+            retrofit_runtime::interrupt::install_ctrl_c_handler();
+            let command =
+                std::iter::once("thesis".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
+            let scratch = std::env::temp_dir().join(format!("retrofit-cost-{ladder}-{}", std::process::id()));
+            // One short epoch; validation and the test evaluation cut to a minimum, as they are
+            // not what is timed (the peak memory still covers them).
+            let mut sets = overrides.clone();
+            sets.extend([
+                "training.epochs=1".to_string(),
+                format!("data.steps_per_epoch={steps}"),
+                "data.valid_steps=1".to_string(),
+                "data.eval_streams=1".to_string(),
+                "data.eval_windows=2".to_string(),
+            ]);
+            let mut costs = Vec::new();
+            let mut first_summary = None;
+            for &rung in &rungs {
+                let measured = (|| {
+                    let status = run_rung_process("cost", rung, 0, &config, &sets, &scratch, &device)?;
+                    anyhow::ensure!(status.success(), "{} failed ({status})", rung.name());
+                    let file = scratch.join(STAGE).join(rung.run_name("cost", 0)).join(RunSummary::FILE_NAME);
+                    Ok(RunSummary::read(&file)?)
+                })();
+                let summary = match measured {
+                    Ok(summary) => summary,
+                    Err(error) => {
+                        let _ = std::fs::remove_dir_all(&scratch);
+                        return Err(error.context(format!("measuring the cost of {}", rung.name())));
+                    }
+                };
+                costs.extend(RungCost::from_summary(rung, &summary));
+                first_summary.get_or_insert(summary);
+            }
+            std::fs::remove_dir_all(&scratch)?;
+            let first = first_summary.expect("at least one rung");
+            let cost = LadderCost {
+                machine: machine_description(),
+                device: first.device.clone(),
+                threads: first.threads,
+                git_commit: first.git_commit.clone(),
+                steps,
+                command,
+                rungs: costs,
+            };
+            let file = cost.write(&results, &ladder)?;
+            print!("{}", cost.section());
+            println!("written: {}", file.display());
+            // The ladder's README gets the table once the ladder has finished runs to report.
+            if read_ladder(&results, &ladder).is_ok() {
+                report(&results, &ladder)?;
+            }
+            Ok(())
+        }
         Command::RunRung { ladder, rung, seed, config, overrides, results, device } => {
             run_rung(&ladder, rung, seed, &config, &overrides, &results, &device)
         }
+    })
+}
+
+/// Starts `thesis run-rung` for one rung and seed in a process of its own and waits for it.
+fn run_rung_process(
+    ladder: &str,
+    rung: Rung,
+    seed: u64,
+    config: &Path,
+    overrides: &[String],
+    results: &Path,
+    device: &DeviceChoice,
+) -> anyhow::Result<std::process::ExitStatus> {
+    let thesis = std::env::current_exe()?;
+    let mut command = std::process::Command::new(&thesis);
+    command.arg("run-rung").args(["--ladder", ladder, "--rung", rung.name(), "--seed", &seed.to_string()]);
+    command.arg("--config").arg(config);
+    for set in overrides {
+        command.args(["--set", set]);
+    }
+    command.arg("--results").arg(results).args(["--device", &device.to_string()]);
+    command.status().map_err(|error| {
+        anyhow::anyhow!("cannot start {} for {}: {error}", thesis.display(), rung.run_name(ladder, seed))
     })
 }
 
@@ -194,6 +300,10 @@ fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
     let comparisons = control_comparisons(&rungs)?;
     let headline = control_table(&rungs, &comparisons);
     let table = ladder_table(&rungs);
+    let cost = match LadderCost::read(results, ladder)? {
+        Some(cost) => format!("\n{}", cost.section()),
+        None => String::new(),
+    };
     let dir = results.join("thesis").join(ladder);
     write_plots(&rungs, &dir)?;
     std::fs::write(dir.join("comparison.json"), serde_json::to_string_pretty(&comparisons)? + "\n")?;
@@ -204,7 +314,7 @@ fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
          95% percentile intervals from {BOOTSTRAP_RESAMPLES} bootstrap resamples, per seed over the windows, pooled over seeds in two stages (seeds with replacement, then windows). \
          Recall targets are tokens that occurred earlier in the stream but not yet in the window (what only a memory can predict); \
          position 0 is a window's first target. Every run reports its selected epoch's model (lowest validation loss).\n\n\
-         {headline}\n## Every run\n\n{table}\n![training loss](loss_curves.svg)\n\n![held-out loss by window index](window_loss.svg)\n\n\
+         {headline}{cost}\n## Every run\n\n{table}\n![training loss](loss_curves.svg)\n\n![held-out loss by window index](window_loss.svg)\n\n\
          Written by `thesis report --ladder {ladder}` from results/recurrent-generator/{ladder}-*; the intervals are in comparison.json.\n"
     );
     std::fs::write(dir.join("README.md"), readme)?;
