@@ -80,20 +80,22 @@ pub fn generate(
     }
     let batch = prompts.len();
     let mut ids = Vec::with_capacity(batch * longest);
-    let mut padded = Vec::with_capacity(batch * longest);
+    let mut padded = Vec::with_capacity(batch * total);
     let mut positions = Vec::with_capacity(batch * longest);
     let mut next_position = Vec::with_capacity(batch);
     for prompt in prompts {
         let pad = longest - prompt.len();
         ids.extend(std::iter::repeat_n(i64::from(pad_id), pad).chain(prompt.iter().map(|&id| i64::from(id))));
-        padded.extend((0..longest).map(|i| i < pad));
+        // The key mask of every position the generation will reach: the row's left padding.
+        padded.extend((0..total).map(|i| i < pad));
         positions.extend((0..longest).map(|i| i.saturating_sub(pad) as i64));
         next_position.push(prompt.len() as i64);
     }
-    // Known here, not on the device: prompts of one length need no key mask at all.
+    // Known here, not on the device: prompts of one length need no key mask at all; otherwise one
+    // mask of every position, [batch, total], built once and sliced to the keys seen each step.
     let any_padded = prompts.iter().any(|prompt| prompt.len() < longest);
-    let mut padding: Option<Tensor<2, Bool>> =
-        any_padded.then(|| Tensor::from_data(TensorData::new(padded, [batch, longest]), device));
+    let padding: Option<Tensor<2, Bool>> =
+        any_padded.then(|| Tensor::from_data(TensorData::new(padded, [batch, total]), device));
     let mut input: Tensor<2, Int> = Tensor::from_data(TensorData::new(ids, [batch, longest]), device);
     let mut input_positions: Tensor<2, Int> = Tensor::from_data(TensorData::new(positions, [batch, longest]), device);
     let mut cache = KvCache::new(model.n_layer());
@@ -105,7 +107,10 @@ pub fn generate(
     let mut stop = StopRule::new(batch, &config.stop_ids);
     let mut generated = vec![Vec::with_capacity(config.max_new_tokens); batch];
     for step in 0..config.max_new_tokens {
-        let hidden = model.hidden(input, input_positions, padding.clone(), &mut cache);
+        // The keys of this step: the prompt, then one more position a step.
+        let keys = longest + step;
+        let step_padding = padding.as_ref().map(|padding| padding.clone().slice([0..batch, 0..keys]));
+        let hidden = model.hidden(input, input_positions, step_padding, &mut cache);
         if step == 0 {
             // The prompt is in: from here every new position is written in place.
             cache.reserve(total);
@@ -132,12 +137,6 @@ pub fn generate(
         for position in &mut next_position {
             *position += 1;
         }
-        padding = padding.map(|padding| {
-            Tensor::cat(
-                vec![padding, Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), device)],
-                1,
-            )
-        });
     }
     Ok(generated)
 }
