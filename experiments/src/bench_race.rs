@@ -53,15 +53,6 @@ impl Contender {
     pub fn runs(self, workload: &str) -> bool {
         self != Contender::WeightsFloor || workload.ends_with("-generate")
     }
-
-    /// The reference's `--attn` value; `None` for ours and the floor.
-    pub fn reference_attention(self) -> Option<&'static str> {
-        match self {
-            Contender::Ours | Contender::WeightsFloor => None,
-            Contender::PytorchExplicit => Some("explicit"),
-            Contender::PytorchSdpa => Some("sdpa"),
-        }
-    }
 }
 
 /// The last line of a bench run, ours or the reference's:

@@ -78,18 +78,16 @@ impl Cli {
     }
 
     fn command(&self, contender: Contender, bench: &Path, workload: &str, threads: usize) -> Command {
-        let mut command = match (contender, contender.reference_attention()) {
-            (Contender::WeightsFloor, _) => {
-                let mut command = Command::new(&self.python);
-                command.arg(&self.floor);
-                command
-            }
-            (_, None) => Command::new(bench),
-            (_, Some(attention)) => {
-                let mut command = Command::new(&self.python);
-                command.arg(&self.reference).args(["--attn", attention]);
-                command
-            }
+        let python = |script: &Path, args: &[&str]| {
+            let mut command = Command::new(&self.python);
+            command.arg(script).args(args);
+            command
+        };
+        let mut command = match contender {
+            Contender::Ours => Command::new(bench),
+            Contender::PytorchExplicit => python(&self.reference, &["--attn", "explicit"]),
+            Contender::PytorchSdpa => python(&self.reference, &["--attn", "sdpa"]),
+            Contender::WeightsFloor => python(&self.floor, &[]),
         };
         command.args(["--workload", workload]).args(self.shared_args(threads));
         command
