@@ -107,6 +107,12 @@ recurrent-generator *ARGS: build
 thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: build
     {{cargo}} run {{release}} -q --bin thesis -- run --config "{{CONFIG}}" --seeds {{SEEDS}} {{ if LADDER == "" { "" } else { "--ladder " + LADDER } }} {{ARGS}}
 
+# What each rung of a ladder costs on this machine, measured back to back (each rung trains a few
+# steps in a process of its own): results/thesis/<ladder>/cost.json and its README's cost table.
+# `just thesis-cost configs/thesis-smollm2-w64.toml smollm2-w64`
+thesis-cost CONFIG LADDER *ARGS: build
+    {{cargo}} run {{release}} -q --bin thesis -- cost --config "{{CONFIG}}" --ladder "{{LADDER}}" {{ARGS}}
+
 # The long-range probe (configs/probe.toml): trains its byte-level base once (the smoke generator
 # config, into data/probe-base/), then every rung of the ladder as ladder `probe` (`probe-gap<GAP>`
 # for another gap between a key and its repetition), and reports each rung against the control

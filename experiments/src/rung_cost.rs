@@ -9,6 +9,7 @@ use anyhow::Context;
 use retrofit_runtime::summary::RunSummary;
 use serde::{Deserialize, Serialize};
 
+use crate::bench::median;
 use crate::thesis::Rung;
 
 /// One rung's cost, from a short training run of its own.
@@ -18,26 +19,34 @@ pub struct RungCost {
     pub rung: String,
     pub trainable_parameters: u64,
     pub total_parameters: u64,
-    /// Median time of a training step (forward, backward, optimizer), warm-up steps included in
-    /// the run but not in the median's middle.
+    /// Median over the passes of each pass's median training step (forward, backward,
+    /// optimizer); `None` for a rung that trains nothing.
     pub median_step_s: Option<f64>,
-    /// Peak resident host memory of the run's process (training and a minimal evaluation).
+    /// Each pass's median step, in the order the passes ran.
+    pub median_step_s_by_pass: Vec<f64>,
+    /// Peak resident host memory of the rung's process (training and a minimal evaluation), the
+    /// largest over the passes.
     pub peak_memory_bytes: Option<u64>,
-    /// On CUDA: peak GPU memory of the run's process.
+    /// On CUDA: peak GPU memory of the rung's process, the largest over the passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_gpu_memory_bytes: Option<u64>,
 }
 
 impl RungCost {
-    /// The cost of `rung` from its run's summary; `None` for a run that did not finish.
-    pub fn from_summary(rung: Rung, summary: &RunSummary) -> Option<Self> {
-        summary.is_finished().then(|| Self {
+    /// The cost of `rung` from the summaries of its runs, one a pass (finished ones only).
+    pub fn from_passes(rung: Rung, passes: &[RunSummary]) -> Option<Self> {
+        let finished: Vec<&RunSummary> = passes.iter().filter(|summary| summary.is_finished()).collect();
+        let first = finished.first()?;
+        let steps: Vec<f64> =
+            finished.iter().filter_map(|summary| summary.final_metrics.get("median_step_s")).collect();
+        Some(Self {
             rung: rung.name().to_string(),
-            trainable_parameters: summary.parameters.trainable,
-            total_parameters: summary.parameters.total,
-            median_step_s: summary.final_metrics.get("median_step_s"),
-            peak_memory_bytes: summary.peak_memory_bytes,
-            peak_gpu_memory_bytes: summary.peak_gpu_memory_bytes,
+            trainable_parameters: first.parameters.trainable,
+            total_parameters: first.parameters.total,
+            median_step_s: (!steps.is_empty()).then(|| median(&steps)),
+            median_step_s_by_pass: steps,
+            peak_memory_bytes: finished.iter().filter_map(|summary| summary.peak_memory_bytes).max(),
+            peak_gpu_memory_bytes: finished.iter().filter_map(|summary| summary.peak_gpu_memory_bytes).max(),
         })
     }
 }
@@ -50,8 +59,11 @@ pub struct LadderCost {
     pub device: String,
     pub threads: Option<usize>,
     pub git_commit: Option<String>,
-    /// Training steps each rung ran.
+    /// Training steps each rung ran a pass.
     pub steps: usize,
+    /// Passes over the rungs (each pass runs every rung once, in order): the median step is the
+    /// median over them, so that a slow spell of the machine does not land on one rung only.
+    pub passes: usize,
     /// The command line, to measure again.
     pub command: String,
     pub rungs: Vec<RungCost>,
@@ -93,10 +105,11 @@ impl LadderCost {
         };
         let mut section = format!(
             "## What each rung costs, measured back to back\n\n\
-             Each rung trained {} steps in a process of its own, one after the other, on {} ({}, {} threads, commit {}): \
-             `{}`. Relative to the control (`none`) in brackets.\n\n\
-             | rung | trainable / total params | median step | peak memory |\n|---|---:|---:|---:|\n",
+             Each rung trained {} steps in a process of its own, one after the other, in {} passes over the rungs, on {} ({}, {} threads, commit {}): \
+             `{}`. The median step is the median of the passes' medians (each pass's in the next column), the peak memory the largest; relative to the control (`none`) in brackets.\n\n\
+             | rung | trainable / total params | median step | by pass | peak memory |\n|---|---:|---:|---|---:|\n",
             self.steps,
+            self.passes,
             self.machine,
             self.device,
             self.threads.map_or("?".to_string(), |threads| threads.to_string()),
@@ -115,9 +128,14 @@ impl LadderCost {
                 Some(gpu) => format!("{memory}, GPU {:.0} MiB", mib(gpu)),
                 None => memory,
             };
+            let by_pass =
+                cost.median_step_s_by_pass.iter().map(|step| format!("{step:.3}")).collect::<Vec<_>>().join(" ");
             section.push_str(&format!(
-                "| {} | {} / {} | {step} | {memory} |\n",
-                cost.rung, cost.trainable_parameters, cost.total_parameters
+                "| {} | {} / {} | {step} | {} | {memory} |\n",
+                cost.rung,
+                cost.trainable_parameters,
+                cost.total_parameters,
+                if by_pass.is_empty() { "-".to_string() } else { by_pass }
             ));
         }
         section
@@ -134,6 +152,7 @@ mod tests {
             trainable_parameters: 10,
             total_parameters: 100,
             median_step_s: step,
+            median_step_s_by_pass: step.map(|step| vec![step, step + 0.5]).unwrap_or_default(),
             peak_memory_bytes: memory,
             peak_gpu_memory_bytes: None,
         }
@@ -147,6 +166,7 @@ mod tests {
             threads: Some(2),
             git_commit: Some("abc1234".to_string()),
             steps: 20,
+            passes: 2,
             command: "thesis cost --ladder x".to_string(),
             rungs: vec![
                 cost("zero-shot", None, Some(512 << 20)),
@@ -156,9 +176,15 @@ mod tests {
         };
         let section = ladder.section();
         assert!(section.contains("AMD EPYC (avx2), 2 cores, 24 GiB (cpu, 2 threads, commit abc1234)"), "{section}");
-        assert!(section.contains("| zero-shot | 10 / 100 | - | 512 MiB (0.50x) |"), "{section}");
-        assert!(section.contains("| none | 10 / 100 | 2.000 s (1.00x) | 1024 MiB (1.00x) |"), "{section}");
-        assert!(section.contains("| memory | 10 / 100 | 3.000 s (1.50x) | 1536 MiB (1.50x) |"), "{section}");
+        assert!(section.contains("| zero-shot | 10 / 100 | - | - | 512 MiB (0.50x) |"), "{section}");
+        assert!(
+            section.contains("| none | 10 / 100 | 2.000 s (1.00x) | 2.000 2.500 | 1024 MiB (1.00x) |"),
+            "{section}"
+        );
+        assert!(
+            section.contains("| memory | 10 / 100 | 3.000 s (1.50x) | 3.000 3.500 | 1536 MiB (1.50x) |"),
+            "{section}"
+        );
 
         let results = tempfile::tempdir().unwrap();
         assert_eq!(LadderCost::read(results.path(), "x").unwrap(), None);

@@ -358,7 +358,19 @@ fn thesis_cost_measures_every_rung_in_a_scratch_run_and_keeps_only_the_table() {
         .env("RUST_LOG", "warn")
         .env("TMPDIR", scratch.path())
         .args(["cost", "--ladder", "tiny", "--config", "configs/smoke/recurrent-generator.toml", "--device", "cpu"])
-        .args(["--rungs", "zero-shot", "none", "segment-state", "--steps", "3", "--set", &base, "--results"])
+        .args([
+            "--rungs",
+            "zero-shot",
+            "none",
+            "segment-state",
+            "--steps",
+            "3",
+            "--passes",
+            "2",
+            "--set",
+            &base,
+            "--results",
+        ])
         .arg(results.path())
         .output()
         .unwrap();
@@ -367,6 +379,7 @@ fn thesis_cost_measures_every_rung_in_a_scratch_run_and_keeps_only_the_table() {
     let cost: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(results.path().join("thesis/tiny/cost.json")).unwrap()).unwrap();
     assert_eq!(cost["steps"], 3);
+    assert_eq!(cost["passes"], 2);
     let rungs = cost["rungs"].as_array().unwrap();
     let names: Vec<&str> = rungs.iter().map(|rung| rung["rung"].as_str().unwrap()).collect();
     assert_eq!(names, ["zero-shot", "none", "segment-state"]);
@@ -374,6 +387,7 @@ fn thesis_cost_measures_every_rung_in_a_scratch_run_and_keeps_only_the_table() {
     // trainable parameters to the control's.
     assert!(rungs[0]["median_step_s"].is_null() && rungs[0]["trainable_parameters"] == 0);
     assert!(rungs[1]["median_step_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(rungs[1]["median_step_s_by_pass"].as_array().unwrap().len(), 2);
     assert!(rungs[2]["trainable_parameters"].as_u64() > rungs[1]["trainable_parameters"].as_u64());
     assert!(rungs.iter().all(|rung| rung["peak_memory_bytes"].as_u64().unwrap() > 0));
     assert!(stdout.contains("| segment-state |"), "{stdout}");

@@ -72,9 +72,13 @@ enum Command {
         /// Rungs to measure (default: all).
         #[arg(long, value_enum, num_args = 1..)]
         rungs: Vec<Rung>,
-        /// Training steps each rung runs (one epoch; its median step is the figure).
+        /// Training steps each rung runs a pass (one epoch; its median step is the figure).
         #[arg(long, default_value_t = 12)]
         steps: usize,
+        /// Passes over the rungs, each running every rung once in order: the figure is the median
+        /// over the passes, so that a slow spell of the machine does not land on one rung only.
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
         /// Override a config key of every rung (repeatable), as `thesis run --set`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -148,53 +152,15 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Report { ladder, results } => report(&results, &ladder),
-        Command::Cost { ladder, config, rungs, steps, overrides, results, device } => {
+        Command::Cost { ladder, config, rungs, steps, passes, overrides, results, device } => {
             let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
             anyhow::ensure!(steps >= 1, "--steps: must be at least 1");
+            anyhow::ensure!(passes >= 1, "--passes: must be at least 1");
             retrofit_runtime::interrupt::install_ctrl_c_handler();
-            let command =
-                std::iter::once("thesis".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
             let scratch = std::env::temp_dir().join(format!("retrofit-cost-{ladder}-{}", std::process::id()));
-            // One short epoch; validation and the test evaluation cut to a minimum, as they are
-            // not what is timed (the peak memory still covers them).
-            let mut sets = overrides.clone();
-            sets.extend([
-                "training.epochs=1".to_string(),
-                format!("data.steps_per_epoch={steps}"),
-                "data.valid_steps=1".to_string(),
-                "data.eval_streams=1".to_string(),
-                "data.eval_windows=2".to_string(),
-            ]);
-            let mut costs = Vec::new();
-            let mut first_summary = None;
-            for &rung in &rungs {
-                let measured = (|| {
-                    let status = run_rung_process("cost", rung, 0, &config, &sets, &scratch, &device)?;
-                    anyhow::ensure!(status.success(), "{} failed ({status})", rung.name());
-                    let file = scratch.join(STAGE).join(rung.run_name("cost", 0)).join(RunSummary::FILE_NAME);
-                    Ok(RunSummary::read(&file)?)
-                })();
-                let summary = match measured {
-                    Ok(summary) => summary,
-                    Err(error) => {
-                        let _ = std::fs::remove_dir_all(&scratch);
-                        return Err(error.context(format!("measuring the cost of {}", rung.name())));
-                    }
-                };
-                costs.extend(RungCost::from_summary(rung, &summary));
-                first_summary.get_or_insert(summary);
-            }
-            std::fs::remove_dir_all(&scratch)?;
-            let first = first_summary.expect("at least one rung");
-            let cost = LadderCost {
-                machine: machine_description(),
-                device: first.device.clone(),
-                threads: first.threads,
-                git_commit: first.git_commit.clone(),
-                steps,
-                command,
-                rungs: costs,
-            };
+            let measured = measure_cost(&rungs, steps, passes, &config, &overrides, &scratch, &device);
+            let _ = std::fs::remove_dir_all(&scratch);
+            let cost = measured?;
             let file = cost.write(&results, &ladder)?;
             print!("{}", cost.section());
             println!("written: {}", file.display());
@@ -207,6 +173,51 @@ fn main() -> ExitCode {
         Command::RunRung { ladder, rung, seed, config, overrides, results, device } => {
             run_rung(&ladder, rung, seed, &config, &overrides, &results, &device)
         }
+    })
+}
+
+/// Trains every rung `steps` steps (one epoch; validation and the test evaluation cut to a
+/// minimum, as they are not what is timed, though the peak memory covers them) in a process of
+/// its own under `scratch`, `passes` times over the rungs in order.
+fn measure_cost(
+    rungs: &[Rung],
+    steps: usize,
+    passes: usize,
+    config: &Path,
+    overrides: &[String],
+    scratch: &Path,
+    device: &DeviceChoice,
+) -> anyhow::Result<LadderCost> {
+    let command = std::iter::once("thesis".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
+    let mut sets = overrides.to_vec();
+    sets.extend([
+        "training.epochs=1".to_string(),
+        format!("data.steps_per_epoch={steps}"),
+        "data.valid_steps=1".to_string(),
+        "data.eval_streams=1".to_string(),
+        "data.eval_windows=2".to_string(),
+    ]);
+    let mut summaries: Vec<Vec<RunSummary>> = vec![Vec::new(); rungs.len()];
+    for pass in 0..passes {
+        for (&rung, rung_summaries) in rungs.iter().zip(&mut summaries) {
+            eprintln!("thesis cost: pass {} of {passes}, rung {}", pass + 1, rung.name());
+            let status = run_rung_process("cost", rung, 0, config, &sets, scratch, device)?;
+            anyhow::ensure!(status.success(), "measuring the cost of {}: its run failed ({status})", rung.name());
+            let dir = scratch.join(STAGE).join(rung.run_name("cost", 0));
+            rung_summaries.push(RunSummary::read(&dir.join(RunSummary::FILE_NAME))?);
+            std::fs::remove_dir_all(&dir)?;
+        }
+    }
+    let first = &summaries[0][0];
+    Ok(LadderCost {
+        machine: machine_description(),
+        device: first.device.clone(),
+        threads: first.threads,
+        git_commit: first.git_commit.clone(),
+        steps,
+        passes,
+        command,
+        rungs: rungs.iter().zip(&summaries).filter_map(|(&rung, passes)| RungCost::from_passes(rung, passes)).collect(),
     })
 }
 
