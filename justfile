@@ -113,6 +113,12 @@ thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: buil
 thesis-cost CONFIG LADDER *ARGS: build
     {{cargo}} run {{release}} -q --bin thesis -- cost --config "{{CONFIG}}" --ladder "{{LADDER}}" {{ARGS}}
 
+# Each rung's test bits per byte against the window, over ladders that differ in their window:
+# `just thesis-by-window smollm2-by-window smollm2-w64 smollm2-w256` writes
+# results/thesis/smollm2-by-window/bits_per_byte_by_window.svg.
+thesis-by-window NAME +LADDERS: build
+    {{cargo}} run {{release}} -q --bin thesis -- by-window --name "{{NAME}}" --ladders {{LADDERS}}
+
 # The long-range probe (configs/probe.toml): trains its byte-level base once (the smoke generator
 # config, into data/probe-base/), then every rung of the ladder as ladder `probe` (`probe-gap<GAP>`
 # for another gap between a key and its repetition), and reports each rung against the control

@@ -110,6 +110,9 @@ impl Rung {
     }
 }
 
+/// A ladder's finished runs by rung, as [`read_ladder`] returns them.
+pub type LadderRungs = Vec<(Rung, Vec<LadderRun>)>;
+
 /// One run of the ladder.
 #[derive(Debug, Clone)]
 pub struct LadderRun {
@@ -277,6 +280,37 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
         ));
     }
     table
+}
+
+/// The window of a ladder: its control's `data.context` (the rung all others are compared with;
+/// `none-long` doubles it), `None` without a control run.
+pub fn ladder_window(rungs: &[(Rung, Vec<LadderRun>)]) -> Option<usize> {
+    let (_, runs) = rungs.iter().find(|(rung, _)| *rung == Rung::None)?;
+    runs.first()?.summary.config.pointer("/data/context")?.as_u64().map(|context| context as usize)
+}
+
+/// One line a rung over ladders that differ only in their window: `(window, test bits per byte
+/// with the state carried, mean over seeds)`, windows ascending; a rung appears with the windows
+/// whose ladder ran it.
+pub fn bits_per_byte_by_window(ladders: &[(usize, &LadderRungs)]) -> Vec<Line> {
+    let mut by_window: Vec<_> = ladders.to_vec();
+    by_window.sort_by_key(|(window, _)| *window);
+    Rung::ALL
+        .iter()
+        .enumerate()
+        .filter_map(|(color, rung)| {
+            let points: Vec<(f64, f64)> = by_window
+                .iter()
+                .filter_map(|(window, rungs)| {
+                    let (_, runs) = rungs.iter().find(|(known, _)| known == rung)?;
+                    let mean =
+                        runs.iter().map(|run| run.evaluation.carried.bits_per_byte).sum::<f64>() / runs.len() as f64;
+                    Some((*window as f64, mean))
+                })
+                .collect();
+            (!points.is_empty()).then(|| Line { label: rung.name().to_string(), color, dashed: false, points })
+        })
+        .collect()
 }
 
 fn mean_series(series: &[&[f64]]) -> Vec<f64> {
@@ -478,6 +512,26 @@ mod tests {
         let gain = GainInterval { gain: 0.0, low: 0.0, high: 0.0, level: 0.95, resamples: 1 };
         let evaluation = WindowLoss { split: EvalSplit::Test, bptt_windows: 2, reset: carried.clone(), carried, gain };
         LadderRun { seed, summary, train_loss: Vec::new(), evaluation }
+    }
+
+    #[test]
+    fn bits_per_byte_by_window_is_one_line_a_rung_at_the_windows_whose_ladder_ran_it() {
+        let run = |seed, nll: f64, context: u64| {
+            let mut run = ladder_run(seed, evaluation(vec![nll; 4], 4));
+            run.summary.config = serde_json::json!({ "data": { "context": context } });
+            run.evaluation.carried.bits_per_byte = nll / 4.0;
+            run
+        };
+        let short = vec![(Rung::None, vec![run(0, 4.0, 64), run(1, 6.0, 64)]), (Rung::TokenGru, vec![run(0, 4.0, 64)])];
+        let long = vec![(Rung::None, vec![run(0, 3.0, 256)]), (Rung::Memory, vec![run(0, 2.0, 256)])];
+        assert_eq!((ladder_window(&short), ladder_window(&long)), (Some(64), Some(256)));
+        let lines = bits_per_byte_by_window(&[(256, &long), (64, &short)]);
+        let names: Vec<&str> = lines.iter().map(|line| line.label.as_str()).collect();
+        assert_eq!(names, ["none", "token-gru", "memory"]);
+        // none: the mean of its two seeds at 64 (1.0 and 1.5), its one seed at 256.
+        assert_eq!(lines[0].points, vec![(64.0, 1.25), (256.0, 0.75)]);
+        assert_eq!(lines[1].points, vec![(64.0, 1.0)]);
+        assert_eq!(lines[2].points, vec![(256.0, 0.5)]);
     }
 
     #[test]

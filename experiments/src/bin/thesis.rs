@@ -9,7 +9,10 @@ use clap::{Parser, Subcommand};
 use retrofit_core::training::latest_checkpoint;
 use retrofit_experiments::bench_race::machine_description;
 use retrofit_experiments::rung_cost::{LadderCost, RungCost};
-use retrofit_experiments::thesis::{Rung, control_comparisons, control_table, ladder_table, read_ladder, write_plots};
+use retrofit_experiments::thesis::{
+    Rung, bits_per_byte_by_window, control_comparisons, control_table, ladder_table, ladder_window, read_ladder,
+    write_plots,
+};
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentGeneratorConfig, STAGE, run};
 use retrofit_runtime::config::load_config;
@@ -55,6 +58,19 @@ enum Command {
         /// The ladder's name: its runs are results/recurrent-generator/<ladder>-<rung>-s<seed>.
         #[arg(long)]
         ladder: String,
+        #[arg(long, default_value = "results", value_name = "DIR")]
+        results: PathBuf,
+    },
+    /// Plot each rung's test bits per byte against the window, over ladders that differ in their
+    /// window (each ladder's window is its control's `data.context`), into
+    /// results/thesis/<name>/bits_per_byte_by_window.svg.
+    ByWindow {
+        /// The ladders, e.g. `--ladders smollm2-w64 smollm2-w256`.
+        #[arg(long, num_args = 1.., required = true)]
+        ladders: Vec<String>,
+        /// The directory under results/thesis/ the figure goes to.
+        #[arg(long)]
+        name: String,
         #[arg(long, default_value = "results", value_name = "DIR")]
         results: PathBuf,
     },
@@ -152,6 +168,29 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Report { ladder, results } => report(&results, &ladder),
+        Command::ByWindow { ladders, name, results } => {
+            let mut read = Vec::new();
+            for ladder in &ladders {
+                let rungs = read_ladder(&results, ladder)?;
+                let window = ladder_window(&rungs).ok_or_else(|| {
+                    anyhow::anyhow!("ladder {ladder} has no finished control run to read its window from")
+                })?;
+                read.push((window, rungs));
+            }
+            let ladders_by_window: Vec<_> = read.iter().map(|(window, rungs)| (*window, rungs)).collect();
+            let dir = results.join("thesis").join(&name);
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("bits_per_byte_by_window.svg");
+            retrofit_runtime::plot::line_plot(
+                &path,
+                &format!("Test bits per byte against the window ({})", ladders.join(", ")),
+                "window (tokens)",
+                "bits per byte (state carried, mean over seeds)",
+                &bits_per_byte_by_window(&ladders_by_window),
+            )?;
+            println!("written: {}", path.display());
+            Ok(())
+        }
         Command::Cost { ladder, config, rungs, steps, passes, overrides, results, device } => {
             let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
             anyhow::ensure!(steps >= 1, "--steps: must be at least 1");
