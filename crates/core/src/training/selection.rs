@@ -44,6 +44,13 @@ impl NoImprovementStopping {
             None => false,
         }
     }
+
+    /// The epoch (1-based) after which a run whose per-epoch validation losses are `valid_losses`
+    /// stops, or `None` when the rule does not fire within them. The run then reports
+    /// [`selected_epoch`] of the losses up to that epoch.
+    pub fn stopping_epoch(&self, valid_losses: &[f64]) -> Option<usize> {
+        (1..=valid_losses.len()).find(|&epoch| self.stops_after(&valid_losses[..epoch]))
+    }
 }
 
 impl EarlyStoppingStrategy for NoImprovementStopping {
@@ -84,5 +91,24 @@ mod tests {
         assert!(!rule.stops_after(&[3.0, 2.0, 2.1]));
         assert!(rule.stops_after(&[3.0, 2.0, 2.1, 2.0]));
         assert!(!rule.stops_after(&[3.0, 2.0, 2.1, 1.9]));
+    }
+
+    /// A curve measured on an AMD EPYC with AVX-512 (issue 36): epochs 2 and 3 are worse than
+    /// epoch 1, so patience 2 stops after epoch 3 and reports epoch 1, although the lowest loss of
+    /// the whole curve is epoch 5's.
+    #[test]
+    fn the_rule_stops_on_the_first_run_of_patience_epochs_without_improvement() {
+        let curve = [4.2934, 4.4143, 4.8654, 4.0467, 3.7286, 3.9134, 4.0411, 4.1695];
+        let rule = NoImprovementStopping::new("Loss", 2);
+        assert_eq!(rule.stopping_epoch(&curve), Some(3));
+        assert_eq!(selected_epoch(&curve[..3]), Some(1));
+        // Patience off: every epoch trained, the lowest selected.
+        assert_eq!(selected_epoch(&curve), Some(5));
+        // Patience 3 waits out the bad start, then stops 3 epochs after epoch 5.
+        assert_eq!(NoImprovementStopping::new("Loss", 3).stopping_epoch(&curve), Some(8));
+        // The rule never fires on a curve that keeps improving, nor before `patience` epochs.
+        assert_eq!(rule.stopping_epoch(&[3.0, 2.0, 1.0]), None);
+        assert_eq!(rule.stopping_epoch(&[3.0, 4.0]), None);
+        assert_eq!(rule.stopping_epoch(&[]), None);
     }
 }
