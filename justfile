@@ -129,6 +129,17 @@ probe SEEDS="0" GAP="20" *ARGS: _smoke-base
     ladder={{ if GAP == "20" { "probe" } else { "probe-gap" + GAP } }}
     {{cargo}} run {{release}} -q --bin thesis -- run --config configs/probe.toml --seeds {{SEEDS}} --ladder "$ladder" --set data.source.gap={{GAP}} {{ARGS}}
 
+# The base of ladder C (configs/thesis-bytes-base.toml: a 1.9 M-parameter byte-level GPT-2
+# pre-trained on Jane Austen, ~25 minutes on 2 cores), trained once into data/thesis-bytes-base/.
+bytes-base: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -f data/thesis-bytes-base/generator/base/model/config.json ]; then
+        rm -rf data/thesis-bytes-base
+        {{cargo}} run {{release}} -q --bin generator -- --config configs/thesis-bytes-base.toml --results data/thesis-bytes-base --run-name base --quiet
+    fi
+    echo "bytes-base: data/thesis-bytes-base/generator/base/model"
+
 # The small byte-level GPT-2 of the probe and the GPU check (configs/smoke/generator-gpt2.toml,
 # seconds), trained once into data/probe-base/.
 _smoke-base: build

@@ -168,6 +168,7 @@ mod tests {
             data: "text data/alice29.txt (gpt2-bpe)".into(),
             parameters: ParameterCounts { total: 10, trainable: 4 },
             wall_time_s: 1.25,
+            earlier_legs_s: 0.0,
             throughput: Some(Throughput { value: 1234.5678, unit: "tokens/s".into() }),
             peak_memory_bytes: Some(64 << 20),
             peak_gpu_memory_bytes: None,

@@ -53,6 +53,8 @@ fn recurrent_generator_configs_parse_and_the_full_one_is_the_default() {
         "recurrent-generator-smollm2.toml",
         "thesis-smollm2-w64.toml",
         "thesis-smollm2-w256.toml",
+        "thesis-bytes-kjv.toml",
+        "stopping-rule/thesis-bytes-kjv.toml",
         "probe.toml",
         "smoke/recurrent-generator.toml",
     ] {

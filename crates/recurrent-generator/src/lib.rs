@@ -45,8 +45,8 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// The run's loss by window index, state carried and reset.
 pub const WINDOW_LOSS_FILE: &str = "window_loss.json";
 
-/// `window_loss.json`: the final evaluation with the state carried and reset (what the ladder
-/// pairs a rung's windows with the control's from).
+/// `window_loss.json`: the final evaluation with the state carried, reset and shuffled between
+/// streams (what the ladder pairs a rung's windows with the control's from).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WindowLoss {
     /// `valid` or `test`.
@@ -58,6 +58,15 @@ pub struct WindowLoss {
     /// Reset minus carried, in bits per byte (positive: the state helps), with its 95% paired
     /// bootstrap interval over the windows.
     pub gain: GainInterval,
+    /// With every stream reading another stream's state ([`StateCarry::Shuffled`]): for the
+    /// recurrences that carry a state, evaluated in 2 streams or more (`None` otherwise, and in
+    /// runs made before it existed).
+    #[serde(default)]
+    pub shuffled: Option<StreamEvaluation>,
+    /// Shuffled minus carried, in bits per byte (positive: the state knows something of its own
+    /// stream), with its 95% paired bootstrap interval over the windows.
+    #[serde(default)]
+    pub shuffle_gain: Option<GainInterval>,
 }
 
 impl WindowLoss {
@@ -94,6 +103,13 @@ impl WindowLoss {
         metrics.insert(gain.stem(), gain, self.gain.gain);
         metrics.insert(format!("{}_low", gain.stem()), gain, self.gain.low);
         metrics.insert(format!("{}_high", gain.stem()), gain, self.gain.high);
+        if let (Some(shuffled), Some(shuffle_gain)) = (&self.shuffled, &self.shuffle_gain) {
+            let shuffled_key = format!("{}_shuffled", split.key(Quantity::BitsPerByte));
+            metrics.insert(shuffled_key, Quantity::BitsPerByte, shuffled.bits_per_byte);
+            metrics.insert(format!("shuffled_{}", gain.stem()), gain, shuffle_gain.gain);
+            metrics.insert(format!("shuffled_{}_low", gain.stem()), gain, shuffle_gain.low);
+            metrics.insert(format!("shuffled_{}_high", gain.stem()), gain, shuffle_gain.high);
+        }
         let loss = split.key(Quantity::Loss);
         for (class, value) in [("recall", carried.recall.recall_loss), ("local", carried.recall.local_loss)] {
             if value.is_finite() {
@@ -169,7 +185,8 @@ pub fn run(
             config.data.context,
             carried.bytes
         ),
-        wall_time_s: clock.elapsed_s(),
+        // A resumed run's training summary holds its earlier legs' time.
+        wall_time_s: clock.elapsed_s() + summary.earlier_legs_s,
         peak_memory_bytes: peak_host_memory_bytes(),
         peak_gpu_memory_bytes: peak_gpu_memory_bytes(),
         base_precision: Some(BaseFormat::of(model.base.dtype()).to_string()),
@@ -223,7 +240,8 @@ fn train_or_take(
 }
 
 /// Evaluates `model` on `data.eval_split` with the state carried and, where it carries one,
-/// reset, and the paired interval of the difference.
+/// reset and (with 2 streams or more) shuffled between streams, and the paired intervals of the
+/// differences from carried.
 fn evaluate(
     config: &RecurrentGeneratorConfig,
     model: &RecurrentLm,
@@ -249,5 +267,20 @@ fn evaluate(
     let carried = evaluate(StateCarry::Carried)?;
     let reset = if model.recurrence.carries_state() { evaluate(StateCarry::Reset)? } else { carried.clone() };
     let gain = paired_gain_interval(&carried, &reset, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
-    Ok(WindowLoss { split: config.data.eval_split, bptt_windows: config.data.bptt_windows, carried, reset, gain })
+    let (shuffled, shuffle_gain) = if model.recurrence.carries_state() && config.data.eval_streams >= 2 {
+        let shuffled = evaluate(StateCarry::Shuffled)?;
+        let shuffle_gain = paired_gain_interval(&carried, &shuffled, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
+        (Some(shuffled), Some(shuffle_gain))
+    } else {
+        (None, None)
+    };
+    Ok(WindowLoss {
+        split: config.data.eval_split,
+        bptt_windows: config.data.bptt_windows,
+        carried,
+        reset,
+        gain,
+        shuffled,
+        shuffle_gain,
+    })
 }

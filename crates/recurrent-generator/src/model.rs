@@ -37,6 +37,19 @@ impl StreamState {
         }
     }
 
+    /// The states moved one stream up: row `s` becomes the state of row `s + 1`, the last row
+    /// that of row 0 ([`StateCarry::Shuffled`]).
+    pub fn rolled(self) -> Self {
+        // roll by -1: new row s = old row s + 1.
+        match self {
+            Self::Vector(state) => Self::Vector(state.roll_dim(-1, 0)),
+            Self::Memory(memory) => Self::Memory(memory.roll_dim(-1, 0)),
+            Self::PreviousWindow { ids, unread } => {
+                Self::PreviousWindow { ids: ids.roll_dim(-1, 0), unread: unread.map(|unread| unread.roll_dim(-1, 0)) }
+            }
+        }
+    }
+
     /// Streams (batch rows) it holds.
     pub fn rows(&self) -> usize {
         match self {
@@ -460,6 +473,7 @@ impl RecurrentLm {
                 StateCarry::Reset => self.initial_state(batch, &device),
                 StateCarry::Carried if training => state.map(|state| self.reset_at_random(state)),
                 StateCarry::Carried => state,
+                StateCarry::Shuffled => state.map(StreamState::rolled),
             };
             let hidden = self.forward_window(window.clone(), state.as_ref());
             let window_loss = head.loss(hidden.clone(), window_targets, Some(self.logit_bias.val()), scale);

@@ -55,7 +55,13 @@ pub struct RunSummary {
     /// What the run read, e.g. `data/alice29.txt (gpt2 BPE)`.
     pub data: String,
     pub parameters: ParameterCounts,
+    /// Seconds the run took, over its legs: a run killed and resumed adds the training time its
+    /// earlier legs spent on the epochs it kept (`earlier_legs_s`) to this leg's.
     pub wall_time_s: f64,
+    /// Of `wall_time_s`, the earlier legs' (absent: the run ran in one process, or was resumed
+    /// before this was recorded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub earlier_legs_s: f64,
     pub throughput: Option<Throughput>,
     /// Peak resident host memory.
     pub peak_memory_bytes: Option<u64>,
@@ -80,6 +86,10 @@ pub struct RunSummary {
     pub config: serde_json::Value,
 }
 
+fn is_zero(seconds: &f64) -> bool {
+    *seconds == 0.0
+}
+
 impl RunSummary {
     pub const FILE_NAME: &'static str = "summary.json";
 
@@ -99,6 +109,7 @@ impl RunSummary {
             data: String::new(),
             parameters: ParameterCounts::default(),
             wall_time_s: 0.0,
+            earlier_legs_s: 0.0,
             throughput: None,
             peak_memory_bytes: crate::memory::peak_host_memory_bytes(),
             peak_gpu_memory_bytes: crate::gpu_memory::peak_gpu_memory_bytes(),

@@ -1,6 +1,6 @@
 //! The recurrent-generator stage: train inserted blocks and a recurrent connection on a frozen
 //! GPT-2 (`recurrent-generator --config ...`), or evaluate a trained run again
-//! (`recurrent-generator eval --run results/recurrent-generator/<run> [--reset-state]`), or
+//! (`recurrent-generator eval --run results/recurrent-generator/<run> [--reset-state | --shuffle-state]`), or
 //! sample from one (`recurrent-generator sample --run ... --prompt TEXT --tokens N`).
 
 use std::path::PathBuf;
@@ -36,8 +36,11 @@ enum Command {
         #[arg(long)]
         run: PathBuf,
         /// Zero the segment state before every window.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "shuffle_state")]
         reset_state: bool,
+        /// Give every stream, before every window, the state another stream left (the next one).
+        #[arg(long)]
+        shuffle_state: bool,
         /// Evaluate this UTF-8 text file instead of the run's evaluation split.
         #[arg(long)]
         text: Option<PathBuf>,
@@ -95,7 +98,17 @@ fn main() -> ExitCode {
             None => {
                 cli.train.run_stage(STAGE, run)?;
             }
-            Some(Command::Eval { run, reset_state, text, base, streams, windows, all_windows, device }) => {
+            Some(Command::Eval {
+                run,
+                reset_state,
+                shuffle_state,
+                text,
+                base,
+                streams,
+                windows,
+                all_windows,
+                device,
+            }) => {
                 let device = device.resolve()?;
                 let checkpoint = checkpoint_of(&run)?;
                 let (model, manifest) = load_checkpoint(&checkpoint, base.as_deref(), &device.device)?;
@@ -116,7 +129,11 @@ fn main() -> ExitCode {
                 let batcher = LmBatcher::new(tokenizer.token_byte_lengths()?);
                 let data = &manifest.config.data;
                 let windows = if all_windows { None } else { windows.or(data.eval_windows) };
-                let carry = if reset_state { StateCarry::Reset } else { StateCarry::Carried };
+                let carry = match (reset_state, shuffle_state) {
+                    (true, _) => StateCarry::Reset,
+                    (_, true) => StateCarry::Shuffled,
+                    _ => StateCarry::Carried,
+                };
                 let bytes_of = |ids: &[u32]| batcher.bytes_of(ids);
                 let streams = streams.unwrap_or(data.eval_streams);
                 let result = evaluate_streams(&model, &ids, bytes_of, streams, windows, carry, &device.device)?;
@@ -126,7 +143,11 @@ fn main() -> ExitCode {
                     result.windows_per_stream,
                     model.context,
                     result.bytes,
-                    if reset_state { "reset every window" } else { "carried" },
+                    match carry {
+                        StateCarry::Reset => "reset every window",
+                        StateCarry::Shuffled => "shuffled between streams",
+                        StateCarry::Carried => "carried",
+                    },
                     result.loss,
                     result.perplexity,
                     result.bits_per_byte

@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use retrofit_core::training::latest_checkpoint;
 use retrofit_experiments::bench_race::machine_description;
 use retrofit_experiments::rung_cost::{LadderCost, RungCost};
 use retrofit_experiments::thesis::{
-    Rung, bits_per_byte_by_window, control_comparisons, control_table, ladder_table, ladder_window, read_ladder,
-    write_plots,
+    Rung, bits_per_byte_by_window, control_comparisons, control_spread, control_table, epoch_correlation, ladder_table,
+    ladder_window, protocol, read_ladder, write_plots,
 };
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentGeneratorConfig, STAGE, run};
@@ -107,22 +107,34 @@ enum Command {
     /// that a run's peak memory (the process's high-water mark) is its own, not the largest of
     /// the runs before it, and a run that crashes leaves the ladder going.
     #[command(hide = true)]
-    RunRung {
-        #[arg(long)]
-        ladder: String,
-        #[arg(long, value_enum)]
-        rung: Rung,
-        #[arg(long)]
-        seed: u64,
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<String>,
-        #[arg(long, value_name = "DIR")]
-        results: PathBuf,
-        #[arg(long)]
-        device: DeviceChoice,
-    },
+    RunRung(RungRun),
+}
+
+/// One rung of one seed of a ladder: the arguments of `thesis run-rung`, which `thesis run` and
+/// `thesis cost` pass to the process they start for each run.
+#[derive(Debug, Clone, Args)]
+struct RungRun {
+    #[arg(long)]
+    ladder: String,
+    #[arg(long, value_enum)]
+    rung: Rung,
+    #[arg(long)]
+    seed: u64,
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    #[arg(long, value_name = "DIR")]
+    results: PathBuf,
+    #[arg(long)]
+    device: DeviceChoice,
+}
+
+impl RungRun {
+    /// The run's directory name, `<ladder>-<rung>-s<seed>`.
+    fn run_name(&self) -> String {
+        self.rung.run_name(&self.ladder, self.seed)
+    }
 }
 
 fn main() -> ExitCode {
@@ -134,21 +146,20 @@ fn main() -> ExitCode {
             // Ctrl-C reaches the run's process and this one: the run stops after its step (its
             // checkpoint stays), and the ladder stops after it.
             retrofit_runtime::interrupt::install_ctrl_c_handler();
-            let thesis = std::env::current_exe()?;
             let mut failed = Vec::new();
             for &seed in &seeds {
                 for &rung in &rungs {
-                    let run_name = rung.run_name(&ladder, seed);
-                    let mut command = std::process::Command::new(&thesis);
-                    command.arg("run-rung").args(["--ladder", &ladder, "--rung", rung.name()]);
-                    command.args(["--seed", &seed.to_string()]).arg("--config").arg(&config);
-                    for set in &overrides {
-                        command.args(["--set", set]);
-                    }
-                    command.arg("--results").arg(&results).args(["--device", &device.to_string()]);
-                    let status = command.status().map_err(|error| {
-                        anyhow::anyhow!("cannot start {} for {run_name}: {error}", thesis.display())
-                    })?;
+                    let run = RungRun {
+                        ladder: ladder.clone(),
+                        rung,
+                        seed,
+                        config: config.clone(),
+                        overrides: overrides.clone(),
+                        results: results.clone(),
+                        device: device.clone(),
+                    };
+                    let run_name = run.run_name();
+                    let status = run_rung_process(&run)?;
                     if status.success() {
                         continue;
                     }
@@ -209,9 +220,7 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
-        Command::RunRung { ladder, rung, seed, config, overrides, results, device } => {
-            run_rung(&ladder, rung, seed, &config, &overrides, &results, &device)
-        }
+        Command::RunRung(run) => run_rung(&run),
     })
 }
 
@@ -240,9 +249,18 @@ fn measure_cost(
     for pass in 0..passes {
         for (&rung, rung_summaries) in rungs.iter().zip(&mut summaries) {
             eprintln!("thesis cost: pass {} of {passes}, rung {}", pass + 1, rung.name());
-            let status = run_rung_process("cost", rung, 0, config, &sets, scratch, device)?;
+            let run = RungRun {
+                ladder: "cost".to_string(),
+                rung,
+                seed: 0,
+                config: config.to_path_buf(),
+                overrides: sets.clone(),
+                results: scratch.to_path_buf(),
+                device: device.clone(),
+            };
+            let status = run_rung_process(&run)?;
             anyhow::ensure!(status.success(), "measuring the cost of {}: its run failed ({status})", rung.name());
-            let dir = scratch.join(STAGE).join(rung.run_name("cost", 0));
+            let dir = scratch.join(STAGE).join(run.run_name());
             rung_summaries.push(RunSummary::read(&dir.join(RunSummary::FILE_NAME))?);
             std::fs::remove_dir_all(&dir)?;
         }
@@ -261,41 +279,27 @@ fn measure_cost(
 }
 
 /// Starts `thesis run-rung` for one rung and seed in a process of its own and waits for it.
-fn run_rung_process(
-    ladder: &str,
-    rung: Rung,
-    seed: u64,
-    config: &Path,
-    overrides: &[String],
-    results: &Path,
-    device: &DeviceChoice,
-) -> anyhow::Result<std::process::ExitStatus> {
+fn run_rung_process(run: &RungRun) -> anyhow::Result<std::process::ExitStatus> {
     let thesis = std::env::current_exe()?;
     let mut command = std::process::Command::new(&thesis);
-    command.arg("run-rung").args(["--ladder", ladder, "--rung", rung.name(), "--seed", &seed.to_string()]);
-    command.arg("--config").arg(config);
-    for set in overrides {
+    command.arg("run-rung").args(["--ladder", &run.ladder, "--rung", run.rung.name(), "--seed", &run.seed.to_string()]);
+    command.arg("--config").arg(&run.config);
+    for set in &run.overrides {
         command.args(["--set", set]);
     }
-    command.arg("--results").arg(results).args(["--device", &device.to_string()]);
-    command.status().map_err(|error| {
-        anyhow::anyhow!("cannot start {} for {}: {error}", thesis.display(), rung.run_name(ladder, seed))
-    })
+    command.arg("--results").arg(&run.results).args(["--device", &run.device.to_string()]);
+    command
+        .status()
+        .map_err(|error| anyhow::anyhow!("cannot start {} for {}: {error}", thesis.display(), run.run_name()))
 }
 
 /// Runs one rung unless it finished; a run directory left without a summary (a run that was
 /// killed or interrupted) is resumed from its last epoch checkpoint, or run again from the start
 /// when it has none.
-fn run_rung(
-    ladder: &str,
-    rung: Rung,
-    seed: u64,
-    config: &Path,
-    overrides: &[String],
-    results: &Path,
-    device: &DeviceChoice,
-) -> anyhow::Result<()> {
-    let run_name = rung.run_name(ladder, seed);
+fn run_rung(rung_run: &RungRun) -> anyhow::Result<()> {
+    let RungRun { ladder, rung, seed, config, overrides, results, device } = rung_run;
+    let (rung, seed) = (*rung, *seed);
+    let run_name = rung_run.run_name();
     let dir = results.join(STAGE).join(&run_name);
     let summary_file = dir.join(RunSummary::FILE_NAME);
     if summary_file.is_file() {
@@ -327,7 +331,7 @@ fn run_rung(
         std::fs::remove_dir_all(&dir)?;
     }
     eprintln!("thesis: {ladder}, seed {seed}, rung {}", rung.name());
-    let mut resolved: RecurrentGeneratorConfig = load_config(Some(config), overrides)?;
+    let mut resolved: RecurrentGeneratorConfig = load_config(Some(config.as_path()), overrides)?;
     rung.apply(&mut resolved);
     resolved.training.seed = seed;
     let args = TrainArgs {
@@ -358,13 +362,26 @@ fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
     write_plots(&rungs, &dir)?;
     std::fs::write(dir.join("comparison.json"), serde_json::to_string_pretty(&comparisons)? + "\n")?;
     let data = &rungs[0].1[0].summary.data;
+    let protocol = protocol(&rungs);
+    let spread = control_spread(&rungs)
+        .map_or(String::new(), |spread| format!("The control's test bits per byte, seed by seed: {spread}.\n\n"));
+    let correlation = epoch_correlation(&comparisons);
+    let correlation = format!(
+        "Rung minus control against selected epoch minus control's, over the {} paired seeds of the rungs with inserted blocks ({} at the control's epoch): {}.\n\n",
+        correlation.pairs,
+        correlation.same_epoch,
+        correlation.r.map_or("r undefined (no variation)".to_string(), |r| format!("r = {r:+.2}"))
+    );
     let readme = format!(
-        "# Ladder `{ladder}`\n\nData: {data}.\n\n## Each rung against the control\n\n\
+        "# Ladder `{ladder}`\n\nData: {data}.\n\n{protocol}\n\n## Each rung against the control\n\n\
          Bits per byte of the rung minus the control's (`none`) on the same text, paired window by window (negative: the rung predicts better); \
-         95% percentile intervals from {BOOTSTRAP_RESAMPLES} bootstrap resamples, per seed over the windows, pooled over seeds in two stages (seeds with replacement, then windows). \
-         Recall targets are tokens that occurred earlier in the stream but not yet in the window (what only a memory can predict); \
-         position 0 is a window's first target. Every run reports its selected epoch's model (lowest validation loss).\n\n\
-         {headline}{cost}\n## Every run\n\n{table}\n![training loss](loss_curves.svg)\n\n![held-out loss by window index](window_loss.svg)\n\n\
+         per seed a 95% percentile interval from {BOOTSTRAP_RESAMPLES} bootstrap resamples of the windows; pooled over seeds, the wider of a 95% t-interval \
+         over the per-seed differences (`t`) and a two-stage bootstrap, seeds then windows (`boot`); `1 seed` marks a row with no seed variance. \
+         The state's part: the rung's own bits per byte with its state reset before every window minus carried (positive: the carried state helps), \
+         and with every stream reading another stream's state minus carried (positive: the state knows its own stream); a difference is called the \
+         recurrence's only where that interval excludes 0. Recall targets are tokens that occurred earlier in the stream but not yet in the window \
+         (what only a memory can predict); position 0 is a window's first target.\n\n\
+         {headline}\n{spread}{correlation}{cost}\n## Every run\n\n{table}\n![training loss](loss_curves.svg)\n\n![held-out loss by window index](window_loss.svg)\n\n\
          Written by `thesis report --ladder {ladder}` from results/recurrent-generator/{ladder}-*; the intervals are in comparison.json.\n"
     );
     std::fs::write(dir.join("README.md"), readme)?;

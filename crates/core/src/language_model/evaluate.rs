@@ -10,13 +10,19 @@ use super::task::{CausalLm, token_nll};
 use crate::CoreError;
 use crate::training::bits_per_byte;
 
-/// Whether a model that carries a state from window to window keeps it or starts every window
-/// from zero.
+/// Whether a model that carries a state from window to window keeps it, starts every window
+/// from its initial state, or reads another stream's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StateCarry {
+    /// Each stream reads the state its own previous window left.
     Carried,
+    /// Every window starts from the initial state.
     Reset,
+    /// Before every window the states move one stream up: stream `s` reads the state that
+    /// stream `s + 1` (the last: stream 0) left, a state of the same kind built from other text.
+    /// What carried does better than this is what the state knows of its own stream.
+    Shuffled,
 }
 
 /// A model that reads text as consecutive windows of a fixed length.

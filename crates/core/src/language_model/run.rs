@@ -56,7 +56,8 @@ where
         epochs_trained: Some(report.history.epochs()),
         selected_epoch: Some(report.selected_epoch),
         parameters,
-        wall_time_s: clock.elapsed_s(),
+        wall_time_s: clock.elapsed_s() + report.earlier_legs_s,
+        earlier_legs_s: report.earlier_legs_s,
         throughput: Some(Throughput {
             value: trained_tokens as f64 / report.wall_time_s.max(1e-9),
             unit: "tokens/s".to_string(),

@@ -13,6 +13,19 @@ pub enum Optimizer {
     AdamW { weight_decay: f64 },
 }
 
+/// What the learning rate does after the warm-up (`lr_decay = { kind = "constant" }` or
+/// `lr_decay = { kind = "cosine", final_fraction = 0.1 }`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LrDecay {
+    /// Stays at the peak.
+    #[default]
+    Constant,
+    /// Follows a cosine from the peak down to `final_fraction` of it at the run's last step
+    /// (`epochs` x the steps of an epoch): a fixed budget, the same for every run that shares it.
+    Cosine { final_fraction: f64 },
+}
+
 /// The training settings every stage shares (`[training]` in a stage config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -22,6 +35,8 @@ pub struct TrainingConfig {
     pub learning_rate: f64,
     /// Optimizer steps of linear warm-up from `learning_rate / warmup_steps` to `learning_rate`.
     pub warmup_steps: usize,
+    /// The learning rate after the warm-up: constant, or decaying to the run's last step.
+    pub lr_decay: LrDecay,
     /// Passes over the training loader (at least 1).
     pub epochs: usize,
     pub batch_size: usize,
@@ -60,6 +75,7 @@ impl Default for TrainingConfig {
             optimizer: Optimizer::Adam,
             learning_rate: 1e-4,
             warmup_steps: 0,
+            lr_decay: LrDecay::Constant,
             epochs: 1,
             batch_size: 32,
             clip_grad_norm: Some(1.0),

@@ -2,7 +2,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use burn::data::dataloader::DataLoader;
-use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
 use burn::module::Module;
 use burn::optim::{AdamConfig, AdamWConfig};
 use burn::tensor::Device;
@@ -16,16 +15,17 @@ use super::grad_norm::GradNormMetric;
 use super::progress_renderer::{ProgressOutput, ProgressRenderer};
 use super::quiet_renderer::QuietRenderer;
 use super::resume::{ModelCheckpointer, ResumableLoader, discard_logs_after, latest_checkpoint, resume_dir};
+use super::schedule::learning_rate_schedule;
 use super::sealed_checkpoint::{
     CheckpointWriteFailure, SealedCheckpointer, checkpoint_file, damage_of, newest_intact_checkpoint,
 };
 use super::selection::{NoImprovementStopping, selected_epoch};
 use super::task::{StepTimes, TaskModel, Trainable};
+use super::training_clock::TrainingClock;
 use crate::CoreError;
 use crate::training::BitsPerByteMetric;
 use retrofit_runtime::curves::{Curves, Series};
 use retrofit_runtime::run_dir::RunDir;
-use retrofit_runtime::summary::RunClock;
 use retrofit_runtime::{MetricSet, Quantity, RuntimeError, Split};
 
 /// A metric the Learner logs, by its Learner name, and what it measures.
@@ -107,8 +107,11 @@ pub struct TrainingReport<M> {
     pub model: M,
     /// The epoch whose weights `model` holds (see [`MetricHistory::selected_epoch`]).
     pub selected_epoch: usize,
-    /// Seconds spent in the Learner (training and validation epochs).
+    /// Seconds spent in the Learner (training and validation epochs), over the run's legs: a
+    /// resumed run adds the time its earlier legs spent on the epochs it kept.
     pub wall_time_s: f64,
+    /// Of them, the earlier legs' (0 for a run that started in this process).
+    pub earlier_legs_s: f64,
     /// Median seconds of a training step (see [`StepTimes`]).
     pub median_step_s: Option<f64>,
     pub history: MetricHistory,
@@ -177,18 +180,7 @@ where
     let guard = DivergenceGuard::new(interrupter.clone());
     let trainable =
         Trainable { model, max_grad_norm: config.clip_grad_norm, step_times: step_times.clone(), guard: guard.clone() };
-    let learner = if config.warmup_steps > 0 {
-        let warmup = LinearLrSchedulerConfig::new(
-            config.learning_rate / config.warmup_steps as f64,
-            config.learning_rate,
-            config.warmup_steps,
-        )
-        .init()
-        .map_err(CoreError::Schedule)?;
-        Learner::new(trainable, optimizer, warmup)
-    } else {
-        Learner::new(trainable, optimizer, config.learning_rate)
-    };
+    let learner = Learner::new(trainable, optimizer, learning_rate_schedule(config, config.epochs * steps_per_epoch)?);
 
     let training = SupervisedTraining::new(run_dir.path(), train_loader, valid_loader)
         .metrics((LossMetric::new(),))
@@ -203,7 +195,8 @@ where
             Box::new(ProgressRenderer::new(ProgressOutput::detect()))
         });
     let write_failure = CheckpointWriteFailure::default();
-    let training = with_checkpointers(training, run_dir, &interrupter, &write_failure);
+    let clock = TrainingClock::resumed(&resume_dir(run_dir.path()), resume_from);
+    let training = with_checkpointers(training, run_dir, &interrupter, &write_failure, clock);
     let training = match resume_from {
         Some(epoch) => training.checkpoint(epoch),
         None => training,
@@ -220,12 +213,18 @@ where
     let training =
         if devices.len() > 1 { training.with_training_strategy(execution_strategy(devices).into()) } else { training };
 
-    let clock = RunClock::start();
     let result = training.launch(learner);
     let wall_time_s = clock.elapsed_s();
     launch_outcome(run_dir, &write_failure, &guard, result.error.map(|error| error.to_string()))?;
     let (model, selected, history) = selected_model(run_dir, config, task_metrics, result.model)?;
-    Ok(TrainingReport { model, selected_epoch: selected, wall_time_s, median_step_s: step_times.median(), history })
+    Ok(TrainingReport {
+        model,
+        selected_epoch: selected,
+        wall_time_s,
+        earlier_legs_s: clock.earlier_legs_s(),
+        median_step_s: step_times.median(),
+        history,
+    })
 }
 
 /// The epoch the run resumes after (`None`: a new run), its logs after it discarded; the
@@ -259,6 +258,7 @@ fn with_checkpointers<M>(
     run_dir: &RunDir,
     interrupter: &Interrupter,
     write_failure: &CheckpointWriteFailure,
+    clock: TrainingClock,
 ) -> SupervisedTraining<Trainable<M>>
 where
     M: TaskModel,
@@ -270,7 +270,7 @@ where
     let optim = FileCheckpointer::new(&checkpoints, "optim");
     let scheduler = FileCheckpointer::new(&checkpoints, "scheduler");
     training.with_custom_checkpointers(
-        SealedCheckpointer::new(model, &checkpoints, "model", stop.clone(), failure.clone()),
+        SealedCheckpointer::new(model, &checkpoints, "model", stop.clone(), failure.clone()).with_clock(clock),
         SealedCheckpointer::new(optim, &checkpoints, "optim", stop.clone(), failure.clone()),
         SealedCheckpointer::new(scheduler, &checkpoints, "scheduler", stop.clone(), failure.clone()),
     )

@@ -14,12 +14,14 @@ mod parameters;
 mod progress_renderer;
 mod quiet_renderer;
 mod resume;
+mod schedule;
 mod sealed_checkpoint;
 mod selection;
 mod task;
+mod training_clock;
 
 pub use bits_per_byte::{BitsPerByteInput, BitsPerByteMetric, bits_per_byte};
-pub use config::{Optimizer, TrainingConfig};
+pub use config::{LrDecay, Optimizer, TrainingConfig};
 pub use divergence::{Divergence, DivergenceGuard};
 pub use grad_norm::{GradNormInput, GradNormMetric, clip_by_global_norm};
 pub(crate) use graph_tracking::node_is_tracked;
@@ -32,8 +34,10 @@ pub use quiet_renderer::QuietRenderer;
 pub use resume::{
     ModelCheckpointer, RESUME_DIR, ResumableLoader, discard_logs_after, epoch_seed, latest_checkpoint, resume_dir,
 };
+pub use schedule::learning_rate_schedule;
 pub use sealed_checkpoint::{
     CHECKPOINT_PARTS, CheckpointWriteFailure, SealedCheckpointer, checkpoint_file, damage_of, newest_intact_checkpoint,
 };
 pub use selection::{NoImprovementStopping, selected_epoch};
 pub use task::{StepTimes, TaskModel, TrainItem, Trainable};
+pub use training_clock::TrainingClock;

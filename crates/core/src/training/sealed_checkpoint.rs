@@ -14,6 +14,7 @@ use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use sha2::{Digest, Sha256};
 
 use super::resume::resume_dir;
+use super::training_clock::TrainingClock;
 
 /// The parts of an epoch's checkpoint, in the order the Learner writes them.
 pub const CHECKPOINT_PARTS: [&str; 3] = ["model", "optim", "scheduler"];
@@ -134,6 +135,8 @@ pub struct SealedCheckpointer<C> {
     part: &'static str,
     interrupter: Interrupter,
     failure: CheckpointWriteFailure,
+    /// Records the run's training time beside each checkpoint (on one part of the three).
+    clock: Option<TrainingClock>,
 }
 
 impl<C> SealedCheckpointer<C> {
@@ -144,7 +147,12 @@ impl<C> SealedCheckpointer<C> {
         interrupter: Interrupter,
         failure: CheckpointWriteFailure,
     ) -> Self {
-        Self { inner, dir: dir.to_path_buf(), part, interrupter, failure }
+        Self { inner, dir: dir.to_path_buf(), part, interrupter, failure, clock: None }
+    }
+
+    /// Also records the run's training time (see [`TrainingClock`]) beside each checkpoint.
+    pub fn with_clock(self, clock: TrainingClock) -> Self {
+        Self { clock: Some(clock), ..self }
     }
 
     fn seal(&self, epoch: usize) -> Result<(), (PathBuf, String)> {
@@ -164,7 +172,12 @@ impl<R: Checkpoint, C: Checkpointer<R>> Checkpointer<R> for SealedCheckpointer<C
             return Ok(()); // the run is stopping; the checkpoint before the failure stays usable
         }
         let result = match self.inner.save(epoch, record) {
-            Ok(()) => self.seal(epoch),
+            Ok(()) => self.seal(epoch).and_then(|()| match &self.clock {
+                Some(clock) => clock
+                    .record(&self.dir, epoch)
+                    .map_err(|error| (self.dir.join(format!("training-time-{epoch}.txt")), error.to_string())),
+                None => Ok(()),
+            }),
             Err(error) => Err((checkpoint_file(&self.dir, self.part, epoch), error.to_string())),
         };
         if let Err(failure) = result {
