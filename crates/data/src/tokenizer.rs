@@ -154,6 +154,15 @@ impl TextTokenizer {
         }
     }
 
+    /// The vocabulary's end-of-text token, where a text ends: a BPE vocabulary's `<|endoftext|>`
+    /// (50,256 in GPT-2's) if it has one; bytes and words have none.
+    pub fn end_of_text_id(&self) -> Option<u32> {
+        match self {
+            Self::Bytes | Self::Word(_) => None,
+            Self::Gpt2(tokenizer) => tokenizer.token_to_id(END_OF_TEXT),
+        }
+    }
+
     /// UTF-8 bytes each token id stands for (index = id), so that a loss can be expressed in bits
     /// per byte. GPT-2's byte-level vocabulary writes each byte as one character, so a token's
     /// byte count is its character count. A word-level vocabulary has no such count (it drops

@@ -14,7 +14,7 @@ pub use error::GeneratorError;
 pub use former::FormerLm;
 pub use model::Generator;
 pub use sample::{continue_ids, sample_text};
-pub use saved::{MODEL_DIR, load_generator, save_generator};
+pub use saved::{MODEL_DIR, generator_end_of_sequence_ids, load_generator, save_generator};
 
 use retrofit_core::language_model::{LanguageModeling, load_lm_data, train_language_model};
 use retrofit_runtime::device::ResolvedDevice;

@@ -7,6 +7,7 @@ use std::path::Path;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use retrofit_core::gpt2::{export_gpt2, load_gpt2, load_tokenizer};
+use retrofit_core::hf_checkpoint::end_of_sequence_ids;
 use retrofit_data::tokenizer::TextTokenizer;
 use retrofit_runtime::config::load_config;
 
@@ -75,4 +76,18 @@ pub fn load_generator(
         return Err(GeneratorError::Weights { path, message: format!("{:?}", result.errors[0]).replace('\n', " ") });
     }
     Ok((model, config, tokenizer))
+}
+
+/// The end-of-sequence ids of a trained generator in `run`: for `gpt2`, those its `model/`
+/// directory names (`generation_config.json`, else `config.json`; the export writes GPT-2 BPE's
+/// `<|endoftext|>`, none for bytes); for `former`, the tokenizer's end-of-text token, if any.
+pub fn generator_end_of_sequence_ids(
+    run: &Path,
+    model: &Generator,
+    tokenizer: &TextTokenizer,
+) -> Result<Vec<u32>, GeneratorError> {
+    Ok(match model {
+        Generator::Gpt2(_) => end_of_sequence_ids(&run.join(MODEL_DIR))?,
+        Generator::Former(_) => tokenizer.end_of_text_id().into_iter().collect(),
+    })
 }

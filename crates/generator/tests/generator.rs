@@ -14,8 +14,8 @@ use retrofit_core::language_model::{CausalLm, LanguageModeling, load_lm_data};
 use retrofit_core::training::{BitsPerByteInput, TaskModel, bits_per_byte};
 use retrofit_data::lm_batch::LmBatcher;
 use retrofit_generator::{
-    Generator, GeneratorConfig, GeneratorModelConfig, MODEL_DIR, SAMPLE_FILE, continue_ids, load_generator, run,
-    save_generator,
+    Generator, GeneratorConfig, GeneratorModelConfig, MODEL_DIR, SAMPLE_FILE, continue_ids,
+    generator_end_of_sequence_ids, load_generator, run, save_generator,
 };
 use retrofit_runtime::config::load_config;
 use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
@@ -110,7 +110,7 @@ fn greedy_continuation_takes_the_argmax_of_recomputed_logits() {
     for architecture in architectures() {
         let model = architecture.init(256, 16, &device).unwrap();
         let prompt = [10u32, 20, 30];
-        let greedy = continue_ids(&model, &prompt, 5, SamplingConfig::default(), &device).unwrap();
+        let greedy = continue_ids(&model, &prompt, 5, SamplingConfig::default(), &[], &device).unwrap();
         let mut sequence: Vec<i64> = prompt.iter().map(|&id| i64::from(id)).collect();
         for &token in &greedy {
             let logits = model.logits(ids(&sequence));
@@ -119,6 +119,49 @@ fn greedy_continuation_takes_the_argmax_of_recomputed_logits() {
             assert_eq!(i64::from(token), argmax, "{architecture:?}");
             sequence.push(argmax);
         }
+    }
+}
+
+/// The index of the last token of `tokens` that occurs there for the first time: a stop id
+/// there ends greedy decoding at that index and nowhere before.
+fn last_first_occurrence(tokens: &[u32]) -> usize {
+    (0..tokens.len()).rev().find(|&index| !tokens[..index].contains(&tokens[index])).unwrap()
+}
+
+#[test]
+fn continuation_stops_at_the_first_end_of_sequence_id_and_keeps_it_last() {
+    let device = libtorch_cpu();
+    for architecture in architectures() {
+        // Context 16: the gpt2 architecture decodes with its cache (3 + 10 tokens fit), former
+        // recomputes every window.
+        let model = architecture.init(256, 16, &device).unwrap();
+        let prompt = [10u32, 20, 30];
+        let greedy = continue_ids(&model, &prompt, 10, SamplingConfig::default(), &[], &device).unwrap();
+        assert_eq!(greedy.len(), 10, "{architecture:?}");
+        let end = last_first_occurrence(&greedy);
+        let stopped = continue_ids(&model, &prompt, 10, SamplingConfig::default(), &[greedy[end]], &device).unwrap();
+        assert_eq!(stopped, greedy[..=end], "{architecture:?}");
+    }
+}
+
+#[test]
+fn a_gpt2_export_names_the_end_of_text_of_gpt2_bpe_and_none_for_bytes() {
+    use retrofit_data::tokenizer::TokenizerConfig;
+    let device = libtorch_cpu();
+    let gpt2_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/gpt2");
+    for (tokenizer, vocab, expected) in
+        [(TokenizerConfig::Bytes, 256, vec![]), (TokenizerConfig::Gpt2 { dir: gpt2_dir }, 50_257, vec![50_256])]
+    {
+        let architecture = GeneratorModelConfig::Gpt2 { n_embd: 8, n_layer: 1, n_head: 2 };
+        let mut config = GeneratorConfig { model: architecture.clone(), ..GeneratorConfig::default() };
+        config.data.tokenizer = tokenizer;
+        let model = architecture.init(vocab, config.data.context, &device).unwrap();
+        let run = tempfile::tempdir().unwrap();
+        std::fs::write(run.path().join("config.toml"), toml::to_string(&config).unwrap()).unwrap();
+        save_generator(&model, &config, vocab, &run.path().join(MODEL_DIR)).unwrap();
+        let (model, _, tokenizer) = load_generator(run.path(), &device).unwrap();
+        assert_eq!(generator_end_of_sequence_ids(run.path(), &model, &tokenizer).unwrap(), expected);
+        assert_eq!(tokenizer.end_of_text_id(), expected.first().copied());
     }
 }
 

@@ -74,12 +74,14 @@ impl<'a> WindowedText<'a> {
     }
 }
 
-/// `tokens` new ids after `prompt`.
+/// New ids after `prompt`: `tokens` of them, or fewer when one of `stop_ids` comes (kept as the
+/// last; empty: never early).
 pub fn sample_ids(
     model: &RecurrentLm,
     prompt: &[u32],
     tokens: usize,
     sampling: SamplingConfig,
+    stop_ids: &[u32],
     device: &Device,
 ) -> Result<Vec<u32>, RecurrentError> {
     sampling.validate().map_err(RecurrentError::Usage)?;
@@ -87,7 +89,11 @@ pub fn sample_ids(
     let mut sampler = Sampler::new(sampling);
     for _ in 0..tokens {
         let logits = text.next_logits()?;
-        text.push(sampler.choose(&logits))?;
+        let token = sampler.choose(&logits);
+        text.push(token)?;
+        if stop_ids.contains(&token) {
+            break;
+        }
     }
     Ok(text.ids()[prompt.len()..].to_vec())
 }

@@ -647,7 +647,7 @@ fn a_bf16_base_stays_close_to_float32_keeps_float32_outputs_and_still_trains_onl
 }
 
 #[test]
-fn sampling_with_closed_gates_reproduces_the_base_generate_token_for_token() {
+fn sampling_with_closed_gates_reproduces_the_base_generate_token_for_token_and_stops_where_it_does() {
     let device = libtorch_cpu();
     let greedy = retrofit_core::generation::SamplingConfig::default();
     for (base, recurrence) in bases(4, &device).into_iter().flat_map(|base| VARIANTS.map(|r| (base.clone(), r))) {
@@ -657,9 +657,16 @@ fn sampling_with_closed_gates_reproduces_the_base_generate_token_for_token() {
         let tokens = CONTEXT - prompt.len();
         let generation = retrofit_core::generation::GenerationConfig { max_new_tokens: tokens, ..Default::default() };
         let expected = base.generate(std::slice::from_ref(&prompt), &generation, &device).unwrap().remove(0);
-        let model = RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap();
-        let sampled = sample_ids(&model, &prompt, tokens, greedy, &device).unwrap();
+        let model = RecurrentLm::new(base.clone(), &insertion(recurrence), CONTEXT, &device).unwrap();
+        let sampled = sample_ids(&model, &prompt, tokens, greedy, &[], &device).unwrap();
         assert_eq!(sampled, expected, "{family} {recurrence:?}");
+        // An end-of-sequence id that greedy decoding reaches ends both at its first occurrence.
+        let end = (0..expected.len()).rev().find(|&index| !expected[..index].contains(&expected[index])).unwrap();
+        let stopping = retrofit_core::generation::GenerationConfig { stop_ids: vec![expected[end]], ..generation };
+        let stopped = base.generate(std::slice::from_ref(&prompt), &stopping, &device).unwrap().remove(0);
+        assert_eq!(stopped, expected[..=end], "{family} {recurrence:?}");
+        let sampled = sample_ids(&model, &prompt, tokens, greedy, &stopping.stop_ids, &device).unwrap();
+        assert_eq!(sampled, stopped, "{family} {recurrence:?}");
     }
 }
 

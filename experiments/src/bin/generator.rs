@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use retrofit_core::generation::SamplingConfig;
-use retrofit_experiments::{TrainArgs, run_main};
-use retrofit_generator::{SAMPLE_FILE, STAGE, load_generator, run, sample_text};
+use retrofit_experiments::{EndOfSequenceArgs, TrainArgs, run_main};
+use retrofit_generator::{SAMPLE_FILE, STAGE, continue_ids, generator_end_of_sequence_ids, load_generator, run};
 use retrofit_runtime::device::DeviceChoice;
 
 /// Train the generator (`configs/generator.toml`), or sample from a trained run.
@@ -22,7 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Continue a prompt with a trained run (greedy with --temperature 0).
+    /// Continue a prompt with a trained run (greedy with --temperature 0) up to the model's end of
+    /// sequence or --tokens; prints the text, and on stderr why it stopped.
     Sample {
         /// Run directory: results/generator/<run>.
         #[arg(long)]
@@ -42,6 +43,8 @@ enum Command {
         top_p: f64,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[command(flatten)]
+        end_of_sequence: EndOfSequenceArgs,
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
@@ -58,11 +61,18 @@ fn main() -> ExitCode {
                     println!("sample:\n{text}");
                 }
             }
-            Some(Command::Sample { run, prompt, tokens, temperature, top_k, top_p, seed, device }) => {
+            Some(Command::Sample { run, prompt, tokens, temperature, top_k, top_p, seed, end_of_sequence, device }) => {
                 let device = device.resolve()?;
                 let (model, _, tokenizer) = load_generator(&run, &device.device)?;
+                let model_eos = generator_end_of_sequence_ids(&run, &model, &tokenizer)?;
                 let sampling = SamplingConfig { temperature, top_k, top_p, seed };
-                println!("{}", sample_text(&model, &tokenizer, &prompt, tokens, sampling, &device.device)?);
+                let prompt_ids = tokenizer.encode(&prompt)?;
+                let stop_ids = end_of_sequence.stop_ids(&model_eos);
+                let new_tokens = continue_ids(&model, &prompt_ids, tokens, sampling, &stop_ids, &device.device)?;
+                let continuation =
+                    end_of_sequence.continuation(&prompt, &new_tokens, &model_eos, tokens, &tokenizer)?;
+                println!("{}", continuation.text);
+                eprintln!("{} tokens; {}", continuation.new_tokens, continuation.stopped);
             }
         }
         Ok(())

@@ -10,9 +10,10 @@ use clap::{Parser, Subcommand};
 use retrofit_core::base::load_base;
 use retrofit_core::decoder::Decoder;
 use retrofit_core::generation::GenerationConfig;
+use retrofit_core::hf_checkpoint::end_of_sequence_ids;
 use retrofit_core::training::count_parameters;
 use retrofit_data::text::read_utf8;
-use retrofit_experiments::{SamplingArgs, run_main};
+use retrofit_experiments::{EndOfSequenceArgs, SamplingArgs, run_main};
 use retrofit_runtime::device::DeviceChoice;
 use retrofit_runtime::run_dir::{RunDir, timestamp_run_name};
 use retrofit_runtime::summary::{RunClock, RunSummary, Throughput};
@@ -27,7 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Continue a prompt (greedy unless --temperature > 0).
+    /// Continue a prompt (greedy unless --temperature > 0) up to the model's end of sequence or
+    /// --tokens; prints the text, and on stderr the tokens, their speed and why it stopped.
     Generate {
         /// Model directory: config.json, model.safetensors, tokenizer files (`just fetch-smollm2`,
         /// `just fetch-distilgpt2`, or a generator run's model/).
@@ -40,6 +42,8 @@ enum Command {
         tokens: usize,
         #[command(flatten)]
         sampling: SamplingArgs,
+        #[command(flatten)]
+        end_of_sequence: EndOfSequenceArgs,
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
@@ -67,26 +71,29 @@ enum Command {
 
 fn main() -> ExitCode {
     run_main(|| match Cli::parse().command {
-        Command::Generate { model, prompt, tokens, sampling, device } => {
+        Command::Generate { model, prompt, tokens, sampling, end_of_sequence, device } => {
             let device = device.resolve()?;
             let (base, config) = load_base(&model, &device.device)?;
             let tokenizer = config.load_tokenizer(&model)?;
+            let model_eos = end_of_sequence_ids(&model)?;
             let prompt_ids = tokenizer.encode(&prompt)?;
             let generation = GenerationConfig {
                 max_new_tokens: tokens,
                 sampling: sampling.config(),
                 pad_id: Some(tokenizer.pad_id()),
-                stop_ids: Vec::new(),
+                stop_ids: end_of_sequence.stop_ids(&model_eos),
             };
             let clock = RunClock::start();
             let new_tokens = base.generate(&[prompt_ids], &generation, &device.device)?.remove(0);
             let seconds = clock.elapsed_s();
-            println!("{prompt}{}", tokenizer.decode(&new_tokens)?);
+            let continuation = end_of_sequence.continuation(&prompt, &new_tokens, &model_eos, tokens, &tokenizer)?;
+            println!("{}", continuation.text);
             eprintln!(
-                "{} tokens in {seconds:.2} s ({:.1} tokens/s) on {}",
+                "{} tokens in {seconds:.2} s ({:.1} tokens/s) on {}; {}",
                 new_tokens.len(),
                 new_tokens.len() as f64 / seconds,
-                device.name
+                device.name,
+                continuation.stopped
             );
             Ok(())
         }

@@ -12,7 +12,7 @@ use retrofit_core::language_model::{StateCarry, evaluate_streams};
 use retrofit_data::lm_batch::LmBatcher;
 use retrofit_data::source::load_language_corpus;
 use retrofit_data::text::read_utf8;
-use retrofit_experiments::{SamplingArgs, TrainArgs, run_main};
+use retrofit_experiments::{EndOfSequenceArgs, SamplingArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{CHECKPOINT_DIR, EvalSplit, STAGE, load_checkpoint, run, sample_ids};
 use retrofit_runtime::device::DeviceChoice;
 
@@ -60,7 +60,8 @@ enum Command {
         device: DeviceChoice,
     },
     /// Continue a prompt with a trained run, window by window, the state (if any) carried
-    /// across window boundaries as evaluation carries it.
+    /// across window boundaries as evaluation carries it, up to the base's end of sequence or
+    /// --tokens; prints the text, and on stderr why it stopped.
     Sample {
         /// Run directory: results/recurrent-generator/<run>.
         #[arg(long)]
@@ -72,6 +73,8 @@ enum Command {
         tokens: usize,
         #[command(flatten)]
         sampling: SamplingArgs,
+        #[command(flatten)]
+        end_of_sequence: EndOfSequenceArgs,
         /// The base directory, if it moved (it must be the same files).
         #[arg(long)]
         base: Option<PathBuf>,
@@ -157,15 +160,19 @@ fn main() -> ExitCode {
                     result.loss_by_window.iter().map(|loss| format!("{loss:.4}")).collect::<Vec<_>>().join(" ")
                 );
             }
-            Some(Command::Sample { run, prompt, tokens, sampling, base, device }) => {
+            Some(Command::Sample { run, prompt, tokens, sampling, end_of_sequence, base, device }) => {
                 let device = device.resolve()?;
                 let (model, manifest) = load_checkpoint(&checkpoint_of(&run)?, base.as_deref(), &device.device)?;
                 let base = base.unwrap_or(manifest.base.clone());
                 let base_config = retrofit_core::base::read_base_config(&base)?;
                 let tokenizer = base_config.load_tokenizer(&base)?;
+                let model_eos = retrofit_core::hf_checkpoint::end_of_sequence_ids(&base)?;
                 let prompt_ids = tokenizer.encode(&prompt)?;
-                let new_ids = sample_ids(&model, &prompt_ids, tokens, sampling.config(), &device.device)?;
-                println!("{prompt}{}", tokenizer.decode(&new_ids)?);
+                let stop_ids = end_of_sequence.stop_ids(&model_eos);
+                let new_ids = sample_ids(&model, &prompt_ids, tokens, sampling.config(), &stop_ids, &device.device)?;
+                let continuation = end_of_sequence.continuation(&prompt, &new_ids, &model_eos, tokens, &tokenizer)?;
+                println!("{}", continuation.text);
+                eprintln!("{} tokens; {}", continuation.new_tokens, continuation.stopped);
             }
         }
         Ok(())

@@ -9,4 +9,4 @@ mod stop;
 pub use cache::{KvCache, LayerCache};
 pub use generate::{GenerationConfig, GenerationError, generate};
 pub use sampling::{Sampler, SamplingConfig};
-pub use stop::StopRule;
+pub use stop::{StopReason, StopRule};

@@ -37,7 +37,8 @@ pub enum ExportError {
 const EXPORT_REMAPPING: [(&str, &str); 3] = [(r"^", "transformer."), (r"\.gamma$", ".weight"), (r"\.beta$", ".bias")];
 
 /// Writes `model` into `dir` (created if needed): `config.json` with the fields transformers
-/// needs for `GPT2LMHeadModel`, `model.safetensors` (the head is tied, so `lm_head` is not
+/// needs for `GPT2LMHeadModel` (`eos_token_id` and `bos_token_id` GPT-2 BPE's `<|endoftext|>`,
+/// null for the other tokenizers, which have no such token), `model.safetensors` (the head is tied, so `lm_head` is not
 /// stored), and the tokenizer: `vocab.json` + `merges.txt` copied for GPT-2 BPE, or
 /// [`TOKENIZER_FILE`] for bytes (GPT-2 BPE is written as HF's `vocab.json` + `merges.txt`).
 pub fn export_gpt2(
@@ -49,14 +50,18 @@ pub fn export_gpt2(
     let io = |path: &Path, source: std::io::Error| ExportError::Io { path: path.to_path_buf(), source };
     std::fs::create_dir_all(dir).map_err(|error| io(dir, error))?;
     let mut hf_config = serde_json::to_value(config)?;
-    let end_of_text = config.vocab_size.saturating_sub(1);
+    // GPT-2 BPE's last id is its `<|endoftext|>`; bytes and words have no end-of-text token.
+    let end_of_text = match tokenizer {
+        TokenizerConfig::Gpt2 { .. } => json!(config.vocab_size.saturating_sub(1)),
+        _ => serde_json::Value::Null,
+    };
     if let Some(fields) = hf_config.as_object_mut() {
         for (key, value) in [
             ("model_type", json!("gpt2")),
             ("architectures", json!(["GPT2LMHeadModel"])),
             ("tie_word_embeddings", json!(true)),
-            ("bos_token_id", json!(end_of_text)),
-            ("eos_token_id", json!(end_of_text)),
+            ("bos_token_id", end_of_text.clone()),
+            ("eos_token_id", end_of_text.clone()),
             ("resid_pdrop", json!(0.0)),
             ("embd_pdrop", json!(0.0)),
             ("attn_pdrop", json!(0.0)),

@@ -59,6 +59,8 @@ pub enum LoadError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path}: eos_token_id must be a token id or a list of them, not {value}")]
+    EndOfSequence { path: PathBuf, value: String },
     #[error(transparent)]
     Data(#[from] DataError),
 }

@@ -1,9 +1,10 @@
 //! One loader for Hugging Face checkpoint directories (`config.json`, `model.safetensors`, the
-//! tokenizer), whatever the family: weights through burn's `SafetensorsStore` with the family's
-//! key table, every missing, unexpected or mis-shaped tensor an error naming its checkpoint key,
+//! tokenizer, the end-of-sequence ids), whatever the family: weights through burn's
+//! `SafetensorsStore` with the family's key table, every missing, unexpected or mis-shaped tensor an error naming its checkpoint key,
 //! a tied head checked against the embedding, and the tokenizer checked against the vocabulary.
 //! A family brings only its [`CheckpointKeys`] and its config parsing.
 
+mod end_of_sequence;
 mod error;
 mod tokenizer;
 
@@ -13,6 +14,7 @@ use burn::module::{Module, Param};
 use burn::store::{ApplyError, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::Tensor;
 
+pub use end_of_sequence::end_of_sequence_ids;
 pub use error::LoadError;
 pub use tokenizer::{TOKENIZER_FILE, TokenizerFallback, load_tokenizer};
 
