@@ -113,6 +113,12 @@ thesis CONFIG="configs/recurrent-generator.toml" SEEDS="0" LADDER="" *ARGS: buil
 thesis-cost CONFIG LADDER *ARGS: build
     {{cargo}} run {{release}} -q --bin thesis -- cost --config "{{CONFIG}}" --ladder "{{LADDER}}" {{ARGS}}
 
+# Each ladder's answer in one table (the README's): each rung's difference from the control with its
+# interval, its carried state's part, its step cost and its trainable parameters:
+# `just thesis-answer smollm2-w64 smollm2-w256 bytes-kjv`.
+thesis-answer +LADDERS: build
+    {{cargo}} run {{release}} -q --bin thesis -- answer --ladders {{LADDERS}}
+
 # Each rung's test bits per byte against the window, over ladders that differ in their window:
 # `just thesis-by-window smollm2-by-window smollm2-w64 smollm2-w256` writes
 # results/thesis/smollm2-by-window/bits_per_byte_by_window.svg.

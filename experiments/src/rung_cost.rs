@@ -94,6 +94,15 @@ impl LadderCost {
         Ok(file)
     }
 
+    /// The median step of `rung` relative to the control's, where both were measured.
+    pub fn relative_step(&self, rung: &str) -> Option<f64> {
+        let step = |name: &str| self.rungs.iter().find(|cost| cost.rung == name).and_then(|cost| cost.median_step_s);
+        match (step(rung), step(Rung::None.name())) {
+            (Some(step), Some(control)) if control > 0.0 => Some(step / control),
+            _ => None,
+        }
+    }
+
     /// The markdown section: what was measured where, then one row a rung, with each rung's
     /// step time and memory relative to the control (`none`) where it was measured.
     pub fn section(&self) -> String {

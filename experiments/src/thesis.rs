@@ -17,4 +17,4 @@ pub use comparison::{
 pub use ladder::{LadderRun, LadderRungs, read_ladder};
 pub use plots::{bits_per_byte_by_window, ladder_window, write_plots};
 pub use rung::Rung;
-pub use tables::{control_table, ladder_table, mean_spread, protocol};
+pub use tables::{answer_table, control_table, ladder_table, mean_spread, protocol};

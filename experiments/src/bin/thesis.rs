@@ -10,8 +10,8 @@ use retrofit_core::training::latest_checkpoint;
 use retrofit_experiments::bench_race::machine_description;
 use retrofit_experiments::rung_cost::{LadderCost, RungCost};
 use retrofit_experiments::thesis::{
-    Rung, bits_per_byte_by_window, control_comparisons, control_spread, control_table, epoch_correlation, ladder_table,
-    ladder_window, protocol, read_ladder, write_plots,
+    Rung, answer_table, bits_per_byte_by_window, control_comparisons, control_spread, control_table, epoch_correlation,
+    ladder_table, ladder_window, protocol, read_ladder, write_plots,
 };
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentGeneratorConfig, STAGE, run};
@@ -58,6 +58,16 @@ enum Command {
         /// The ladder's name: its runs are results/recurrent-generator/<ladder>-<rung>-s<seed>.
         #[arg(long)]
         ladder: String,
+        #[arg(long, default_value = "results", value_name = "DIR")]
+        results: PathBuf,
+    },
+    /// Print each ladder's answer as one table (the top-level README's): each rung's difference
+    /// from the control with its interval, its carried state's part, its step cost relative to
+    /// the control (from the ladder's cost.json) and its trainable parameters.
+    Answer {
+        /// The ladders, e.g. `--ladders bytes-kjv-fixed smollm2-w64`.
+        #[arg(long, num_args = 1.., required = true)]
+        ladders: Vec<String>,
         #[arg(long, default_value = "results", value_name = "DIR")]
         results: PathBuf,
     },
@@ -179,6 +189,12 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Report { ladder, results } => report(&results, &ladder),
+        Command::Answer { ladders, results } => {
+            for ladder in &ladders {
+                print!("{}", ladder_answer(&results, ladder)?);
+            }
+            Ok(())
+        }
         Command::ByWindow { ladders, name, results } => {
             let mut read = Vec::new();
             for ladder in &ladders {
@@ -349,12 +365,25 @@ fn run_rung(rung_run: &RungRun) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A ladder's answer: its name and protocol, the answer table, the control's spread.
+fn ladder_answer(results: &Path, ladder: &str) -> anyhow::Result<String> {
+    let rungs = read_ladder(results, ladder)?;
+    let comparisons = control_comparisons(&rungs)?;
+    let cost = LadderCost::read(results, ladder)?;
+    let table = answer_table(&rungs, &comparisons, |rung| cost.as_ref().and_then(|cost| cost.relative_step(rung)));
+    let spread = control_spread(&rungs).map_or(String::new(), |spread| format!("\nControl, seed by seed: {spread}.\n"));
+    Ok(format!("### `{ladder}`\n\n{}\n\n{table}{spread}\n", protocol(&rungs)))
+}
+
 fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
     let rungs = read_ladder(results, ladder)?;
     let comparisons = control_comparisons(&rungs)?;
     let headline = control_table(&rungs, &comparisons);
     let table = ladder_table(&rungs);
-    let cost = match LadderCost::read(results, ladder)? {
+    let ladder_cost = LadderCost::read(results, ladder)?;
+    let answer =
+        answer_table(&rungs, &comparisons, |rung| ladder_cost.as_ref().and_then(|cost| cost.relative_step(rung)));
+    let cost = match &ladder_cost {
         Some(cost) => format!("\n{}", cost.section()),
         None => String::new(),
     };
@@ -373,7 +402,7 @@ fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
         correlation.r.map_or("r undefined (no variation)".to_string(), |r| format!("r = {r:+.2}"))
     );
     let readme = format!(
-        "# Ladder `{ladder}`\n\nData: {data}.\n\n{protocol}\n\n## Each rung against the control\n\n\
+        "# Ladder `{ladder}`\n\nData: {data}.\n\n{protocol}\n\n{answer}\n## Each rung against the control\n\n\
          Bits per byte of the rung minus the control's (`none`) on the same text, paired window by window (negative: the rung predicts better); \
          per seed a 95% percentile interval from {BOOTSTRAP_RESAMPLES} bootstrap resamples of the windows; pooled over seeds, the wider of a 95% t-interval \
          over the per-seed differences (`t`) and a two-stage bootstrap, seeds then windows (`boot`); `1 seed` marks a row with no seed variance. \

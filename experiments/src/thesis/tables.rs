@@ -226,3 +226,64 @@ pub fn control_table(rungs: &[(Rung, Vec<LadderRun>)], comparisons: &[ControlCom
     }
     table
 }
+
+/// The answer of one ladder in one table, as the top-level README shows it: each rung's difference
+/// from the control (negative: better) with its pooled interval, the part its carried state makes
+/// (reset − carried, positive: the state helps), its step time relative to the control's where
+/// `relative_step` knows it, and its trainable parameters.
+pub fn answer_table(
+    rungs: &[(Rung, Vec<LadderRun>)],
+    comparisons: &[ControlComparison],
+    relative_step: impl Fn(&str) -> Option<f64>,
+) -> String {
+    let mut table = String::from(
+        "| rung | bits/byte − control [95%] | carried state's part: reset − carried [95%] | step (x control) | trainable params |\n\
+         |---|---:|---:|---:|---:|\n",
+    );
+    for (rung, runs) in rungs {
+        let comparison = comparisons.iter().find(|comparison| comparison.rung == rung.name());
+        let difference = match comparison {
+            Some(comparison) => comparison.pooled.signed(),
+            None if *rung == Rung::None => {
+                let seeds = runs.len();
+                format!("(control, {seeds} seed{})", if seeds == 1 { "" } else { "s" })
+            }
+            None => "-".to_string(),
+        };
+        let state = comparison
+            .and_then(|comparison| comparison.state.as_ref())
+            .map_or("-".to_string(), |state| state.reset_pooled.signed());
+        let step = relative_step(rung.name()).map_or("-".to_string(), |step| format!("{step:.2}x"));
+        table.push_str(&format!(
+            "| {} | {difference} | {state} | {step} | {} |\n",
+            rung.name(),
+            runs[0].summary.parameters.trainable
+        ));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::control_comparisons;
+    use super::super::fixtures::{evaluation, ladder_run};
+    use super::*;
+
+    #[test]
+    fn the_answer_table_has_one_row_a_rung_with_its_difference_state_part_cost_and_parameters() {
+        let control = |seed| ladder_run(seed, evaluation(vec![4.0, 6.0], 4));
+        let rungs = vec![
+            (Rung::None, vec![control(0), control(1)]),
+            (Rung::SegmentState, vec![ladder_run(0, evaluation(vec![3.0, 5.0], 4))]),
+        ];
+        let comparisons = control_comparisons(&rungs).unwrap();
+        let table = answer_table(&rungs, &comparisons, |rung| (rung == "segment-state").then_some(1.2));
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(rows.len(), 2, "{table}");
+        assert!(rows[0].starts_with("| none | (control, 2 seeds) |"), "{table}");
+        // 1 nat less a window of 40 bytes, one seed: marked; its state's part is there; 1.20x.
+        let expected = format!("{:+.4}", -1.0 / (40.0 * std::f64::consts::LN_2));
+        assert!(rows[1].contains(&expected) && rows[1].contains("(1 seed)"), "{table}");
+        assert!(rows[1].contains("| 1.20x | 1 |"), "{table}");
+    }
+}
