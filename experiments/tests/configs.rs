@@ -75,6 +75,7 @@ fn every_rung_of_the_ladder_is_a_valid_config_that_differs_only_where_it_says() 
         rung.apply(&mut parsed);
         let expected = match rung {
             Rung::ZeroShot => (Schedule::ZeroShot, 0, Recurrence::None, 4),
+            Rung::ZeroShotCache => (Schedule::ZeroShot, 3, Recurrence::NoneCache, 4),
             Rung::HeadBias => (Schedule::Train, 0, Recurrence::None, 4),
             Rung::None => (Schedule::Train, 3, Recurrence::None, 4),
             Rung::NoneWide => (Schedule::Train, 3, Recurrence::None, 7),

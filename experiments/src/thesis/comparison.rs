@@ -94,7 +94,7 @@ pub fn control_comparisons(rungs: &[(Rung, Vec<LadderRun>)]) -> anyhow::Result<V
             // The zero-shot base is the same model for every seed: its one run pairs with each.
             // A trained rung pairs seed with seed, also while a ladder has not run every seed.
             let paired = match runs.as_slice() {
-                [only] if *rung == Rung::ZeroShot => Some(only),
+                [only] if rung.is_zero_shot() => Some(only),
                 _ => runs.iter().find(|run| run.seed == reference.seed),
             };
             let Some(run) = paired else { continue };
@@ -143,7 +143,7 @@ pub struct EpochCorrelation {
 pub fn epoch_correlation(comparisons: &[ControlComparison]) -> EpochCorrelation {
     let pairs: Vec<(f64, f64)> = comparisons
         .iter()
-        .filter(|comparison| !matches!(comparison.rung.as_str(), "zero-shot" | "head-bias"))
+        .filter(|comparison| !matches!(comparison.rung.as_str(), "zero-shot" | "zero-shot-cache" | "head-bias"))
         .flat_map(|comparison| {
             comparison
                 .selected_epoch_difference

@@ -6,6 +6,7 @@ use retrofit_recurrent_generator::{Recurrence, RecurrentGeneratorConfig, Schedul
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Rung {
     ZeroShot,
+    ZeroShotCache,
     HeadBias,
     None,
     NoneWide,
@@ -17,8 +18,9 @@ pub enum Rung {
 }
 
 impl Rung {
-    pub const ALL: [Rung; 9] = [
+    pub const ALL: [Rung; 10] = [
         Self::ZeroShot,
+        Self::ZeroShotCache,
         Self::HeadBias,
         Self::None,
         Self::NoneWide,
@@ -33,6 +35,7 @@ impl Rung {
     pub fn name(self) -> &'static str {
         match self {
             Self::ZeroShot => "zero-shot",
+            Self::ZeroShotCache => "zero-shot-cache",
             Self::HeadBias => "head-bias",
             Self::None => "none",
             Self::NoneWide => "none-wide",
@@ -47,6 +50,7 @@ impl Rung {
     pub fn what(self) -> &'static str {
         match self {
             Self::ZeroShot => "frozen base, nothing trained",
+            Self::ZeroShotCache => "frozen base reading the previous window's keys and values (none-cache untrained)",
             Self::HeadBias => "+ trainable logit bias",
             Self::None => "+ inserted blocks (control)",
             Self::NoneWide => "control with feed-forward 7x: about token-gru's parameters",
@@ -64,10 +68,13 @@ impl Rung {
     /// parameters. `none-long` doubles the window and halves the windows a step and the evaluated
     /// windows (when they are even), so that it reads the same tokens a step and is evaluated on
     /// the same text: a recurrence that extends memory must beat simply attending further.
+    /// `zero-shot-cache` is `none-cache` as initialised (its inserted blocks' gates at 0): the
+    /// frozen base itself reading the previous window, so that what none-cache owes to training
+    /// can be told apart from what the base does with the cache on its own.
     pub fn apply(self, config: &mut RecurrentGeneratorConfig) {
         let model = &mut config.model;
         model.recurrence = match self {
-            Self::NoneCache => Recurrence::NoneCache,
+            Self::NoneCache | Self::ZeroShotCache => Recurrence::NoneCache,
             Self::TokenGru => Recurrence::TokenGru,
             Self::SegmentState => Recurrence::SegmentState,
             Self::Memory => Recurrence::Memory,
@@ -78,6 +85,7 @@ impl Rung {
                 config.schedule = Schedule::ZeroShot;
                 model.inserted_blocks = 0;
             }
+            Self::ZeroShotCache => config.schedule = Schedule::ZeroShot,
             Self::HeadBias => model.inserted_blocks = 0,
             Self::NoneWide => model.ff_mult = 7,
             Self::NoneLong => {
@@ -93,7 +101,13 @@ impl Rung {
     /// Whether the rung hands something from one window to the next (its evaluation with the
     /// state reset or shuffled differs from carried).
     pub fn carries_state(self) -> bool {
-        matches!(self, Self::SegmentState | Self::NoneCache | Self::Memory)
+        matches!(self, Self::SegmentState | Self::NoneCache | Self::ZeroShotCache | Self::Memory)
+    }
+
+    /// Whether the rung trains nothing: one model for every seed, which is paired with each of
+    /// the control's seeds.
+    pub fn is_zero_shot(self) -> bool {
+        matches!(self, Self::ZeroShot | Self::ZeroShotCache)
     }
 
     /// `<ladder>-<rung>-s<seed>`.

@@ -100,7 +100,7 @@ pub fn ladder_table(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
 /// validation set, and each trained run's selected epoch.
 pub fn protocol(rungs: &[(Rung, Vec<LadderRun>)]) -> String {
     let trained: Vec<&LadderRun> =
-        rungs.iter().filter(|(rung, _)| *rung != Rung::ZeroShot).flat_map(|(_, runs)| runs.iter()).collect();
+        rungs.iter().filter(|(rung, _)| !rung.is_zero_shot()).flat_map(|(_, runs)| runs.iter()).collect();
     let Some(first) = trained.first() else { return "No trained runs.".to_string() };
     let config = &first.summary.config;
     let number = |pointer: &str| config.pointer(pointer).and_then(serde_json::Value::as_u64);
