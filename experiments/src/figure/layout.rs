@@ -44,12 +44,34 @@ pub struct Layout {
     pub legend: Rect,
     /// Height of one legend entry.
     pub legend_row: f64,
+    /// The figure's note, in lines that fit its width, under the panels.
+    pub note: Vec<String>,
+    pub note_row: f64,
+}
+
+/// Average width of a character of the note's 13-pixel sans-serif font, generously.
+const NOTE_CHARACTER: f64 = 6.6;
+
+/// `text` in lines of at most `width` pixels, broken between words.
+fn wrap(text: &str, width: f64) -> Vec<String> {
+    let most = (width / NOTE_CHARACTER).floor().max(10.0) as usize;
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= most => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
 }
 
 const PANEL_WIDTH: f64 = 540.0;
 const PANEL_HEIGHT: f64 = 360.0;
 const TITLE: f64 = 40.0;
-const NOTE: f64 = 28.0;
+const NOTE_ROW: f64 = 18.0;
 const PANEL_TITLE: f64 = 28.0;
 const Y_LABELS: f64 = 78.0;
 const X_LABELS: f64 = 50.0;
@@ -82,7 +104,20 @@ impl Layout {
         let legend =
             Rect { left: legend_left, top: TITLE + PANEL_TITLE, right: legend_left + LEGEND_WIDTH - 16.0, bottom: TITLE + PANEL_TITLE + entries * LEGEND_ROW + 12.0 };
         let panels_bottom = TITLE + figure.rows() as f64 * PANEL_HEIGHT;
-        let height = panels_bottom.max(legend.bottom + PAD) + if figure.note.is_empty() { 0.0 } else { NOTE };
-        Self { width: legend_left + LEGEND_WIDTH, height, panels, legend, legend_row: LEGEND_ROW }
+        let width = legend_left + LEGEND_WIDTH;
+        let note = wrap(&figure.note, width - 24.0);
+        let height = panels_bottom.max(legend.bottom + PAD) + note.len() as f64 * NOTE_ROW + if note.is_empty() { 0.0 } else { 12.0 };
+        Self { width, height, panels, legend, legend_row: LEGEND_ROW, note, note_row: NOTE_ROW }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_is_broken_between_words_to_fit() {
+        assert_eq!(wrap("aaa bbb ccc", 10.0 * NOTE_CHARACTER), ["aaa bbb", "ccc"]);
+        assert!(wrap("", 100.0).is_empty());
     }
 }

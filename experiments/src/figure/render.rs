@@ -102,7 +102,8 @@ impl Mapping {
         }
         let x_margin = match scale {
             Scale::Log2 => 0.5,
-            Scale::Integer | Scale::Linear => ((x.1 - x.0) * 0.03).max(if scale == Scale::Integer { 0.5 } else { 0.05 }),
+            Scale::Integer => ((x.1 - x.0) * 0.03).max(0.5),
+            Scale::Linear => ((x.1 - x.0) * 0.07).max(0.05),
         };
         let y_margin = ((y.1 - y.0) * 0.06).max(y.1.abs().max(y.0.abs()) * 0.02).max(1e-4);
         Some(Self { scale, x: (x.0 - x_margin, x.1 + x_margin), y: (y.0 - y_margin, y.1 + y_margin), data })
@@ -225,8 +226,8 @@ impl Painter<'_, '_> {
     }
 
     fn series(&self, panel: &Panel, mapping: &Mapping) -> Result<(), PlotError> {
-        // Series with bars at shared x are set apart by a few pixels each.
-        let barred: Vec<&Series> = panel.series.iter().filter(|series| series.geometry != Geometry::Trace).collect();
+        // Measured series (bars at the same measured x) are set apart by a few pixels each.
+        let barred: Vec<&Series> = panel.series.iter().filter(|series| series.geometry == Geometry::Measured).collect();
         let spacing = (48.0 / barred.len().max(1) as f64).min(7.0);
         let offset = |series: &Series| {
             barred
@@ -333,8 +334,10 @@ pub fn write_svg(figure: &Figure, path: &Path) -> Result<(), PlotError> {
         return Err(PlotError::Empty(figure.title.clone()));
     }
     painter.legend(figure, &layout)?;
-    if !figure.note.is_empty() {
-        painter.text(&figure.note, (12.0, layout.height - 20.0), 13.0, Pos::new(HPos::Left, VPos::Top), false)?;
+    let lines = layout.note.len() as f64;
+    for (row, line) in layout.note.iter().enumerate() {
+        let y = layout.height - 8.0 - (lines - row as f64) * layout.note_row;
+        painter.text(line, (12.0, y), 13.0, Pos::new(HPos::Left, VPos::Top), false)?;
     }
     root.present().map_err(|e| painter.error(e))?;
     Ok(())

@@ -68,6 +68,9 @@ fn mean_series(label: String, rung: Rung, dash: Dash, per_seed: &[Vec<(f64, f64)
     })
 }
 
+/// Which of a run's evaluations a series shows.
+type Evaluation = fn(&LadderRun) -> &StreamEvaluation;
+
 fn carried_of(run: &LadderRun) -> &StreamEvaluation {
     &run.evaluation.carried
 }
@@ -105,7 +108,7 @@ pub fn window_loss_figure(ladder: &str, rungs: &[(Rung, Vec<LadderRun>)]) -> Opt
         }
         // A rung that carries nothing evaluates the same with its state reset: one line.
         let resets = rung.carries_state() && pairs.iter().any(|(run, _)| run.reset() != run.carried());
-        let variants: Vec<(String, Dash, fn(&LadderRun) -> &StreamEvaluation)> = if resets {
+        let variants: Vec<(String, Dash, Evaluation)> = if resets {
             vec![
                 (format!("{}, state carried", rung.name()), Dash::Solid, carried_of),
                 (format!("{}, state reset", rung.name()), Dash::Dashed, reset_of),
