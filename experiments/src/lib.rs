@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 pub mod bench;
 pub mod bench_race;
 pub mod compare;
+pub mod figure;
 pub mod rung_cost;
 pub mod thesis;
 

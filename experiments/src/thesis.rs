@@ -3,18 +3,28 @@
 //! what its carried state contributes; every run) and plots, one concern a file.
 
 mod comparison;
+mod cost_figure;
+#[cfg(test)]
+mod figure_tests;
 #[cfg(test)]
 mod fixtures;
 mod ladder;
+mod loss_curve_figure;
 mod plots;
 mod rung;
 pub mod statistics;
 mod tables;
+mod window_figure;
+mod window_loss_figure;
 
 pub use comparison::{
     ControlComparison, EpochCorrelation, StateContribution, control_comparisons, control_spread, epoch_correlation,
 };
+pub use cost_figure::{CostLadder, cost_figure};
 pub use ladder::{LadderRun, LadderRungs, read_ladder};
-pub use plots::{bits_per_byte_by_window, ladder_window, write_plots};
+pub use loss_curve_figure::loss_curve_figure;
+pub use plots::{ladder_window, write_figure, write_plots};
 pub use rung::Rung;
 pub use tables::{answer_table, control_table, ladder_table, mean_spread, protocol};
+pub use window_figure::{WindowLadder, bits_per_byte_by_window};
+pub use window_loss_figure::window_loss_figure;

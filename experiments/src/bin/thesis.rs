@@ -10,8 +10,9 @@ use retrofit_core::training::latest_checkpoint;
 use retrofit_experiments::bench_race::machine_description;
 use retrofit_experiments::rung_cost::{LadderCost, RungCost};
 use retrofit_experiments::thesis::{
-    Rung, answer_table, bits_per_byte_by_window, control_comparisons, control_spread, control_table, epoch_correlation,
-    ladder_table, ladder_window, protocol, read_ladder, write_plots,
+    CostLadder, Rung, WindowLadder, answer_table, bits_per_byte_by_window, control_comparisons, control_spread,
+    control_table, cost_figure, epoch_correlation, ladder_table, ladder_window, protocol, read_ladder, write_figure,
+    write_plots,
 };
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentGeneratorConfig, STAGE, run};
@@ -71,9 +72,11 @@ enum Command {
         #[arg(long, default_value = "results", value_name = "DIR")]
         results: PathBuf,
     },
-    /// Plot each rung's test bits per byte against the window, over ladders that differ in their
-    /// window (each ladder's window is its control's `data.context`), into
-    /// results/thesis/<name>/bits_per_byte_by_window.svg.
+    /// Plot each rung's test bits per byte against the window, and its difference from the
+    /// control, over ladders that differ in their window (each ladder's window is its control's
+    /// `data.context`), into results/thesis/<name>/bits_per_byte_by_window.svg; with the ladders'
+    /// cost.json, bits per byte against step cost a panel per window into cost.svg; and a
+    /// README.md that shows both.
     ByWindow {
         /// The ladders, e.g. `--ladders smollm2-w64 smollm2-w256`.
         #[arg(long, num_args = 1.., required = true)]
@@ -195,29 +198,7 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
-        Command::ByWindow { ladders, name, results } => {
-            let mut read = Vec::new();
-            for ladder in &ladders {
-                let rungs = read_ladder(&results, ladder)?;
-                let window = ladder_window(&rungs).ok_or_else(|| {
-                    anyhow::anyhow!("ladder {ladder} has no finished control run to read its window from")
-                })?;
-                read.push((window, rungs));
-            }
-            let ladders_by_window: Vec<_> = read.iter().map(|(window, rungs)| (*window, rungs)).collect();
-            let dir = results.join("thesis").join(&name);
-            std::fs::create_dir_all(&dir)?;
-            let path = dir.join("bits_per_byte_by_window.svg");
-            retrofit_runtime::plot::line_plot(
-                &path,
-                &format!("Test bits per byte against the window ({})", ladders.join(", ")),
-                "window (tokens)",
-                "bits per byte (state carried, mean over seeds)",
-                &bits_per_byte_by_window(&ladders_by_window),
-            )?;
-            println!("written: {}", path.display());
-            Ok(())
-        }
+        Command::ByWindow { ladders, name, results } => by_window(&results, &ladders, &name),
         Command::Cost { ladder, config, rungs, steps, passes, overrides, results, device } => {
             let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
             anyhow::ensure!(steps >= 1, "--steps: must be at least 1");
@@ -375,6 +356,62 @@ fn ladder_answer(results: &Path, ladder: &str) -> anyhow::Result<String> {
     Ok(format!("### `{ladder}`\n\n{}\n\n{table}{spread}\n", protocol(&rungs)))
 }
 
+/// `thesis by-window`: the figures of ladders that differ only in their window.
+fn by_window(results: &Path, ladders: &[String], name: &str) -> anyhow::Result<()> {
+    let mut read = Vec::new();
+    for ladder in ladders {
+        let rungs = read_ladder(results, ladder)?;
+        let window = ladder_window(&rungs)
+            .ok_or_else(|| anyhow::anyhow!("ladder {ladder} has no finished control run to read its window from"))?;
+        let comparisons = control_comparisons(&rungs)?;
+        let cost = LadderCost::read(results, ladder)?;
+        read.push((ladder.as_str(), window, rungs, comparisons, cost));
+    }
+    read.sort_by_key(|(_, window, ..)| *window);
+    let dir = results.join("thesis").join(name);
+    std::fs::create_dir_all(&dir)?;
+    let window_ladders: Vec<WindowLadder> = read
+        .iter()
+        .map(|(_, window, rungs, comparisons, _)| WindowLadder { window: *window, rungs, comparisons })
+        .collect();
+    let names = ladders.join(", ");
+    let path = dir.join("bits_per_byte_by_window.svg");
+    write_figure(
+        &bits_per_byte_by_window(&format!("Test bits per byte against the window ({names})"), &window_ladders),
+        &path,
+    )?;
+    println!("written: {}", path.display());
+    let titles: Vec<String> = read.iter().map(|(ladder, window, ..)| format!("window {window} ({ladder})")).collect();
+    let cost_ladders: Vec<CostLadder> = read
+        .iter()
+        .zip(&titles)
+        .filter_map(|((_, _, _, comparisons, cost), title)| {
+            cost.as_ref().map(|cost| CostLadder { title, comparisons, cost })
+        })
+        .collect();
+    let cost_path = dir.join("cost.svg");
+    let cost = cost_figure(&format!("Bits per byte against step cost, by window ({names})"), &cost_ladders);
+    if let Some(figure) = &cost {
+        write_figure(figure, &cost_path)?;
+        println!("written: {}", cost_path.display());
+    }
+    let cost_section = if cost.is_some() {
+        "\n![bits per byte against step cost, a panel per window](cost.svg)\n\nEach rung's test bits per byte minus the control's (bars: the pooled 95% interval of the ladder's tables) against its median training step relative to the control's, measured back to back (the ladder's cost.json); rungs without a measured step are left out.\n"
+    } else {
+        ""
+    };
+    let readme = format!(
+        "# Bits per byte by window: {names}\n\n![bits per byte against the window](bits_per_byte_by_window.svg)\n\n\
+         Left: each rung's test bits per byte with its state carried, mean over seeds (bars: 95% t-interval over seeds, the range with 2 seeds). \
+         Right: the rung minus the control on the same text, paired window by window (bars: the pooled 95% interval of each ladder's table). \
+         Windows on a log2 axis; a rung appears at the windows whose ladder ran it.\n{cost_section}\n\
+         Written by `thesis by-window --name {name} --ladders {}`; each ladder's tables are in results/thesis/<ladder>/README.md.\n",
+        ladders.join(" ")
+    );
+    std::fs::write(dir.join("README.md"), readme)?;
+    Ok(())
+}
+
 fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
     let rungs = read_ladder(results, ladder)?;
     let comparisons = control_comparisons(&rungs)?;
@@ -383,12 +420,24 @@ fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
     let ladder_cost = LadderCost::read(results, ladder)?;
     let answer =
         answer_table(&rungs, &comparisons, |rung| ladder_cost.as_ref().and_then(|cost| cost.relative_step(rung)));
+    let dir = results.join("thesis").join(ladder);
+    let written = write_plots(ladder, &rungs, &comparisons, ladder_cost.as_ref(), &dir)?;
+    let has = |name: &str| written.iter().any(|path| path.ends_with(name));
     let cost = match &ladder_cost {
+        Some(cost) if has("cost.svg") => format!(
+            "\n{}\n![bits per byte against step cost](cost.svg)\n\nEach rung's difference from the control (bars: the pooled 95% interval above) against its median step relative to the control's, from this table; rungs without a measured step are left out.\n",
+            cost.section()
+        ),
         Some(cost) => format!("\n{}", cost.section()),
         None => String::new(),
     };
-    let dir = results.join("thesis").join(ladder);
-    write_plots(&rungs, &dir)?;
+    let mut figures = String::new();
+    if has("loss_curves.svg") {
+        figures.push_str("![training loss](loss_curves.svg)\n\nTraining loss by step, each seed's averaged over its last 10 steps, mean over seeds (band: 95% t-interval over seeds, the range with 2).\n\n");
+    }
+    if has("window_loss.svg") {
+        figures.push_str("![held-out loss against the control, by position in the window and along the text](window_loss.svg)\n\nHeld-out loss of each rung with inserted blocks minus the control's on the same text, by position in the window and along the text (a few windows averaged), mean over seeds (band: 95% t-interval over seeds, the range with 2); solid: state carried, dashed: reset before every window.\n\n");
+    }
     std::fs::write(dir.join("comparison.json"), serde_json::to_string_pretty(&comparisons)? + "\n")?;
     let data = &rungs[0].1[0].summary.data;
     let protocol = protocol(&rungs);
@@ -410,7 +459,7 @@ fn report(results: &Path, ladder: &str) -> anyhow::Result<()> {
          and with every stream reading another stream's state minus carried (positive: the state knows its own stream); a difference is called the \
          recurrence's only where that interval excludes 0. Recall targets are tokens that occurred earlier in the stream but not yet in the window \
          (what only a memory can predict); position 0 is a window's first target.\n\n\
-         {headline}\n{spread}{correlation}{cost}\n## Every run\n\n{table}\n![training loss](loss_curves.svg)\n\n![held-out loss by window index](window_loss.svg)\n\n\
+         {headline}\n{spread}{correlation}{cost}\n## Every run\n\n{table}\n## Figures\n\n{figures}\
          Written by `thesis report --ladder {ladder}` from results/recurrent-generator/{ladder}-*; the intervals are in comparison.json.\n"
     );
     std::fs::write(dir.join("README.md"), readme)?;

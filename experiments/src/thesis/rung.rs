@@ -2,6 +2,8 @@
 
 use retrofit_recurrent_generator::{Recurrence, RecurrentGeneratorConfig, Schedule};
 
+use crate::figure::{Colour, Look, Marker, PALETTE};
+
 /// A rung of the ladder: what it adds to the frozen base, cheapest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Rung {
@@ -45,6 +47,11 @@ impl Rung {
             Self::SegmentState => "segment-state",
             Self::Memory => "memory",
         }
+    }
+
+    /// The rung of that [`Rung::name`].
+    pub fn named(name: &str) -> Option<Rung> {
+        Self::ALL.into_iter().find(|rung| rung.name() == name)
     }
 
     pub fn what(self) -> &'static str {
@@ -98,6 +105,30 @@ impl Rung {
         }
     }
 
+    /// The rung's look in every figure: its own colour of [`PALETTE`] and its own marker (the
+    /// control black with a filled circle; the control's variants blues; the recurrences warm).
+    pub fn look(self) -> Look {
+        let (colour, marker): (Colour, Marker) = match self {
+            Self::ZeroShot => (PALETTE[1], Marker::Cross),
+            Self::ZeroShotCache => (PALETTE[9], Marker::OpenCircle),
+            Self::HeadBias => (PALETTE[8], Marker::Plus),
+            Self::None => (PALETTE[0], Marker::Circle),
+            Self::NoneWide => (PALETTE[3], Marker::OpenSquare),
+            Self::NoneLong => (PALETTE[5], Marker::Square),
+            Self::NoneCache => (PALETTE[4], Marker::Diamond),
+            Self::TokenGru => (PALETTE[2], Marker::TriangleDown),
+            Self::SegmentState => (PALETTE[6], Marker::TriangleUp),
+            Self::Memory => (PALETTE[7], Marker::OpenDiamond),
+        };
+        Look { colour, marker }
+    }
+
+    /// Whether the rung trains blocks inserted into the base (every rung but zero-shot and
+    /// head-bias).
+    pub fn inserts_blocks(self) -> bool {
+        !matches!(self, Self::ZeroShot | Self::HeadBias)
+    }
+
     /// Whether the rung hands something from one window to the next (its evaluation with the
     /// state reset or shuffled differs from carried).
     pub fn carries_state(self) -> bool {
@@ -113,5 +144,20 @@ impl Rung {
     /// `<ladder>-<rung>-s<seed>`.
     pub fn run_name(self, ladder: &str, seed: u64) -> String {
         format!("{ladder}-{}-s{seed}", self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_rung_has_a_colour_and_a_marker_of_its_own() {
+        let looks: Vec<Look> = Rung::ALL.iter().map(|rung| rung.look()).collect();
+        assert_eq!(looks.iter().map(|look| look.colour).collect::<HashSet<_>>().len(), Rung::ALL.len());
+        assert_eq!(looks.iter().map(|look| look.marker).collect::<HashSet<_>>().len(), Rung::ALL.len());
+        // Room for the rungs to come: the palette and the markers hold 12.
+        assert!(Rung::ALL.len() + 3 <= PALETTE.len());
     }
 }

@@ -84,6 +84,25 @@ pub fn t_interval(values: &[f64]) -> Option<(f64, f64)> {
     Some((mean - half, mean + half))
 }
 
+/// The interval a figure draws around a mean over seeds: the 95% t-interval from 3 seeds on, the
+/// range of the two with 2 (a t-interval on one degree of freedom is 12.7 standard errors wide),
+/// `None` with fewer.
+pub fn seed_interval(values: &[f64]) -> Option<(f64, f64)> {
+    match values.len() {
+        0 | 1 => None,
+        2 => Some((values[0].min(values[1]), values[0].max(values[1]))),
+        _ => t_interval(values),
+    }
+}
+
+/// The mean of `values` (one a seed) with its [`seed_interval`]; `None` for no values.
+pub fn seed_mean(values: &[f64]) -> Option<(f64, Option<(f64, f64)>)> {
+    (!values.is_empty()).then(|| (values.iter().sum::<f64>() / values.len() as f64, seed_interval(values)))
+}
+
+/// What [`seed_interval`] is, for a figure's note.
+pub const SEED_INTERVAL: &str = "95% t-interval over seeds (the range with 2 seeds)";
+
 /// The pooled interval of a difference measured per seed (`per_seed`, one value a seed) and by the
 /// two-stage bootstrap over all seeds (`bootstrap`): with one seed the bootstrap over its windows,
 /// marked as such; with more, the wider of the t-interval over the seeds and the bootstrap.
@@ -157,6 +176,13 @@ mod tests {
         assert_eq!(t_interval(&[1.0]), None);
         assert_eq!(t_quantile_95(1), 12.706);
         assert_eq!(t_quantile_95(100), 1.96);
+    }
+
+    #[test]
+    fn the_seed_interval_is_the_range_of_two_and_the_t_interval_of_more() {
+        assert_eq!(seed_interval(&[2.0]), None);
+        assert_eq!(seed_interval(&[3.0, 2.0]), Some((2.0, 3.0)));
+        assert_eq!(seed_interval(&[1.0, 2.0, 3.0]), t_interval(&[1.0, 2.0, 3.0]));
     }
 
     #[test]
