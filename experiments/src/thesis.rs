@@ -20,11 +20,11 @@ mod window_loss_figure;
 pub use comparison::{
     ControlComparison, EpochCorrelation, StateContribution, control_comparisons, control_spread, epoch_correlation,
 };
-pub use ladder::{LadderRun, LadderRungs, read_ladder};
 pub use cost_figure::{CostLadder, cost_figure};
+pub use ladder::{LadderRun, LadderRungs, read_ladder};
 pub use loss_curve_figure::loss_curve_figure;
 pub use plots::{ladder_window, write_figure, write_plots};
-pub use window_figure::{WindowLadder, bits_per_byte_by_window};
-pub use window_loss_figure::window_loss_figure;
 pub use rung::Rung;
 pub use tables::{control_table, ladder_table, mean_spread, protocol};
+pub use window_figure::{WindowLadder, bits_per_byte_by_window};
+pub use window_loss_figure::window_loss_figure;

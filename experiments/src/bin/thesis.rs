@@ -349,7 +349,10 @@ fn by_window(results: &Path, ladders: &[String], name: &str) -> anyhow::Result<(
         .collect();
     let names = ladders.join(", ");
     let path = dir.join("bits_per_byte_by_window.svg");
-    write_figure(&bits_per_byte_by_window(&format!("Test bits per byte against the window ({names})"), &window_ladders), &path)?;
+    write_figure(
+        &bits_per_byte_by_window(&format!("Test bits per byte against the window ({names})"), &window_ladders),
+        &path,
+    )?;
     println!("written: {}", path.display());
     let titles: Vec<String> = read.iter().map(|(ladder, window, ..)| format!("window {window} ({ladder})")).collect();
     let cost_ladders: Vec<CostLadder> = read

@@ -101,12 +101,18 @@ impl Layout {
             .collect();
         let legend_left = columns as f64 * PANEL_WIDTH + 8.0;
         let entries = figure.legend().len() as f64;
-        let legend =
-            Rect { left: legend_left, top: TITLE + PANEL_TITLE, right: legend_left + LEGEND_WIDTH - 16.0, bottom: TITLE + PANEL_TITLE + entries * LEGEND_ROW + 12.0 };
+        let legend = Rect {
+            left: legend_left,
+            top: TITLE + PANEL_TITLE,
+            right: legend_left + LEGEND_WIDTH - 16.0,
+            bottom: TITLE + PANEL_TITLE + entries * LEGEND_ROW + 12.0,
+        };
         let panels_bottom = TITLE + figure.rows() as f64 * PANEL_HEIGHT;
         let width = legend_left + LEGEND_WIDTH;
         let note = wrap(&figure.note, width - 24.0);
-        let height = panels_bottom.max(legend.bottom + PAD) + note.len() as f64 * NOTE_ROW + if note.is_empty() { 0.0 } else { 12.0 };
+        let height = panels_bottom.max(legend.bottom + PAD)
+            + note.len() as f64 * NOTE_ROW
+            + if note.is_empty() { 0.0 } else { 12.0 };
         Self { width, height, panels, legend, legend_row: LEGEND_ROW, note, note_row: NOTE_ROW }
     }
 }

@@ -91,7 +91,8 @@ impl Mapping {
                 continue;
             }
             x = (x.0.min(px), x.1.max(px));
-            for value in [Some(point.y), point.interval.map(|i| i.0), point.interval.map(|i| i.1)].into_iter().flatten() {
+            for value in [Some(point.y), point.interval.map(|i| i.0), point.interval.map(|i| i.1)].into_iter().flatten()
+            {
                 if value.is_finite() {
                     y = (y.0.min(value), y.1.max(value));
                 }
@@ -160,34 +161,47 @@ impl Painter<'_, '_> {
         let r = MARKER_RADIUS;
         let open = matches!(
             marker,
-            Marker::OpenCircle | Marker::OpenSquare | Marker::OpenTriangleUp | Marker::OpenTriangleDown | Marker::OpenDiamond
+            Marker::OpenCircle
+                | Marker::OpenSquare
+                | Marker::OpenTriangleUp
+                | Marker::OpenTriangleDown
+                | Marker::OpenDiamond
         );
         let outline: Option<Vec<(i32, i32)>> = match marker {
-            Marker::Square | Marker::OpenSquare => {
-                Some(vec![(x - r + 1, y - r + 1), (x + r - 1, y - r + 1), (x + r - 1, y + r - 1), (x - r + 1, y + r - 1)])
+            Marker::Square | Marker::OpenSquare => Some(vec![
+                (x - r + 1, y - r + 1),
+                (x + r - 1, y - r + 1),
+                (x + r - 1, y + r - 1),
+                (x - r + 1, y + r - 1),
+            ]),
+            Marker::TriangleUp | Marker::OpenTriangleUp => {
+                Some(vec![(x, y - r - 1), (x + r + 1, y + r), (x - r - 1, y + r)])
             }
-            Marker::TriangleUp | Marker::OpenTriangleUp => Some(vec![(x, y - r - 1), (x + r + 1, y + r), (x - r - 1, y + r)]),
             Marker::TriangleDown | Marker::OpenTriangleDown => {
                 Some(vec![(x, y + r + 1), (x + r + 1, y - r), (x - r - 1, y - r)])
             }
-            Marker::Diamond | Marker::OpenDiamond => Some(vec![(x, y - r - 1), (x + r + 1, y), (x, y + r + 1), (x - r - 1, y)]),
+            Marker::Diamond | Marker::OpenDiamond => {
+                Some(vec![(x, y - r - 1), (x + r + 1, y), (x, y + r + 1), (x - r - 1, y)])
+            }
             Marker::Circle | Marker::OpenCircle | Marker::Cross | Marker::Plus => None,
         };
         let fill = if open { WHITE.filled() } else { colour.filled() };
         let result = match (marker, outline) {
-            (Marker::Circle | Marker::OpenCircle, _) => {
-                self.area.draw(&Circle::new((x, y), r, fill)).and_then(|_| {
-                    if open { self.area.draw(&Circle::new((x, y), r, colour.stroke_width(2))) } else { Ok(()) }
-                })
-            }
+            (Marker::Circle | Marker::OpenCircle, _) => self.area.draw(&Circle::new((x, y), r, fill)).and_then(|_| {
+                if open { self.area.draw(&Circle::new((x, y), r, colour.stroke_width(2))) } else { Ok(()) }
+            }),
             (Marker::Cross, _) => self
                 .area
                 .draw(&PathElement::new(vec![(x - r, y - r), (x + r, y + r)], colour.stroke_width(2)))
-                .and_then(|_| self.area.draw(&PathElement::new(vec![(x - r, y + r), (x + r, y - r)], colour.stroke_width(2)))),
+                .and_then(|_| {
+                    self.area.draw(&PathElement::new(vec![(x - r, y + r), (x + r, y - r)], colour.stroke_width(2)))
+                }),
             (Marker::Plus, _) => self
                 .area
                 .draw(&PathElement::new(vec![(x - r - 1, y), (x + r + 1, y)], colour.stroke_width(2)))
-                .and_then(|_| self.area.draw(&PathElement::new(vec![(x, y - r - 1), (x, y + r + 1)], colour.stroke_width(2)))),
+                .and_then(|_| {
+                    self.area.draw(&PathElement::new(vec![(x, y - r - 1), (x, y + r + 1)], colour.stroke_width(2)))
+                }),
             (_, Some(vertices)) => self.area.draw(&Polygon::new(vertices.clone(), fill)).and_then(|_| {
                 if open {
                     let mut closed = vertices;
@@ -218,11 +232,23 @@ impl Painter<'_, '_> {
             self.polyline(&[(data.left - 5.0, py), (data.left, py)], BLACK, 1, Dash::Solid)?;
             self.text(&tick.label, (data.left - 8.0, py), 13.0, Pos::new(HPos::Right, VPos::Center), false)?;
         }
-        let frame = [(data.left, data.top), (data.right, data.top), (data.right, data.bottom), (data.left, data.bottom), (data.left, data.top)];
+        let frame = [
+            (data.left, data.top),
+            (data.right, data.top),
+            (data.right, data.bottom),
+            (data.left, data.bottom),
+            (data.left, data.top),
+        ];
         self.polyline(&frame, BLACK, 1, Dash::Solid)?;
         self.text(&panel.title, (data.left, data.top - 20.0), 15.0, Pos::new(HPos::Left, VPos::Top), false)?;
         self.text(&panel.x.label, ((data.left + data.right) / 2.0, data.bottom + 28.0), 14.0, centre, false)?;
-        self.text(&panel.y.label, (data.left - 62.0, (data.top + data.bottom) / 2.0), 14.0, Pos::new(HPos::Center, VPos::Center), true)
+        self.text(
+            &panel.y.label,
+            (data.left - 62.0, (data.top + data.bottom) / 2.0),
+            14.0,
+            Pos::new(HPos::Center, VPos::Center),
+            true,
+        )
     }
 
     fn series(&self, panel: &Panel, mapping: &Mapping) -> Result<(), PlotError> {
@@ -244,7 +270,9 @@ impl Painter<'_, '_> {
                 .filter(|point| point.x.is_finite() && point.y.is_finite() && mapping.axis_x(point.x).is_finite())
                 .map(|point| {
                     let (px, py) = mapping.pixel(point.x, point.y);
-                    let interval = point.interval.map(|(low, high)| (mapping.pixel(point.x, low).1, mapping.pixel(point.x, high).1));
+                    let interval = point
+                        .interval
+                        .map(|(low, high)| (mapping.pixel(point.x, low).1, mapping.pixel(point.x, high).1));
                     ((px + shift, py), interval)
                 })
                 .collect()
@@ -300,7 +328,13 @@ impl Painter<'_, '_> {
 
     fn legend(&self, figure: &Figure, layout: &Layout) -> Result<(), PlotError> {
         let frame = layout.legend;
-        let border = [(frame.left, frame.top), (frame.right, frame.top), (frame.right, frame.bottom), (frame.left, frame.bottom), (frame.left, frame.top)];
+        let border = [
+            (frame.left, frame.top),
+            (frame.right, frame.top),
+            (frame.right, frame.bottom),
+            (frame.left, frame.bottom),
+            (frame.left, frame.top),
+        ];
         self.polyline(&border, RGBColor(0xAA, 0xAA, 0xAA), 1, Dash::Solid)?;
         for (row, (label, look, dash, geometry)) in figure.legend().into_iter().enumerate() {
             let y = frame.top + 6.0 + layout.legend_row * (row as f64 + 0.5);

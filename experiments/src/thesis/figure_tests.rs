@@ -149,11 +149,15 @@ fn the_window_loss_is_each_rung_minus_the_control_by_position_and_along_the_text
 fn bits_per_byte_by_window_has_markers_on_a_log2_axis_and_the_difference_with_its_interval() {
     let (short, mut long) = (ladder(8), ladder(32));
     long.remove(0);
-    let (short_comparisons, long_comparisons) = (control_comparisons(&short).unwrap(), control_comparisons(&long).unwrap());
-    let figure = bits_per_byte_by_window("t", &[
-        WindowLadder { window: 32, rungs: &long, comparisons: &long_comparisons },
-        WindowLadder { window: 8, rungs: &short, comparisons: &short_comparisons },
-    ]);
+    let (short_comparisons, long_comparisons) =
+        (control_comparisons(&short).unwrap(), control_comparisons(&long).unwrap());
+    let figure = bits_per_byte_by_window(
+        "t",
+        &[
+            WindowLadder { window: 32, rungs: &long, comparisons: &long_comparisons },
+            WindowLadder { window: 8, rungs: &short, comparisons: &short_comparisons },
+        ],
+    );
     check_and_draw(&figure, &["zero-shot", "none", "none-long", "token-gru", "segment-state"]);
     let [absolute, difference] = &figure.panels[..] else { panic!("two panels") };
     assert_eq!((absolute.x.scale, difference.x.scale), (Scale::Log2, Scale::Log2));
@@ -180,10 +184,13 @@ fn the_cost_figure_is_one_point_a_measured_rung_a_panel_a_ladder() {
     let gru = one.panels[0].series.iter().find(|series| series.label == "token-gru").unwrap();
     assert_eq!((gru.points.len(), gru.points[0].x, gru.geometry), (1, 2.5, Geometry::Points));
     assert!(gru.points[0].interval.is_some());
-    let two = cost_figure("c", &[
-        CostLadder { title: "w8", comparisons: &comparisons, cost: &cost },
-        CostLadder { title: "w32", comparisons: &comparisons, cost: &cost },
-    ])
+    let two = cost_figure(
+        "c",
+        &[
+            CostLadder { title: "w8", comparisons: &comparisons, cost: &cost },
+            CostLadder { title: "w32", comparisons: &comparisons, cost: &cost },
+        ],
+    )
     .unwrap();
     assert_eq!(two.panels.len(), 2);
     check_and_draw(&two, &["none", "none-long", "token-gru", "segment-state"]);
@@ -212,7 +219,8 @@ fn the_checks_catch_a_shared_look_a_missing_interval_and_two_looks_of_one_label(
     };
     let band = Some((0.5, 2.0));
     assert_eq!(
-        figure(vec![series("a", Rung::Memory, Dash::Solid, band), series("b", Rung::Memory, Dash::Solid, band)]).problems(),
+        figure(vec![series("a", Rung::Memory, Dash::Solid, band), series("b", Rung::Memory, Dash::Solid, band)])
+            .problems(),
         [FigureProblem::SameLook { first: "a".to_string(), second: "b".to_string() }]
     );
     assert_eq!(
@@ -220,7 +228,8 @@ fn the_checks_catch_a_shared_look_a_missing_interval_and_two_looks_of_one_label(
         [FigureProblem::MissingInterval { label: "a".to_string(), x: 1.0 }]
     );
     assert_eq!(
-        figure(vec![series("a", Rung::Memory, Dash::Solid, band), series("a", Rung::None, Dash::Solid, band)]).problems(),
+        figure(vec![series("a", Rung::Memory, Dash::Solid, band), series("a", Rung::None, Dash::Solid, band)])
+            .problems(),
         [FigureProblem::TwoLooks { label: "a".to_string() }]
     );
     assert_eq!(figure(vec![series("a", Rung::Memory, Dash::Solid, band)]).problems(), []);

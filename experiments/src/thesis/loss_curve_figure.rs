@@ -48,7 +48,9 @@ pub fn loss_curve_figure(ladder: &str, rungs: &[(Rung, Vec<LadderRun>)]) -> Opti
     }
     (!series.is_empty()).then(|| Figure {
         title: format!("Ladder {ladder}: training loss"),
-        note: format!("Mean over seeds of each seed's loss averaged over its last {SMOOTHING_STEPS} steps; band: {SEED_INTERVAL}."),
+        note: format!(
+            "Mean over seeds of each seed's loss averaged over its last {SMOOTHING_STEPS} steps; band: {SEED_INTERVAL}."
+        ),
         columns: 1,
         panels: vec![Panel {
             title: "Training loss by step".to_string(),

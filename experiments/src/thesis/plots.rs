@@ -39,11 +39,10 @@ pub fn write_plots(
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     let cost = cost.and_then(|cost| {
-        cost_figure(&format!("Ladder {ladder}: bits per byte against step cost"), &[CostLadder {
-            title: "Each rung against the control",
-            comparisons,
-            cost,
-        }])
+        cost_figure(
+            &format!("Ladder {ladder}: bits per byte against step cost"),
+            &[CostLadder { title: "Each rung against the control", comparisons, cost }],
+        )
     });
     let figures = [
         ("loss_curves.svg", loss_curve_figure(ladder, rungs)),

@@ -157,7 +157,8 @@ pub fn window_loss_figure(ladder: &str, rungs: &[(Rung, Vec<LadderRun>)]) -> Opt
         });
     }
     if !by_window.is_empty() {
-        by_window.insert(0, control_line(bins.iter().map(|(first, count)| *first as f64 + (*count as f64 - 1.0) / 2.0)));
+        by_window
+            .insert(0, control_line(bins.iter().map(|(first, count)| *first as f64 + (*count as f64 - 1.0) / 2.0)));
         let size = bins.first().map_or(0, |(_, count)| *count);
         panels.push(Panel {
             title: format!("Along the text ({size} windows averaged)"),
