@@ -129,6 +129,9 @@ fn int(point: (f64, f64)) -> (i32, i32) {
     (point.0.round() as i32, point.1.round() as i32)
 }
 
+/// A point in pixels with its interval's `(low, high)` pixel rows.
+type PixelPoint = ((f64, f64), Option<(f64, f64)>);
+
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 struct Painter<'a, 'b> {
@@ -262,7 +265,7 @@ impl Painter<'_, '_> {
                 .map_or(0.0, |index| (index as f64 - (barred.len() as f64 - 1.0) / 2.0) * spacing)
         };
         let traces = panel.series.iter().filter(|series| series.geometry == Geometry::Trace).count().max(1);
-        let pixels = |series: &Series| -> Vec<((f64, f64), Option<(f64, f64)>)> {
+        let pixels = |series: &Series| -> Vec<PixelPoint> {
             let shift = offset(series);
             series
                 .points

@@ -18,7 +18,7 @@ const WINDOW_BINS: usize = 28;
 /// control's positions, the mean of the `m` positions `p`, `p + len`, ... (`None` when the
 /// lengths do not divide).
 pub fn fold_positions(values: &[f64], len: usize) -> Option<Vec<f64>> {
-    if len == 0 || values.is_empty() || values.len() % len != 0 {
+    if len == 0 || values.is_empty() || !values.len().is_multiple_of(len) {
         return None;
     }
     let folds = values.len() / len;
