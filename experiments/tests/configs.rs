@@ -84,6 +84,8 @@ fn every_rung_of_the_ladder_is_a_valid_config_that_differs_only_where_it_says() 
             Rung::TokenGru => (Schedule::Train, 3, Recurrence::TokenGru, 4),
             Rung::SegmentState => (Schedule::Train, 3, Recurrence::SegmentState, 4),
             Rung::Memory => (Schedule::Train, 3, Recurrence::Memory, 4),
+            Rung::XlCache => (Schedule::Train, 3, Recurrence::XlCache, 4),
+            Rung::MemoryTokens => (Schedule::Train, 3, Recurrence::MemoryTokens, 4),
         };
         let model = &parsed.model;
         assert_eq!((parsed.schedule, model.inserted_blocks, model.recurrence, model.ff_mult), expected, "{rung:?}");

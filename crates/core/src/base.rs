@@ -21,7 +21,7 @@ use crate::gpt2::{self, Gpt2, Gpt2Config};
 use crate::head_projection::HeadProjection;
 use crate::hf_checkpoint::{self, HfConfig, LoadError, TokenizerFallback};
 use crate::language_model::TextEvaluation;
-use crate::llama::{self, Llama, LlamaConfig, RotaryAngles};
+use crate::llama::{self, Llama, LlamaConfig, RotaryAngles, RotaryTables};
 use crate::qwen2::{self, Qwen2Config};
 
 /// The architectures a base can have.
@@ -262,6 +262,15 @@ impl Decoder for PretrainedBase {
     /// The family's embedding, in float32.
     fn embed(&self, ids: Tensor<2, Int>, positions: Tensor<2, Int>) -> Tensor<3> {
         in_dtype(self.decoder().embed(ids, positions), DType::F32)
+    }
+
+    /// The family's vector embedding, in float32.
+    fn embed_vectors(&self, x: Tensor<3>, positions: Tensor<2, Int>) -> Tensor<3> {
+        in_dtype(self.decoder().embed_vectors(in_dtype(x, self.dtype()), positions), DType::F32)
+    }
+
+    fn rotary_tables(&self) -> Option<&RotaryTables> {
+        self.decoder().rotary_tables()
     }
 
     /// The family's context, its rotary angles in the format the blocks compute in.

@@ -11,7 +11,7 @@ use crate::attention::AttentionMask;
 use crate::generation::{KvCache, LayerCache};
 use crate::head_projection::HeadProjection;
 use crate::language_model::CausalLm;
-use crate::llama::RotaryAngles;
+use crate::llama::{RotaryAngles, RotaryTables};
 
 /// What every block of one forward pass shares, built once per forward by
 /// [`Decoder::context`].
@@ -50,6 +50,22 @@ pub trait Decoder {
     /// - `ids`, `positions`: `[batch, seq]`
     /// - output: `[batch, seq, d_model]`
     fn embed(&self, ids: Tensor<2, Int>, positions: Tensor<2, Int>) -> Tensor<3>;
+
+    /// The input of the first block for vectors that are not tokens (memory tokens): `x` plus
+    /// the family's position embeddings of `positions` (GPT-2's learned ones; a rotary family
+    /// adds nothing here, its positions enter through [`context`](Self::context)).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, seq, d_model]`, `positions`: `[batch, seq]`
+    /// - output: `[batch, seq, d_model]`
+    fn embed_vectors(&self, x: Tensor<3>, _positions: Tensor<2, Int>) -> Tensor<3> {
+        x
+    }
+
+    /// The rotary tables, for a family with rotary positions (to move cached keys along).
+    fn rotary_tables(&self) -> Option<&RotaryTables> {
+        None
+    }
 
     /// The mask (causal, plus padding) and position encodings of `seq` new positions after
     /// `seen` cached ones, for every block of one forward pass.

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use retrofit_core::CoreError;
 use retrofit_core::base::BasePrecision;
 use retrofit_core::language_model::{ExamplePlan, TrainOrder};
 use retrofit_core::training::TrainingConfig;
@@ -20,7 +21,7 @@ pub enum Recurrence {
     /// from the mean of the window's final hidden states; the next window's inserted blocks add
     /// a learned projection of it (zero bias: a zero state adds nothing) to their input.
     SegmentState,
-    /// The Transformer-XL control: every attention layer, base and inserted, also attends to the
+    /// The parameter-free control: every attention layer, base and inserted, also attends to the
     /// previous window's keys and values (no gradient into them, no new parameters). They are
     /// computed afresh at positions `0..context` with the current window at
     /// `context..2 * context`, so that the positions are the ones the base was trained on (a
@@ -31,13 +32,47 @@ pub enum Recurrence {
     /// reads it with attention (its tokens query the slots), and after each window the slots
     /// query the window's final hidden states and take a gated update of what they read.
     Memory,
+    /// Transformer-XL's recurrent cache: every attention layer, base and inserted, also reads
+    /// what the previous window's own forward computed there (keys and values; an inserted
+    /// block's input), detached, so the cache reaches further back with depth at no
+    /// recomputation and no new parameters. Rotary bases only (the cached keys are rotated back
+    /// so relative positions hold); the base needs `2 * context` positions.
+    XlCache,
+    /// `memory_slots` memory vectors before each window's tokens (read by every layer's own
+    /// attention, the frozen base's included) and as many after them (write), whose final hidden
+    /// states, through a learned map, are the next window's read vectors. The base needs
+    /// `2 * memory_slots + context` positions.
+    MemoryTokens,
 }
 
 impl Recurrence {
+    /// The config's spelling (`model.recurrence`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::TokenGru => "token-gru",
+            Self::SegmentState => "segment-state",
+            Self::NoneCache => "none-cache",
+            Self::Memory => "memory",
+            Self::XlCache => "xl-cache",
+            Self::MemoryTokens => "memory-tokens",
+        }
+    }
+
     /// Whether the recurrence hands something from one window to the next.
     pub fn carries_state(self) -> bool {
-        matches!(self, Self::SegmentState | Self::NoneCache | Self::Memory)
+        matches!(self, Self::SegmentState | Self::NoneCache | Self::Memory | Self::XlCache | Self::MemoryTokens)
     }
+}
+
+/// What [`InsertionConfig::validate`] checks the settings against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaseShape {
+    pub n_layer: usize,
+    /// Longest sequence the base takes.
+    pub max_positions: usize,
+    /// Whether its positions are rotary (relative): what `xl-cache` needs.
+    pub rotary: bool,
 }
 
 /// What is inserted into the frozen base (`[model]`).
@@ -59,7 +94,8 @@ pub struct InsertionConfig {
     /// Size of the `segment-state` vector, or `"auto"`: the base's width.
     #[serde(with = "retrofit_runtime::setting::auto")]
     pub state_size: Option<usize>,
-    /// Vectors of the `memory` recurrence (each the base's width).
+    /// Vectors of the `memory` recurrence, or memory tokens on each side of a window of
+    /// `memory-tokens` (each the base's width).
     pub memory_slots: usize,
     /// Training only: the chance that a stream's carried state is reset (to its initial value:
     /// zero, the learned initial memory, or no previous window) before a window, drawn per
@@ -89,6 +125,73 @@ impl Default for InsertionConfig {
 }
 
 impl InsertionConfig {
+    /// Every check of these settings for windows of `context` tokens on a base of `shape`, each
+    /// failure naming its key; the insertion points when they hold.
+    pub fn validate(&self, shape: &BaseShape, context: usize) -> Result<Vec<usize>, CoreError> {
+        let BaseShape { n_layer, max_positions, rotary } = *shape;
+        let recurrence = self.recurrence;
+        if context == 0 || context > max_positions {
+            return Err(CoreError::setting(
+                "data.context",
+                format!("must be between 1 and the base's {max_positions} positions"),
+            ));
+        }
+        if self.positions.is_none() && self.inserted_blocks > n_layer {
+            return Err(CoreError::setting(
+                "model.inserted_blocks",
+                format!(
+                    "at most the base's {n_layer} blocks (one before each of k evenly spaced base blocks, plus one after the last); got {}",
+                    self.inserted_blocks
+                ),
+            ));
+        }
+        let insert_before = self.insertion_points(n_layer);
+        if insert_before.windows(2).any(|pair| pair[0] > pair[1]) || insert_before.iter().any(|&p| p > n_layer) {
+            return Err(CoreError::setting(
+                "model.positions",
+                format!("{insert_before:?} must be ascending and at most n_layer ({n_layer})"),
+            ));
+        }
+        if insert_before.is_empty() && recurrence != Recurrence::None {
+            return Err(CoreError::setting(
+                "model.recurrence",
+                format!("{recurrence:?} needs inserted blocks (model.inserted_blocks > 0)"),
+            ));
+        }
+        if recurrence == Recurrence::XlCache && !rotary {
+            return Err(CoreError::setting(
+                "model.recurrence",
+                "xl-cache needs a base with rotary positions (Llama, Qwen2): a GPT-2 base's learned positions cannot continue along a stream; use \"none-cache\", which recomputes the previous window at the positions the base was trained on",
+            ));
+        }
+        let reads_previous_window = matches!(recurrence, Recurrence::NoneCache | Recurrence::XlCache);
+        if reads_previous_window && 2 * context > max_positions {
+            return Err(CoreError::setting(
+                "data.context",
+                format!(
+                    "{} reads the previous window before the current one: 2 x {context} is more than the base's {max_positions} positions",
+                    recurrence.name()
+                ),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.state_reset_rate) {
+            return Err(CoreError::setting("model.state_reset_rate", "must be at least 0 and below 1"));
+        }
+        if matches!(recurrence, Recurrence::Memory | Recurrence::MemoryTokens) && self.memory_slots == 0 {
+            return Err(CoreError::setting("model.memory_slots", "must be at least 1"));
+        }
+        if recurrence == Recurrence::MemoryTokens && 2 * self.memory_slots + context > max_positions {
+            return Err(CoreError::setting(
+                "model.memory_slots",
+                format!(
+                    "memory-tokens puts {0} memory tokens on each side of a window: 2 x {0} + {context} is more than the base's {max_positions} positions",
+                    self.memory_slots
+                ),
+            ));
+        }
+        Ok(insert_before)
+    }
+
     /// Where the inserted blocks go in a base of `n_layer` blocks (see `inserted_blocks`).
     pub fn insertion_points(&self, n_layer: usize) -> Vec<usize> {
         if let Some(positions) = &self.positions {

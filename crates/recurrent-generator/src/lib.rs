@@ -6,19 +6,34 @@ mod checkpoint;
 mod config;
 mod error;
 mod inserted;
+mod memory;
+mod memory_tokens;
 mod model;
+mod previous_window;
 mod sample;
+mod schedule;
+mod segment_state;
+mod state;
 mod task;
+mod xl_cache;
 
 pub use checkpoint::{
     CHECKPOINT_MANIFEST, CHECKPOINT_WEIGHTS, CheckpointManifest, base_fingerprint, load_checkpoint, save_checkpoint,
 };
-pub use config::{EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule};
+pub use config::{
+    BaseShape, EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule,
+};
 pub use error::RecurrentError;
 pub use inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
-pub use model::{MemoryState, RecurrentLm, SegmentState, StreamLoss, StreamState};
+pub use memory::MemoryState;
+pub use memory_tokens::MemoryTokens;
+pub use model::{RecurrentLm, StreamLoss, WindowPass};
 pub use sample::{WindowedText, sample_ids};
+pub use schedule::{Layer, LayerSchedule};
+pub use segment_state::SegmentState;
+pub use state::StreamState;
 pub use task::{CarriedState, RecurrentLanguageModeling};
+pub use xl_cache::XlCache;
 
 use retrofit_core::base::{BaseFormat, load_base};
 use retrofit_core::decoder::Decoder;

@@ -1,163 +1,43 @@
+//! The recurrent generator's model: a frozen pre-trained base, trainable blocks inserted between
+//! its blocks, a trainable logit bias and one recurrent connection (see [`Recurrence`]; each
+//! connection's parts live in a file of their own).
+
 use burn::module::{Module, Param};
-use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
-use burn::nn::{Gru, GruConfig, Initializer, Linear, LinearConfig};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor};
 use retrofit_core::CoreError;
 use retrofit_core::base::PretrainedBase;
 use retrofit_core::decoder::Decoder;
-use retrofit_core::generation::LayerCache;
 use retrofit_core::language_model::{StateCarry, WindowedLm};
-
-use crate::config::{InsertionConfig, Recurrence};
-use crate::inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
 use retrofit_core::positions::position_ids;
 
-/// What one window of a stream hands the next.
-// One per stream batch, moved once a window: boxing the larger variant would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum StreamState {
-    /// `segment-state`: `[batch, state_size]`
-    Vector(Tensor<2>),
-    /// `memory`: `[batch, slots, d_model]`
-    Memory(Tensor<3>),
-    /// `none-cache`: the previous window's tokens, `[batch, context]`, and the rows whose previous
-    /// window is not to be read (reset at random in training), `[batch, context]`.
-    PreviousWindow { ids: Tensor<2, Int>, unread: Option<Tensor<2, Bool>> },
-}
-
-impl StreamState {
-    /// The state without its gradient history (truncated BPTT).
-    pub fn detach(self) -> Self {
-        match self {
-            Self::Vector(state) => Self::Vector(state.detach()),
-            Self::Memory(memory) => Self::Memory(memory.detach()),
-            window @ Self::PreviousWindow { .. } => window,
-        }
-    }
-
-    /// The states moved one stream up: row `s` becomes the state of row `s + 1`, the last row
-    /// that of row 0 ([`StateCarry::Shuffled`]).
-    pub fn rolled(self) -> Self {
-        // roll by -1: new row s = old row s + 1.
-        match self {
-            Self::Vector(state) => Self::Vector(state.roll_dim(-1, 0)),
-            Self::Memory(memory) => Self::Memory(memory.roll_dim(-1, 0)),
-            Self::PreviousWindow { ids, unread } => {
-                Self::PreviousWindow { ids: ids.roll_dim(-1, 0), unread: unread.map(|unread| unread.roll_dim(-1, 0)) }
-            }
-        }
-    }
-
-    /// Streams (batch rows) it holds.
-    pub fn rows(&self) -> usize {
-        match self {
-            Self::Vector(state) => state.dims()[0],
-            Self::Memory(memory) => memory.dims()[0],
-            Self::PreviousWindow { ids, .. } => ids.dims()[0],
-        }
-    }
-
-    /// The `segment-state` vector, if that is what it is.
-    pub fn vector(&self) -> Option<&Tensor<2>> {
-        match self {
-            Self::Vector(state) => Some(state),
-            _ => None,
-        }
-    }
-}
-
-/// The `segment-state` connection: a GRU cell that updates the state from a window's mean final
-/// hidden state, and the projection of the state that the next window's inserted blocks add to
-/// their input.
-#[derive(Module, Debug)]
-pub struct SegmentState {
-    pub cell: Gru,
-    pub project: Linear,
-}
-
-impl SegmentState {
-    /// # Shapes
-    /// - `state`: `[batch, state_size]`
-    /// - output: `[batch, 1, d_model]`
-    pub fn cond(&self, state: Tensor<2>) -> Tensor<3> {
-        self.project.forward(state).unsqueeze_dim(1)
-    }
-
-    /// # Shapes
-    /// - `hidden`: `[batch, seq, d_model]`, `state`: `[batch, state_size]` → `[batch, state_size]`
-    pub fn update(&self, hidden: Tensor<3>, state: Tensor<2>) -> Tensor<2> {
-        let [batch, _, _] = hidden.dims();
-        let summary = hidden.mean_dim(1); // [batch, 1, d_model]
-        let next = self.cell.forward(summary, Some(state)); // [batch, 1, state_size]
-        let [_, _, size] = next.dims();
-        next.reshape([batch, size])
-    }
-}
-
-/// The `memory` recurrence's write: after each window the slots query the window's final hidden
-/// states (attention), and each slot takes a gated share of what it read,
-/// `m' = (1 - z) * m + z * read`, `z = sigmoid(gate([m, read]))` (a GRU-like update, as the
-/// Block-Recurrent Transformer gates its state).
-#[derive(Module, Debug)]
-pub struct MemoryState {
-    /// The memory every stream starts from, and returns to on a reset. `[slots, d_model]`
-    pub initial: Param<Tensor<2>>,
-    pub write: MultiHeadAttention,
-    /// `[2 * d_model, d_model]`
-    pub gate: Linear,
-}
-
-impl MemoryState {
-    fn new(slots: usize, d_model: usize, heads: usize, device: &Device) -> Self {
-        Self {
-            initial: Param::from_tensor(Tensor::random([slots, d_model], Distribution::Normal(0.0, 1.0), device)),
-            write: MultiHeadAttentionConfig::new(d_model, heads).with_dropout(0.0).init(device),
-            gate: LinearConfig::new(2 * d_model, d_model).init(device),
-        }
-    }
-
-    /// # Shapes
-    /// output: `[batch, slots, d_model]`
-    pub fn start(&self, batch: usize) -> Tensor<3> {
-        let [slots, d_model] = self.initial.dims();
-        self.initial.val().unsqueeze_dim::<3>(0).expand([batch, slots, d_model])
-    }
-
-    /// # Shapes
-    /// - `hidden`: `[batch, seq, d_model]`, `memory`: `[batch, slots, d_model]` → `[batch, slots, d_model]`
-    pub fn update(&self, hidden: Tensor<3>, memory: Tensor<3>) -> Tensor<3> {
-        let read = self.write.forward(MhaInput::new(memory.clone(), hidden.clone(), hidden)).context;
-        let share = sigmoid(self.gate.forward(Tensor::cat(vec![memory.clone(), read.clone()], 2)));
-        memory.clone() + (read - memory) * share
-    }
-}
-
-/// `none-cache`: what the previous window leaves every layer (computed without gradient).
-struct WindowPrefix {
-    /// Each base block's keys and values of the previous window.
-    base: Vec<Option<LayerCache>>,
-    /// Each inserted block's input at the previous window's positions.
-    inserted: Vec<Tensor<3>>,
-    /// `[batch, context]`, `true` for rows that must not read it.
-    unread: Option<Tensor<2, Bool>>,
-}
+use crate::config::{BaseShape, InsertionConfig, Recurrence};
+use crate::inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
+use crate::memory::MemoryState;
+use crate::memory_tokens::MemoryTokens;
+use crate::schedule::{Layer, LayerSchedule};
+use crate::segment_state::SegmentState;
+use crate::state::StreamState;
+use crate::xl_cache::XlRecorder;
 
 /// A frozen pre-trained base (any supported family) with trainable inserted blocks, a trainable
-/// bias on its logits and, optionally, a recurrent connection.
+/// bias on its logits and, optionally, a recurrent connection: the parts of the one that
+/// [`recurrence`](Self::recurrence) names are `Some`, those of every other `None`.
 #[derive(Module, Debug)]
 pub struct RecurrentLm {
     /// Frozen: no parameter requires a gradient.
     pub base: PretrainedBase,
     pub inserted: Vec<InsertedBlock>,
-    /// Base block index each inserted block precedes (`n_layer`: after the last block).
+    /// The order of base and inserted blocks every pass walks.
     #[module(skip)]
-    pub insert_before: Vec<usize>,
+    pub schedule: LayerSchedule,
     /// Added to the logits. `[vocab]`
     pub logit_bias: Param<Tensor<1>>,
+    /// `segment-state`'s cell and projection.
     pub segment: Option<SegmentState>,
+    /// `memory`'s initial slots and write.
     pub memory: Option<MemoryState>,
+    /// `memory-tokens`' initial memory, write inputs and map.
+    pub memory_tokens: Option<MemoryTokens>,
     #[module(skip)]
     pub recurrence: Recurrence,
     /// Tokens per window.
@@ -167,105 +47,82 @@ pub struct RecurrentLm {
     pub state_reset_rate: f64,
 }
 
+/// One window's pass: its final hidden states and what it leaves the next window.
+#[derive(Debug, Clone)]
+pub struct WindowPass {
+    /// After the base's final norm, the window's own positions only. `[batch, seq, d_model]`
+    pub hidden: Tensor<3>,
+    /// What the next window of the stream starts from (`None`: nothing to carry).
+    pub next: Option<StreamState>,
+}
+
 impl RecurrentLm {
-    /// Wraps `base` (frozen here) for windows of `context` tokens.
+    /// Wraps `base` (frozen here) for windows of `context` tokens; the settings are checked
+    /// against the base first ([`InsertionConfig::validate`]).
     pub fn new(
         base: PretrainedBase,
         config: &InsertionConfig,
         context: usize,
         device: &Device,
     ) -> Result<Self, CoreError> {
-        let n_layer = base.n_layer();
+        let shape = BaseShape {
+            n_layer: base.n_layer(),
+            max_positions: base.max_positions(),
+            rotary: base.rotary_tables().is_some(),
+        };
+        let insert_before = config.validate(&shape, context)?;
         let d_model = base.d_model();
-        let vocab = base.vocab_size();
-        if context == 0 || context > base.max_positions() {
-            return Err(CoreError::setting(
-                "data.context",
-                format!("must be between 1 and the base's {} positions", base.max_positions()),
-            ));
-        }
-        if config.positions.is_none() && config.inserted_blocks > n_layer {
-            return Err(CoreError::setting(
-                "model.inserted_blocks",
-                format!(
-                    "at most the base's {n_layer} blocks (one before each of k evenly spaced base blocks, plus one after the last); got {}",
-                    config.inserted_blocks
-                ),
-            ));
-        }
-        let insert_before = config.insertion_points(n_layer);
-        if insert_before.windows(2).any(|pair| pair[0] > pair[1]) || insert_before.iter().any(|&p| p > n_layer) {
-            return Err(CoreError::setting(
-                "model.positions",
-                format!("{insert_before:?} must be ascending and at most n_layer ({n_layer})"),
-            ));
-        }
-        if insert_before.is_empty() && config.recurrence != Recurrence::None {
-            return Err(CoreError::setting(
-                "model.recurrence",
-                format!("{:?} needs inserted blocks (model.inserted_blocks > 0)", config.recurrence),
-            ));
-        }
-        if config.recurrence == Recurrence::NoneCache && 2 * context > base.max_positions() {
-            return Err(CoreError::setting(
-                "data.context",
-                format!(
-                    "none-cache reads the previous window at positions 0..{context} and the current one after it: 2 x {context} is more than the base's {} positions",
-                    base.max_positions()
-                ),
-            ));
-        }
-        if !(0.0..1.0).contains(&config.state_reset_rate) {
-            return Err(CoreError::setting("model.state_reset_rate", "must be at least 0 and below 1"));
-        }
-        if config.recurrence == Recurrence::Memory && config.memory_slots == 0 {
-            return Err(CoreError::setting("model.memory_slots", "must be at least 1"));
-        }
         let extra = match config.recurrence {
             Recurrence::TokenGru => BlockExtra::TokenGru,
             Recurrence::Memory => BlockExtra::MemoryRead,
-            Recurrence::None | Recurrence::SegmentState | Recurrence::NoneCache => BlockExtra::Plain,
+            Recurrence::None
+            | Recurrence::SegmentState
+            | Recurrence::NoneCache
+            | Recurrence::XlCache
+            | Recurrence::MemoryTokens => BlockExtra::Plain,
         };
         let inserted = insert_before
             .iter()
             .map(|_| InsertedBlock::new(d_model, config.heads, config.ff_mult, extra, device))
             .collect::<Result<Vec<_>, _>>()?;
+        let recurrence = config.recurrence;
         let state_size = config.state_size.unwrap_or(d_model);
-        // No bias and small weights: a zero state adds nothing, and a small one little.
-        let segment = (config.recurrence == Recurrence::SegmentState).then(|| SegmentState {
-            cell: GruConfig::new(d_model, state_size, true).init(device),
-            project: LinearConfig::new(state_size, d_model)
-                .with_bias(false)
-                .with_initializer(Initializer::Normal { mean: 0.0, std: 0.02 })
-                .init(device),
-        });
-        let memory = (config.recurrence == Recurrence::Memory)
+        let segment = (recurrence == Recurrence::SegmentState).then(|| SegmentState::new(d_model, state_size, device));
+        let memory = (recurrence == Recurrence::Memory)
             .then(|| MemoryState::new(config.memory_slots, d_model, config.heads, device));
+        let memory_tokens =
+            (recurrence == Recurrence::MemoryTokens).then(|| MemoryTokens::new(config.memory_slots, d_model, device));
         let precision = base.resolve_precision(config.base_precision, device);
         tracing::info!("{}", precision.reason);
         if let Some(warning) = &precision.warning {
             tracing::warn!("{warning}");
         }
+        let vocab = base.vocab_size();
         Ok(Self {
+            schedule: LayerSchedule::new(&insert_before, shape.n_layer),
             base: base.with_precision(precision.format).no_grad(),
             inserted,
-            insert_before,
             logit_bias: Param::from_tensor(Tensor::zeros([vocab], device)),
             segment,
             memory,
-            recurrence: config.recurrence,
+            memory_tokens,
+            recurrence,
             context,
             state_reset_rate: config.state_reset_rate,
         })
     }
 
-    /// One window: the final hidden states (after the base's final norm), reading `state` (what
-    /// the previous window left; `None`: nothing, as at a stream's start).
+    /// One window, reading `state` (what the previous window left; `None`: nothing, as at a
+    /// stream's start): its final hidden states (after the base's final norm) and what it
+    /// leaves the next window.
     ///
     /// # Shapes
     /// - `ids`: `[batch, seq]`
-    /// - output: `[batch, seq, d_model]`
-    pub fn forward_window(&self, ids: Tensor<2, Int>, state: Option<&StreamState>) -> Tensor<3> {
+    /// - output's `hidden`: `[batch, seq, d_model]`
+    pub fn forward_window(&self, ids: Tensor<2, Int>, state: Option<&StreamState>) -> WindowPass {
+        if let (Some(tokens), Some(StreamState::MemoryTokens(read))) = (&self.memory_tokens, state) {
+            return self.forward_with_memory_tokens(tokens, ids, read.clone());
+        }
         let [batch, seq] = ids.dims();
         let device = ids.device();
         let inputs = WindowInputs {
@@ -278,45 +135,116 @@ impl RecurrentLm {
                 _ => None,
             },
         };
+        // none-cache: the previous window recomputed; xl-cache: what its own forward left.
         let mut prefix = match state {
-            Some(StreamState::PreviousWindow { ids, unread }) => {
-                Some(self.previous_window(ids.clone(), unread.clone()))
-            }
+            Some(StreamState::PreviousWindow { ids, .. }) => Some(self.previous_window(ids.clone())),
             _ => None,
         };
-        // After a previous window (at positions 0..seen) this one takes the positions after it.
-        let seen = match state {
-            Some(StreamState::PreviousWindow { ids, .. }) => ids.dims()[1],
-            _ => 0,
+        let xl = match state {
+            Some(StreamState::Cache(cache)) => Some(cache),
+            _ => None,
         };
+        let mut recorder = (self.recurrence == Recurrence::XlCache).then(XlRecorder::default);
+        // After a previous window (at positions 0..seen) this one takes the positions after it.
+        let seen = state.map_or(0, StreamState::seen);
+        let unread = state.and_then(StreamState::unread);
         let mut positions = position_ids(batch, seq, seen, &device);
-        let unread = prefix.as_ref().and_then(|prefix| prefix.unread.clone());
-        if let Some(unread) = &unread {
-            // A row that must not read the previous window starts at position 0, as a stream does.
+        if let (Some(unread), Some(_)) = (&unread, &prefix) {
+            // none-cache: a row that must not read the previous window starts at position 0, as
+            // a stream does (a rotary base's xl-cache needs nothing: only relative positions count).
             let restart = unread.clone().slice([0..batch, 0..1]).int() * seen as i64; // [batch, 1]
             positions = positions - restart;
         }
         let padding =
-            unread.map(|unread| Tensor::cat(vec![unread, Tensor::<2, Bool>::zeros([batch, seq], &device)], 1));
+            unread.clone().map(|unread| Tensor::cat(vec![unread, Tensor::<2, Bool>::zeros([batch, seq], &device)], 1));
         let context = self.base.context(positions.clone(), padding, seen);
-        let mut x = self.base.embed(ids, positions);
-        let block_prefix = |prefix: &Option<WindowPrefix>, index: usize| {
-            prefix
-                .as_ref()
-                .map(|prefix| BlockPrefix { input: prefix.inserted[index].clone(), padding: prefix.unread.clone() })
-        };
-        let mut next = 0;
-        for layer in 0..self.base.n_layer() {
-            while next < self.inserted.len() && self.insert_before[next] == layer {
-                x = self.inserted[next].forward(x, &inputs, block_prefix(&prefix, next));
-                next += 1;
-            }
-            let mut cache = prefix.as_mut().and_then(|prefix| prefix.base[layer].take());
-            x = self.base.block(layer, x, &context, &mut cache);
+        let mut x = self.base.embed(ids.clone(), positions);
+        for layer in &self.schedule.layers {
+            x = match *layer {
+                Layer::Inserted(index) => {
+                    let block_prefix = match (&prefix, xl) {
+                        (Some(prefix), _) => {
+                            Some(BlockPrefix { input: prefix.inserted[index].clone(), padding: unread.clone() })
+                        }
+                        (None, Some(cache)) => {
+                            Some(BlockPrefix { input: cache.inserted[index].clone(), padding: unread.clone() })
+                        }
+                        (None, None) => None,
+                    };
+                    if let Some(recorder) = &mut recorder {
+                        recorder.inserted(&x);
+                    }
+                    self.inserted[index].forward(x, &inputs, block_prefix)
+                }
+                Layer::Base(index) => {
+                    let mut cache = match (&mut prefix, xl) {
+                        (Some(prefix), _) => prefix.base[index].take(),
+                        (None, Some(cache)) => Some(cache.base[index].clone()),
+                        (None, None) => None,
+                    };
+                    let x = self.base.block(index, x, &context, &mut cache);
+                    if let (Some(recorder), Some(cache), Some(rotary)) =
+                        (&mut recorder, cache, self.base.rotary_tables())
+                    {
+                        recorder.base(cache, seen, rotary);
+                    }
+                    x
+                }
+            };
         }
-        while next < self.inserted.len() {
-            x = self.inserted[next].forward(x, &inputs, block_prefix(&prefix, next));
-            next += 1;
+        let hidden = self.base.final_norm(x);
+        let next = match (state, recorder) {
+            (_, Some(recorder)) => Some(StreamState::Cache(recorder.finish())),
+            (Some(StreamState::Vector(vector)), _) => {
+                self.segment.as_ref().map(|segment| StreamState::Vector(segment.update(hidden.clone(), vector.clone())))
+            }
+            (Some(StreamState::Memory(memory)), _) => {
+                self.memory.as_ref().map(|write| StreamState::Memory(write.update(hidden.clone(), memory.clone())))
+            }
+            _ if self.recurrence == Recurrence::NoneCache => Some(StreamState::PreviousWindow { ids, unread: None }),
+            (state, _) => state.cloned(),
+        };
+        WindowPass { hidden, next }
+    }
+
+    /// `memory-tokens`: `[read, window, write]` through every layer, the read vectors at
+    /// positions `0..m`, the window at `m..m + seq`, the write ones after it.
+    fn forward_with_memory_tokens(&self, tokens: &MemoryTokens, ids: Tensor<2, Int>, read: Tensor<3>) -> WindowPass {
+        let [batch, seq] = ids.dims();
+        let device = ids.device();
+        let slots = tokens.slots();
+        let total = 2 * slots + seq;
+        let positions = position_ids(batch, total, 0, &device);
+        let part = |range: std::ops::Range<usize>| positions.clone().slice([0..batch, range]);
+        let x = Tensor::cat(
+            vec![
+                self.base.embed_vectors(read, part(0..slots)),
+                self.base.embed(ids, part(slots..slots + seq)),
+                self.base.embed_vectors(tokens.write_inputs(batch), part(slots + seq..total)),
+            ],
+            1,
+        );
+        let context = self.base.context(positions, None, 0);
+        let hidden = self.walk(x, &context);
+        let [_, _, d_model] = hidden.dims();
+        let written = hidden.clone().slice([0..batch, slots + seq..total, 0..d_model]);
+        WindowPass {
+            hidden: hidden.slice([0..batch, slots..slots + seq, 0..d_model]),
+            next: Some(StreamState::MemoryTokens(tokens.update(written))),
+        }
+    }
+
+    /// Every layer over `x` without a prefix or extra inputs, then the final norm.
+    ///
+    /// # Shapes
+    /// `x`: `[batch, seq, d_model]` → `[batch, seq, d_model]`
+    fn walk(&self, mut x: Tensor<3>, context: &retrofit_core::decoder::ForwardContext) -> Tensor<3> {
+        let plain = WindowInputs::default();
+        for layer in &self.schedule.layers {
+            x = match *layer {
+                Layer::Inserted(index) => self.inserted[index].forward(x, &plain, None),
+                Layer::Base(index) => self.base.block(index, x, context, &mut None),
+            };
         }
         self.base.final_norm(x)
     }
@@ -331,35 +259,6 @@ impl RecurrentLm {
         self.base.head(hidden) + bias.reshape([1, 1, vocab])
     }
 
-    /// `none-cache`: the previous window alone at positions `0..context`, recording every base
-    /// block's keys and values and every inserted block's input, without gradient.
-    fn previous_window(&self, ids: Tensor<2, Int>, unread: Option<Tensor<2, Bool>>) -> WindowPrefix {
-        let [batch, seq] = ids.dims();
-        let positions = position_ids(batch, seq, 0, &ids.device());
-        let context = self.base.context(positions.clone(), None, 0);
-        let mut x = self.base.embed(ids, positions).detach();
-        let (mut base, mut inserted) =
-            (Vec::with_capacity(self.base.n_layer()), Vec::with_capacity(self.inserted.len()));
-        let plain = WindowInputs::default();
-        let mut next = 0;
-        for layer in 0..self.base.n_layer() {
-            while next < self.inserted.len() && self.insert_before[next] == layer {
-                inserted.push(x.clone());
-                x = self.inserted[next].forward(x, &plain, None).detach();
-                next += 1;
-            }
-            let mut cache = None;
-            x = self.base.block(layer, x, &context, &mut cache).detach();
-            base.push(cache.map(LayerCache::detach));
-        }
-        while next < self.inserted.len() {
-            inserted.push(x.clone());
-            x = self.inserted[next].forward(x, &plain, None).detach();
-            next += 1;
-        }
-        WindowPrefix { base, inserted, unread }
-    }
-
     /// Logits of one window from a stream's start (what the benchmark and the gate-0 test use).
     ///
     /// # Shapes
@@ -367,7 +266,7 @@ impl RecurrentLm {
     pub fn logits(&self, ids: Tensor<2, Int>) -> Tensor<3> {
         let [batch, _] = ids.dims();
         let state = self.initial_state(batch, &ids.device());
-        self.window_logits(self.forward_window(ids, state.as_ref()))
+        self.window_logits(self.forward_window(ids, state.as_ref()).hidden)
     }
 
     /// The base's vocabulary.
@@ -377,59 +276,44 @@ impl RecurrentLm {
 
     /// The `segment-state` vector's size (`None` without one).
     pub fn state_size(&self) -> Option<usize> {
-        self.segment.as_ref().map(|segment| segment.project.weight.dims()[0])
+        self.segment.as_ref().map(SegmentState::size)
     }
 
-    /// What a stream starts from: a zero vector, the learned initial memory, or nothing.
+    /// What a stream starts from: a zero vector, a learned initial memory, or nothing (the
+    /// caches: no previous window).
     pub fn initial_state(&self, batch: usize, device: &Device) -> Option<StreamState> {
-        match self.recurrence {
-            Recurrence::SegmentState => {
-                self.state_size().map(|size| StreamState::Vector(Tensor::zeros([batch, size], device)))
-            }
-            Recurrence::Memory => self.memory.as_ref().map(|memory| StreamState::Memory(memory.start(batch))),
-            Recurrence::None | Recurrence::TokenGru | Recurrence::NoneCache => None,
+        if let Some(segment) = &self.segment {
+            return Some(StreamState::Vector(segment.start(batch, device)));
         }
-    }
-
-    /// What the window just read (`ids`, with final hidden states `hidden`) leaves the next one.
-    pub(crate) fn next_state(
-        &self,
-        state: Option<StreamState>,
-        ids: Tensor<2, Int>,
-        hidden: Tensor<3>,
-    ) -> Option<StreamState> {
-        match (state, self.recurrence) {
-            (Some(StreamState::Vector(state)), _) => {
-                self.segment.as_ref().map(|segment| StreamState::Vector(segment.update(hidden, state)))
-            }
-            (Some(StreamState::Memory(memory)), _) => {
-                self.memory.as_ref().map(|write| StreamState::Memory(write.update(hidden, memory)))
-            }
-            (_, Recurrence::NoneCache) => Some(StreamState::PreviousWindow { ids, unread: None }),
-            (state, _) => state,
+        if let Some(memory) = &self.memory {
+            return Some(StreamState::Memory(memory.start(batch)));
         }
+        self.memory_tokens.as_ref().map(|tokens| StreamState::MemoryTokens(tokens.start(batch)))
     }
 
     /// Training: each stream's state returns to its start with probability `state_reset_rate`.
-    fn reset_at_random(&self, state: StreamState) -> StreamState {
+    fn reset_at_random(&self, state: StreamState, device: &Device) -> StreamState {
         let rows = state.rows();
-        let device = match &state {
-            StreamState::Vector(state) => state.device(),
-            StreamState::Memory(memory) => memory.device(),
-            StreamState::PreviousWindow { ids, .. } => ids.device(),
-        };
-        let keep = Tensor::<2>::random([rows, 1], Distribution::Bernoulli(1.0 - self.state_reset_rate), &device);
+        let keep = Tensor::<2>::random([rows, 1], Distribution::Bernoulli(1.0 - self.state_reset_rate), device);
+        let unread = |seen: usize| keep.clone().lower_elem(0.5).expand([rows, seen]);
         match state {
             StreamState::Vector(state) => StreamState::Vector(state * keep),
             StreamState::Memory(memory) => {
                 let start = self.memory.as_ref().map(|write| write.start(rows)).unwrap_or_else(|| memory.zeros_like());
-                let keep = keep.unsqueeze_dim::<3>(2);
-                StreamState::Memory(start.clone() + (memory - start) * keep)
+                StreamState::Memory(start.clone() + (memory - start) * keep.unsqueeze_dim::<3>(2))
+            }
+            StreamState::MemoryTokens(memory) => {
+                let start =
+                    self.memory_tokens.as_ref().map(|tokens| tokens.start(rows)).unwrap_or_else(|| memory.zeros_like());
+                StreamState::MemoryTokens(start.clone() + (memory - start) * keep.unsqueeze_dim::<3>(2))
             }
             StreamState::PreviousWindow { ids, .. } => {
-                let [_, seq] = ids.dims();
-                let unread = keep.lower_elem(0.5).expand([rows, seq]);
-                StreamState::PreviousWindow { ids, unread: Some(unread) }
+                let seen = ids.dims()[1];
+                StreamState::PreviousWindow { ids, unread: Some(unread(seen)) }
+            }
+            StreamState::Cache(mut cache) => {
+                cache.unread = Some(unread(cache.len()));
+                StreamState::Cache(cache)
             }
         }
     }
@@ -471,15 +355,15 @@ impl RecurrentLm {
             let window_targets = targets.clone().slice([0..batch, start..end]);
             state = match carry {
                 StateCarry::Reset => self.initial_state(batch, &device),
-                StateCarry::Carried if training => state.map(|state| self.reset_at_random(state)),
+                StateCarry::Carried if training => state.map(|state| self.reset_at_random(state, &device)),
                 StateCarry::Carried => state,
                 StateCarry::Shuffled => state.map(StreamState::rolled),
             };
-            let hidden = self.forward_window(window.clone(), state.as_ref());
-            let window_loss = head.loss(hidden.clone(), window_targets, Some(self.logit_bias.val()), scale);
+            let pass = self.forward_window(window, state.as_ref());
+            let window_loss = head.loss(pass.hidden, window_targets, Some(self.logit_bias.val()), scale);
             losses.push(window_loss.loss);
             nll.push(window_loss.nll.reshape([batch, end - start]));
-            state = self.next_state(state, window, hidden);
+            state = pass.next;
         }
         let loss = Tensor::cat(losses, 0).sum();
         StreamLoss { loss, nll: Tensor::cat(nll, 1), state }

@@ -7,7 +7,8 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use retrofit_core::generation::{Sampler, SamplingConfig};
 
 use crate::error::RecurrentError;
-use crate::model::{RecurrentLm, StreamState};
+use crate::model::RecurrentLm;
+use crate::state::StreamState;
 
 /// A text being continued by a [`RecurrentLm`]: its tokens, and the state that the whole windows
 /// before its current one left.
@@ -60,12 +61,11 @@ impl<'a> WindowedText<'a> {
         let context = self.model.context;
         while self.ids.len() - self.window_start > context {
             let window = row(&self.ids[self.window_start..self.window_start + context], &self.device);
-            let hidden = self.model.forward_window(window.clone(), self.state.as_ref());
-            self.state = self.model.next_state(self.state.take(), window, hidden);
+            self.state = self.model.forward_window(window, self.state.as_ref()).next;
             self.window_start += context;
         }
         let window = row(&self.ids[self.window_start..], &self.device);
-        let logits = self.model.window_logits(self.model.forward_window(window, self.state.as_ref())); // [1, seq, vocab]
+        let logits = self.model.window_logits(self.model.forward_window(window, self.state.as_ref()).hidden); // [1, seq, vocab]
         let [_, seq, vocab] = logits.dims();
         logits
             .slice([0..1, seq - 1..seq, 0..vocab])

@@ -7,7 +7,8 @@ use retrofit_core::training::TaskModel;
 use retrofit_data::lm_batch::LmBatch;
 use retrofit_data::streams::StreamStep;
 
-use crate::model::{RecurrentLm, StreamLoss, StreamState};
+use crate::model::{RecurrentLm, StreamLoss};
+use crate::state::StreamState;
 
 /// The state a batch of streams left for the next batch of the same streams, detached: no
 /// gradient flows from one step into the previous one (truncated BPTT). Shared by the copies of

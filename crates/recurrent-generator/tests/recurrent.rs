@@ -78,11 +78,40 @@ fn bases(seed: u64, device: &Device) -> Vec<PretrainedBase> {
     [gpt2_dir.path(), llama_dir.as_path()].iter().map(|dir| load_base(dir, device).unwrap().0).collect()
 }
 
-const VARIANTS: [Recurrence; 5] =
-    [Recurrence::None, Recurrence::TokenGru, Recurrence::SegmentState, Recurrence::NoneCache, Recurrence::Memory];
+const VARIANTS: [Recurrence; 7] = [
+    Recurrence::None,
+    Recurrence::TokenGru,
+    Recurrence::SegmentState,
+    Recurrence::NoneCache,
+    Recurrence::Memory,
+    Recurrence::XlCache,
+    Recurrence::MemoryTokens,
+];
 
 /// The recurrences that hand something from one window to the next.
-const CARRYING: [Recurrence; 3] = [Recurrence::SegmentState, Recurrence::NoneCache, Recurrence::Memory];
+const CARRYING: [Recurrence; 5] = [
+    Recurrence::SegmentState,
+    Recurrence::NoneCache,
+    Recurrence::Memory,
+    Recurrence::XlCache,
+    Recurrence::MemoryTokens,
+];
+
+/// Whether `base` takes `recurrence`: xl-cache needs rotary positions (a GPT-2 base is refused).
+fn takes(base: &PretrainedBase, recurrence: Recurrence) -> bool {
+    recurrence != Recurrence::XlCache || base.rotary_tables().is_some()
+}
+
+/// The byte-level GPT-2 in `gpt2_dir`, or the tiny Llama fixture for a recurrence that needs
+/// rotary positions.
+fn base_for(recurrence: Recurrence, gpt2_dir: &Path, device: &Device) -> PretrainedBase {
+    let dir = if recurrence == Recurrence::XlCache {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/llama-tiny/tied")
+    } else {
+        gpt2_dir.to_path_buf()
+    };
+    load_base(&dir, device).unwrap().0
+}
 
 /// Opens every gate: `mult = value` (the gradient of a block's parameters is 0 while its gate is 0).
 fn open_gates(mut model: RecurrentLm, value: f32) -> RecurrentLm {
@@ -97,6 +126,10 @@ fn open_gates(mut model: RecurrentLm, value: f32) -> RecurrentLm {
 fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
     let device = libtorch_cpu();
     for (base, recurrence) in bases(1, &device).into_iter().flat_map(|base| VARIANTS.map(|r| (base.clone(), r))) {
+        // memory-tokens: the base attends to the read vectors from the start (see its own test).
+        if !takes(&base, recurrence) || recurrence == Recurrence::MemoryTokens {
+            continue;
+        }
         let family = base.family();
         let vocab = base.vocab_size();
         let reference = base.clone();
@@ -113,13 +146,16 @@ fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
         let [_, total] = ids.dims();
         let (inputs, targets) = (ids.clone().slice([0..2, 0..total - 1]), ids.slice([0..2, 1..total]));
         let carried = model.stream_nll(inputs.clone(), targets.clone(), StateCarry::Carried);
-        let windows: Vec<Tensor<2>> = (0..3)
+        // xl-cache: the third window reads a cache that itself read the first (its own test).
+        let compared = if recurrence == Recurrence::XlCache { 2 } else { 3 };
+        let carried = carried.slice([0..2, 0..compared * CONTEXT]);
+        let windows: Vec<Tensor<2>> = (0..compared)
             .map(|w| {
                 let range = w * CONTEXT..(w + 1) * CONTEXT;
-                // none-cache: the base reads the previous window too, at positions 0..CONTEXT,
-                // this one after it (a window of 2 x CONTEXT sliding by CONTEXT).
-                let from =
-                    if recurrence == Recurrence::NoneCache { w.saturating_sub(1) * CONTEXT } else { range.start };
+                // none-cache and xl-cache: the base reads the previous window too, at positions
+                // 0..CONTEXT, this one after it (a window of 2 x CONTEXT sliding by CONTEXT).
+                let reads_previous = matches!(recurrence, Recurrence::NoneCache | Recurrence::XlCache);
+                let from = if reads_previous { w.saturating_sub(1) * CONTEXT } else { range.start };
                 let logits = reference.forward(inputs.clone().slice([0..2, from..range.end]));
                 let [_, len, vocab] = logits.dims();
                 retrofit_core::language_model::token_nll(
@@ -130,7 +166,7 @@ fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
             .collect();
         // The stream's NLL comes from the head fused with the cross-entropy, which sums the
         // log-sum-exp in another order than token_nll of the logits: float rounding, not 0.
-        let tolerance = if recurrence == Recurrence::NoneCache { 1e-4 } else { 1e-5 };
+        let tolerance = if matches!(recurrence, Recurrence::NoneCache | Recurrence::XlCache) { 1e-4 } else { 1e-5 };
         let difference = max_abs_diff(carried, Tensor::cat(windows, 1));
         assert!(difference <= tolerance, "{family} {recurrence:?}: {difference}");
     }
@@ -174,6 +210,9 @@ fn loss(model: &RecurrentLm, device: &Device) -> Tensor<1> {
 fn the_fused_training_loss_equals_the_loss_of_the_logits_in_value_and_gradient() {
     let device = libtorch_cpu().autodiff();
     for (base, recurrence) in bases(5, &device).into_iter().flat_map(|base| VARIANTS.map(|r| (base.clone(), r))) {
+        if !takes(&base, recurrence) {
+            continue;
+        }
         let model = open_gates(RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap(), 0.5);
         let ids = random_ids_below(model.base.vocab_size(), 2, CONTEXT + 1, &device);
         let (inputs, targets) = (ids.clone().slice([0..2, 0..CONTEXT]), ids.slice([0..2, 1..CONTEXT + 1]));
@@ -198,6 +237,9 @@ fn the_fused_training_loss_equals_the_loss_of_the_logits_in_value_and_gradient()
 fn the_base_gets_no_gradient_and_no_optimizer_state_while_every_trainable_parameter_learns() {
     let device = libtorch_cpu().autodiff();
     for (base, recurrence) in bases(2, &device).into_iter().flat_map(|base| VARIANTS.map(|r| (base.clone(), r))) {
+        if !takes(&base, recurrence) {
+            continue;
+        }
         let model = open_gates(RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap(), 0.5);
         let grads = GradientsParams::from_grads(loss(&model, &device).backward(), &model);
         let (base_with_gradient, base_total) = parameters_with_gradient(&model.base, &grads);
@@ -221,6 +263,10 @@ fn the_base_gets_no_gradient_and_no_optimizer_state_while_every_trainable_parame
         if let Some(memory) = &model.memory {
             let (with, total) = parameters_with_gradient(memory, &grads);
             assert_eq!(with, total, "memory: {with} of {total}");
+        }
+        if let Some(tokens) = &model.memory_tokens {
+            let (with, total) = parameters_with_gradient(tokens, &grads);
+            assert_eq!(with, total, "memory tokens: {with} of {total}");
         }
         let (bias, _) = parameters_with_gradient(&model.logit_bias, &grads);
         assert_eq!(bias, 1);
@@ -250,19 +296,18 @@ fn the_state_carried_from_window_one_changes_window_two_and_reset_removes_the_ef
     let base = base_dir(3);
     let device = libtorch_cpu();
     for recurrence in CARRYING {
-        let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
-        let model = open_gates(
-            RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &insertion(recurrence), CONTEXT, &device).unwrap(),
-            1.0,
-        );
-        let window_two = random_ids(1, CONTEXT + 1, &device);
+        let base = base_for(recurrence, base.path(), &device);
+        let vocab = base.vocab_size();
+        let model = open_gates(RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap(), 1.0);
+        let window_two = random_ids_below(vocab, 1, CONTEXT + 1, &device);
         let nll_of = |first: Tensor<2, Int>, carry: StateCarry| {
             let ids = Tensor::cat(vec![first, window_two.clone()], 1); // [1, 2 * CONTEXT + 1]
             let total = 2 * CONTEXT + 1;
             let nll = model.stream_nll(ids.clone().slice([0..1, 0..total - 1]), ids.slice([0..1, 1..total]), carry);
             nll.slice([0..1, CONTEXT..2 * CONTEXT]) // window two's targets
         };
-        let (first_a, first_b) = (random_ids(1, CONTEXT, &device), random_ids(1, CONTEXT, &device));
+        let (first_a, first_b) =
+            (random_ids_below(vocab, 1, CONTEXT, &device), random_ids_below(vocab, 1, CONTEXT, &device));
         // Carried: what window one said reaches window two.
         let carried =
             max_abs_diff(nll_of(first_a.clone(), StateCarry::Carried), nll_of(first_b.clone(), StateCarry::Carried));
@@ -283,13 +328,11 @@ fn with_shuffled_states_each_stream_reads_the_state_another_stream_left() {
     let base = base_dir(3);
     let device = libtorch_cpu();
     for recurrence in CARRYING {
-        let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
-        let model = open_gates(
-            RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &insertion(recurrence), CONTEXT, &device).unwrap(),
-            1.0,
-        );
-        let window_two = random_ids(1, CONTEXT + 1, &device).expand([2, CONTEXT + 1]);
-        let ids = Tensor::cat(vec![random_ids(2, CONTEXT, &device), window_two], 1); // [2, 2 * CONTEXT + 1]
+        let base = base_for(recurrence, base.path(), &device);
+        let vocab = base.vocab_size();
+        let model = open_gates(RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap(), 1.0);
+        let window_two = random_ids_below(vocab, 1, CONTEXT + 1, &device).expand([2, CONTEXT + 1]);
+        let ids = Tensor::cat(vec![random_ids_below(vocab, 2, CONTEXT, &device), window_two], 1); // [2, 2 * CONTEXT + 1]
         let total = 2 * CONTEXT + 1;
         let nll_of = |carry: StateCarry| {
             let nll =
@@ -318,14 +361,13 @@ fn training_resets_states_at_the_configured_rate_and_evaluation_never_does() {
         let nll = |rate: f64, autodiff: bool, carry: StateCarry| {
             let device = if autodiff { libtorch_cpu().autodiff() } else { libtorch_cpu() };
             device.seed(7);
-            let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
             let config = InsertionConfig { state_reset_rate: rate, ..insertion(recurrence) };
-            let model =
-                open_gates(RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &config, CONTEXT, &device).unwrap(), 1.0);
+            let base = base_for(recurrence, base.path(), &device);
+            let model = open_gates(RecurrentLm::new(base, &config, CONTEXT, &device).unwrap(), 1.0);
             // burn initialises parameters when first used: before the reset draws, so that
             // every rate starts from the same weights.
             model.visit(&mut InitialiseEveryParameter);
-            let ids = random_ids(4, total, &device);
+            let ids = random_ids_below(model.vocab_size(), 4, total, &device);
             let nll = model.stream_nll(ids.clone().slice([0..4, 0..total - 1]), ids.slice([0..4, 1..total]), carry);
             Tensor::<2>::from_data(nll.into_data(), &libtorch_cpu())
         };
@@ -345,7 +387,7 @@ fn checkpoints_round_trip_and_refuse_another_base() {
     let base = base_dir(4);
     let other = base_dir(5);
     let device = libtorch_cpu();
-    for recurrence in VARIANTS {
+    for recurrence in VARIANTS.into_iter().filter(|&r| r != Recurrence::XlCache) {
         let config = RecurrentGeneratorConfig {
             base: base.path().to_path_buf(),
             model: insertion(recurrence),
@@ -406,7 +448,8 @@ fn a_smoke_run_of_every_variant_lowers_the_held_out_loss() {
         run(&smoke_config(base.path(), Recurrence::None, Schedule::ZeroShot), &zero_shot_dir, &device).unwrap();
     assert_eq!(zero_shot.parameters.trainable, 0);
     let before = zero_shot.final_metrics["test_loss"];
-    for recurrence in VARIANTS {
+    // xl-cache needs a rotary base: its smoke run is on the Llama fixture (its own test).
+    for recurrence in VARIANTS.into_iter().filter(|&r| r != Recurrence::XlCache) {
         let run_dir = RunDir::create(results.path(), "recurrent-generator", &format!("{recurrence:?}")).unwrap();
         let summary = run(&smoke_config(base.path(), recurrence, Schedule::Train), &run_dir, &device).unwrap();
         let after = summary.final_metrics["test_loss"];
@@ -651,6 +694,10 @@ fn sampling_with_closed_gates_reproduces_the_base_generate_token_for_token_and_s
     let device = libtorch_cpu();
     let greedy = retrofit_core::generation::SamplingConfig::default();
     for (base, recurrence) in bases(4, &device).into_iter().flat_map(|base| VARIANTS.map(|r| (base.clone(), r))) {
+        // memory-tokens: the base reads the memory from the start; it is not the base's generate.
+        if !takes(&base, recurrence) || recurrence == Recurrence::MemoryTokens {
+            continue;
+        }
         let family = base.family();
         let prompt: Vec<u32> = vec![3, 14, 15, 9, 2];
         // Prompt and new tokens in one window: the base's generate sees the same history.
@@ -674,7 +721,7 @@ fn sampling_with_closed_gates_reproduces_the_base_generate_token_for_token_and_s
 fn sampling_carries_the_state_across_windows_as_evaluation_does() {
     let device = libtorch_cpu();
     let base = load_base(base_dir(5).path(), &device).unwrap().0;
-    for recurrence in CARRYING {
+    for recurrence in CARRYING.into_iter().filter(|&recurrence| takes(&base, recurrence)) {
         let model = open_gates(RecurrentLm::new(base.clone(), &insertion(recurrence), CONTEXT, &device).unwrap(), 0.5);
         // A text of two and a half windows; the sampler's log-probabilities of every next token
         // equal the evaluation's, which carries the state over the windows of the text.
@@ -734,7 +781,7 @@ fn the_backward_never_reaches_a_frozen_weight_nor_the_base_blocks_below_the_firs
         let config = InsertionConfig { positions: Some(vec![1, n_layer]), ..insertion(Recurrence::SegmentState) };
         let model = open_gates(RecurrentLm::new(base, &config, CONTEXT, &device).unwrap(), 0.5);
         let family = format!("{:?}", model.base.family());
-        assert_eq!(model.insert_before, vec![1, n_layer]);
+        assert_eq!(model.schedule.insert_before(), vec![1, n_layer]);
         let base_tracked = tracked_parameters(&model.base);
         assert!(!base_tracked.is_empty() && base_tracked.iter().all(|&t| !t), "{family}: a frozen weight is tracked");
         for (index, block) in model.inserted.iter().enumerate() {
@@ -758,11 +805,94 @@ fn the_backward_never_reaches_a_frozen_weight_nor_the_base_blocks_below_the_firs
 
         // The model's own window forward ends tracked too, and its backward reaches only the
         // trainable parameters (the counts the frozen-gradient test checks for every variant).
-        let hidden = model.forward_window(random_ids_below(model.base.vocab_size(), 2, CONTEXT, &device), None);
+        let hidden = model.forward_window(random_ids_below(model.base.vocab_size(), 2, CONTEXT, &device), None).hidden;
         assert!(is_tracked(&hidden));
         assert!(!is_tracked(&hidden.detach()));
     }
     // A backend without autodiff tracks nothing.
     let plain = libtorch_cpu();
     assert!(!is_tracked(&Tensor::<2>::ones([2, 2], &plain)));
+}
+
+#[test]
+fn xl_cache_on_a_base_with_learned_positions_is_refused_in_one_line_that_names_none_cache() {
+    let base = base_dir(8);
+    let device = libtorch_cpu();
+    let gpt2 = load_base(base.path(), &device).unwrap().0;
+    let error = RecurrentLm::new(gpt2, &insertion(Recurrence::XlCache), CONTEXT, &device).unwrap_err().to_string();
+    assert!(error.contains("model.recurrence") && error.contains("none-cache") && !error.contains('\n'), "{error}");
+}
+
+#[test]
+fn memory_tokens_that_do_not_fit_the_base_positions_are_refused_naming_the_key() {
+    let base = base_dir(8);
+    let device = libtorch_cpu();
+    let gpt2 = load_base(base.path(), &device).unwrap().0;
+    // 2 x 9 + 16 = 34 > the base's 32 positions.
+    let config = InsertionConfig { memory_slots: 9, ..insertion(Recurrence::MemoryTokens) };
+    let error = RecurrentLm::new(gpt2, &config, CONTEXT, &device).unwrap_err().to_string();
+    assert!(error.contains("model.memory_slots") && error.contains("32 positions"), "{error}");
+}
+
+/// xl-cache carries what the previous window's own forward computed, which had itself read the
+/// window before: with nothing trained, the third window depends on the first (through the second
+/// window's cached keys and values above the first layer), while none-cache, which recomputes the
+/// previous window alone, forgets it.
+#[test]
+fn xl_cache_reaches_two_windows_back_through_depth_and_none_cache_one() {
+    let device = libtorch_cpu();
+    let llama = base_for(Recurrence::XlCache, Path::new("unused"), &device);
+    let vocab = llama.vocab_size();
+    let rest = random_ids_below(vocab, 1, 2 * CONTEXT + 1, &device);
+    let (first_a, first_b) =
+        (random_ids_below(vocab, 1, CONTEXT, &device), random_ids_below(vocab, 1, CONTEXT, &device));
+    for (recurrence, reaches) in [(Recurrence::XlCache, true), (Recurrence::NoneCache, false)] {
+        let model = RecurrentLm::new(llama.clone(), &insertion(recurrence), CONTEXT, &device).unwrap();
+        let third = |first: &Tensor<2, Int>| {
+            let ids = Tensor::cat(vec![first.clone(), rest.clone()], 1); // [1, 3 * CONTEXT + 1]
+            let total = 3 * CONTEXT + 1;
+            let nll = model.stream_nll(
+                ids.clone().slice([0..1, 0..total - 1]),
+                ids.slice([0..1, 1..total]),
+                StateCarry::Carried,
+            );
+            nll.slice([0..1, 2 * CONTEXT..3 * CONTEXT])
+        };
+        let difference = max_abs_diff(third(&first_a), third(&first_b));
+        assert_eq!(difference > 1e-5, reaches, "{recurrence:?}: window three moved by {difference}");
+    }
+}
+
+/// What memory-tokens computes as initialised (gates closed): the frozen base over the read
+/// vectors (the learned initial memory at positions 0..m) followed by the window (at m..m + seq);
+/// the write positions after the window change nothing in it.
+#[test]
+fn memory_tokens_as_initialised_are_the_base_reading_the_initial_memory_before_the_window() {
+    let device = libtorch_cpu();
+    for base in bases(9, &device) {
+        let family = base.family();
+        let model = RecurrentLm::new(base.clone(), &insertion(Recurrence::MemoryTokens), CONTEXT, &device).unwrap();
+        let tokens = model.memory_tokens.as_ref().unwrap();
+        let slots = tokens.slots();
+        let ids = random_ids_below(base.vocab_size(), 2, CONTEXT, &device);
+        let positions = position_ids(2, slots + CONTEXT, 0, &device);
+        let x = Tensor::cat(
+            vec![
+                base.embed_vectors(tokens.start(2), positions.clone().slice([0..2, 0..slots])),
+                base.embed(ids.clone(), positions.clone().slice([0..2, slots..slots + CONTEXT])),
+            ],
+            1,
+        );
+        let context = base.context(positions, None, 0);
+        let mut x = x;
+        for layer in 0..base.n_layer() {
+            x = base.block(layer, x, &context, &mut None);
+        }
+        let expected = base.final_norm(x).slice([0..2, slots..slots + CONTEXT, 0..base.d_model()]);
+        let state = model.initial_state(2, &device);
+        let pass = model.forward_window(ids, state.as_ref());
+        let difference = max_abs_diff(pass.hidden, expected);
+        assert!(difference < 1e-5, "{family}: {difference}");
+        assert!(matches!(pass.next, Some(StreamState::MemoryTokens(_))), "{family}: the write becomes the next read");
+    }
 }

@@ -155,7 +155,7 @@ fn main() -> ExitCode {
         Command::Run { ladder, config, seeds, rungs, overrides, results, device } => {
             let ladder =
                 ladder.unwrap_or_else(|| format!("ladder-{}", retrofit_runtime::run_dir::timestamp_run_name()));
-            let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
+            let rungs = if rungs.is_empty() { rungs_the_base_takes(&config, &overrides)? } else { rungs };
             // Ctrl-C reaches the run's process and this one: the run stops after its step (its
             // checkpoint stays), and the ladder stops after it.
             retrofit_runtime::interrupt::install_ctrl_c_handler();
@@ -200,7 +200,7 @@ fn main() -> ExitCode {
         }
         Command::ByWindow { ladders, name, results } => by_window(&results, &ladders, &name),
         Command::Cost { ladder, config, rungs, steps, passes, overrides, results, device } => {
-            let rungs = if rungs.is_empty() { Rung::ALL.to_vec() } else { rungs };
+            let rungs = if rungs.is_empty() { rungs_the_base_takes(&config, &overrides)? } else { rungs };
             anyhow::ensure!(steps >= 1, "--steps: must be at least 1");
             anyhow::ensure!(passes >= 1, "--passes: must be at least 1");
             retrofit_runtime::interrupt::install_ctrl_c_handler();
@@ -276,6 +276,28 @@ fn measure_cost(
 }
 
 /// Starts `thesis run-rung` for one rung and seed in a process of its own and waits for it.
+/// Every rung, less those the config's base cannot take (xl-cache on a base with learned
+/// positions), each left out with a line.
+fn rungs_the_base_takes(config: &Path, overrides: &[String]) -> anyhow::Result<Vec<Rung>> {
+    let resolved: RecurrentGeneratorConfig = load_config(Some(config), overrides)?;
+    let family = retrofit_core::base::base_family(&resolved.base)?;
+    let rotary = family != retrofit_core::base::BaseFamily::Gpt2;
+    Ok(Rung::ALL
+        .into_iter()
+        .filter(|rung| {
+            let takes = rotary || !rung.needs_rotary_base();
+            if !takes {
+                eprintln!(
+                    "thesis: {} left out: it needs a base with rotary positions, and {} is {family}",
+                    rung.name(),
+                    resolved.base.display()
+                );
+            }
+            takes
+        })
+        .collect())
+}
+
 fn run_rung_process(run: &RungRun) -> anyhow::Result<std::process::ExitStatus> {
     let thesis = std::env::current_exe()?;
     let mut command = std::process::Command::new(&thesis);

@@ -105,6 +105,11 @@ impl Decoder for Gpt2 {
         self.wte.forward(ids) + self.wpe.forward(positions)
     }
 
+    /// `x` plus the learned position embeddings.
+    fn embed_vectors(&self, x: Tensor<3>, positions: Tensor<2, Int>) -> Tensor<3> {
+        x + self.wpe.forward(positions)
+    }
+
     fn block(&self, index: usize, x: Tensor<3>, context: &ForwardContext, cache: &mut Option<LayerCache>) -> Tensor<3> {
         self.h[index].forward(x, &context.mask, cache)
     }

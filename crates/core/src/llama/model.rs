@@ -145,6 +145,10 @@ impl Decoder for Llama {
         self.model.layers[index].forward(x, context, cache)
     }
 
+    fn rotary_tables(&self) -> Option<&RotaryTables> {
+        Some(&self.rotary)
+    }
+
     /// `model.norm`.
     fn final_norm(&self, x: Tensor<3>) -> Tensor<3> {
         self.model.norm.forward(x)

@@ -5,6 +5,8 @@
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use crate::base_precision::in_dtype;
+
 /// cos and sin of every position's angles, computed once when the model is built.
 ///
 /// Not parameters: burn treats plain tensor fields of a module as constants (moved with the
@@ -56,6 +58,27 @@ impl RotaryTables {
         let rows = positions.reshape([batch * seq]);
         let pick = |table: &Tensor<2>| table.clone().select(0, rows.clone()).reshape([batch, 1, seq, head_dim]);
         RotaryAngles { cos: pick(&self.cos), sin: pick(&self.sin) }
+    }
+
+    /// Rotated keys moved `by` positions back (position `p` to `p - by`): a rotation composes,
+    /// so rotating by the angles of `-by` (cos of `by`, minus its sin) is exact up to rounding.
+    /// What a cache of keys computed at positions `by..` needs to be read at `0..`.
+    ///
+    /// # Shapes
+    /// `keys`: `[batch, heads, seq, head_dim]` → `[batch, heads, seq, head_dim]`
+    ///
+    /// # Panics
+    /// If `by >= max_positions`.
+    pub fn rotate_back(&self, keys: Tensor<4>, by: usize) -> Tensor<4> {
+        if by == 0 {
+            return keys;
+        }
+        let [_, head_dim] = self.cos.dims();
+        let dtype = keys.dtype();
+        let row = |table: &Tensor<2>| {
+            in_dtype(table.clone().slice([by..by + 1, 0..head_dim]), dtype).reshape([1, 1, 1, head_dim])
+        };
+        RotaryAngles { cos: row(&self.cos), sin: row(&self.sin).neg() }.apply(keys)
     }
 }
 

@@ -1,0 +1,69 @@
+//! `memory-tokens` (as the Recurrent Memory Transformer and AutoCompressors): `m` memory
+//! embeddings before each window's tokens, which every layer of the frozen base reads with its
+//! own attention (read), and `m` after them (write). The write positions' final hidden states,
+//! through a small learned map, become the next window's read embeddings; a stream starts from a
+//! learned initial memory. The read and write vectors take the positions around the window's
+//! (`0..m`, the window at `m..m + seq`, the write at `m + seq..2m + seq`), so a base with learned
+//! positions needs `2m + context` of them. Gradient flows through the windows of one step.
+//!
+//! At initialisation the base already attends to the read vectors (small random ones): unlike the
+//! other recurrences, the model does not start equal to the base (the write positions come after
+//! the window, so they change nothing in it).
+
+use burn::module::{Module, Param};
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::tensor::{Device, Distribution, Tensor};
+
+/// The learned initial memory, the write positions' inputs and the map from what they computed
+/// to the next window's read embeddings.
+#[derive(Module, Debug)]
+pub struct MemoryTokens {
+    /// The read embeddings every stream starts from, and returns to on a reset. `[m, d_model]`
+    pub initial: Param<Tensor<2>>,
+    /// The inputs at the write positions. `[m, d_model]`
+    pub write: Param<Tensor<2>>,
+    /// `[d_model, d_model]`, from the write positions' final hidden states to read embeddings.
+    pub map: Linear,
+}
+
+impl MemoryTokens {
+    /// Embeddings of the scale of GPT-2's initialisation (std 0.02) and a map of small weights,
+    /// so that the base first sees small vectors (close to a zero token) at the memory positions.
+    pub fn new(slots: usize, d_model: usize, device: &Device) -> Self {
+        let small = Distribution::Normal(0.0, 0.02);
+        Self {
+            initial: Param::from_tensor(Tensor::random([slots, d_model], small, device)),
+            write: Param::from_tensor(Tensor::random([slots, d_model], small, device)),
+            map: LinearConfig::new(d_model, d_model)
+                .with_initializer(Initializer::Normal { mean: 0.0, std: 0.02 })
+                .init(device),
+        }
+    }
+
+    /// Memory tokens on each side of a window.
+    pub fn slots(&self) -> usize {
+        self.initial.dims()[0]
+    }
+
+    /// # Shapes
+    /// output: `[batch, m, d_model]`
+    pub fn start(&self, batch: usize) -> Tensor<3> {
+        let [slots, d_model] = self.initial.dims();
+        self.initial.val().unsqueeze_dim::<3>(0).expand([batch, slots, d_model])
+    }
+
+    /// # Shapes
+    /// output: `[batch, m, d_model]`
+    pub fn write_inputs(&self, batch: usize) -> Tensor<3> {
+        let [slots, d_model] = self.write.dims();
+        self.write.val().unsqueeze_dim::<3>(0).expand([batch, slots, d_model])
+    }
+
+    /// The next window's read embeddings from the write positions' final hidden states.
+    ///
+    /// # Shapes
+    /// `written`: `[batch, m, d_model]` → `[batch, m, d_model]`
+    pub fn update(&self, written: Tensor<3>) -> Tensor<3> {
+        self.map.forward(written)
+    }
+}
