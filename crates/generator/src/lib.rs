@@ -35,7 +35,7 @@ pub fn run(config: &GeneratorConfig, run_dir: &RunDir, device: &ResolvedDevice) 
     device.device.seed(config.training.seed);
     let model = config.model.init(vocab_size, config.data.context, &device.device.clone().autodiff())?;
     let task = LanguageModeling { lm: model };
-    let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task)?;
+    let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task, false)?;
     let model = task.lm;
     save_generator(&model, config, vocab_size, &run_dir.path().join(MODEL_DIR))?;
     if config.sample.tokens > 0 {

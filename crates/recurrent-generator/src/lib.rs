@@ -241,8 +241,11 @@ fn train_or_take(
     Ok(match config.schedule {
         Schedule::Train => {
             let data = LmData::new(corpus, config.data.plan(), &config.training)?;
+            let carries_state = model.recurrence.carries_state();
             let task = RecurrentLanguageModeling::new(model);
-            let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task)?;
+            // A recurrence that carries a state is also read reset on validation: its part per epoch.
+            let (summary, task) =
+                train_language_model(run_dir, device, &data, &config.training, config, task, carries_state)?;
             save_checkpoint(&task.model, config, &run_dir.path().join(CHECKPOINT_DIR))?;
             (summary, task.model, data.corpus)
         }

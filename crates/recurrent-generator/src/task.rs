@@ -61,9 +61,22 @@ impl TaskModel for RecurrentLanguageModeling {
     fn forward_task(&self, batch: LmBatch) -> (Tensor<1>, LmOutput) {
         let rows = batch.inputs.dims()[0];
         let initial = self.carried.take(batch.stream, rows);
+        // Validation (nothing tracks a gradient) of a model that carries a state also reads the
+        // batch with the state reset before every window: the carried state's part, per epoch.
+        let validating = !self.model.logit_bias.val().is_require_grad();
+        let reset = (validating && self.model.recurrence.carries_state()).then(|| {
+            self.model.stream_loss_from(batch.inputs.clone(), batch.targets.clone(), StateCarry::Reset, None).nll
+        });
         let StreamLoss { loss, nll, state } =
             self.model.stream_loss_from(batch.inputs, batch.targets, StateCarry::Carried, initial);
         self.carried.store(state);
-        (loss, LmOutput::new(nll, batch.target_bytes))
+        let output = LmOutput::new(nll, batch.target_bytes);
+        (
+            loss,
+            match reset {
+                Some(reset) => output.with_reset(reset),
+                None => output,
+            },
+        )
     }
 }

@@ -457,6 +457,11 @@ fn a_smoke_run_of_every_variant_lowers_the_held_out_loss() {
         assert!(summary.parameters.trainable > 0 && summary.parameters.trainable < summary.parameters.total);
         assert!(run_dir.path().join(CHECKPOINT_DIR).join("checkpoint.json").is_file());
         assert!(run_dir.path().join("window_loss.json").is_file());
+        // Every epoch's validation says what the carried state is worth, for the recurrences that carry one.
+        let part = retrofit_runtime::Split::Valid.key(Quantity::BitsPerByteGain);
+        let logged = summary.final_metrics.get(&part);
+        assert_eq!(logged.is_some(), recurrence.carries_state(), "{recurrence:?}: {part} {logged:?}");
+        assert!(logged.is_none_or(f64::is_finite), "{recurrence:?}: {logged:?}");
     }
 }
 

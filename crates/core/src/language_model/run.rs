@@ -11,10 +11,13 @@ use retrofit_runtime::{Quantity, Split};
 use super::data::LmData;
 use super::task::LmOutput;
 use crate::CoreError;
-use crate::training::{BitsPerByteMetric, LearnerMetric, TaskModel, TrainingConfig, count_parameters, train};
+use crate::training::{
+    BitsPerByteMetric, CarriedStatePartMetric, LearnerMetric, TaskModel, TrainingConfig, count_parameters, train,
+};
 
 /// Trains `task` (built on `device`'s autodiff device) on `data` with the metrics loss, bits per
-/// byte, learning rate and gradient norm; the summary adds `valid_perplexity = exp(valid_loss)`
+/// byte, learning rate and gradient norm, and with `carried_state_part` the validation metric of
+/// [`CarriedStatePartMetric`] (the task's validation output must then carry the reset NLL); the summary adds `valid_perplexity = exp(valid_loss)`
 /// and training tokens per second (over the Learner's time, validation included). Returns the
 /// summary and the selected task (the lowest validation loss's epoch, without autodiff).
 pub fn train_language_model<T, C>(
@@ -24,6 +27,7 @@ pub fn train_language_model<T, C>(
     training: &TrainingConfig,
     config: &C,
     task: T,
+    carried_state_part: bool,
 ) -> Result<(RunSummary, T), CoreError>
 where
     T: TaskModel<Batch = LmBatch, Output = LmOutput>,
@@ -40,8 +44,15 @@ where
         task,
         data.train.clone(),
         data.valid.clone(),
-        |training| training.metrics((BitsPerByteMetric::default(),)),
-        &[LearnerMetric::BITS_PER_BYTE],
+        |training| {
+            let training = training.metrics((BitsPerByteMetric::default(),));
+            if carried_state_part { training.metric_valid_numeric(CarriedStatePartMetric::default()) } else { training }
+        },
+        if carried_state_part {
+            &[LearnerMetric::BITS_PER_BYTE, LearnerMetric::CARRIED_STATE_PART]
+        } else {
+            &[LearnerMetric::BITS_PER_BYTE]
+        },
     )?;
     let (mut final_metrics, mut best_metrics) = report.summary_metrics();
     let loss_key = Split::Valid.key(Quantity::Loss);

@@ -7,7 +7,7 @@ use burn::train::ItemLazy;
 use burn::train::metric::{Adaptor, LossInput};
 use retrofit_data::lm_batch::LmBatch;
 
-use crate::training::{BitsPerByteInput, TaskModel};
+use crate::training::{BitsPerByteInput, CarriedStatePartInput, TaskModel};
 
 /// A model that predicts the next token at every position of its input.
 pub trait CausalLm: Module + ModuleDisplay + 'static {
@@ -45,13 +45,22 @@ pub struct LmOutput {
     pub context: usize,
     /// UTF-8 bytes of the batch's targets.
     pub target_bytes: usize,
+    /// Mean NLL of each window with the recurrent state reset before it, where the batch was
+    /// also read that way (validation of a model that carries a state). `[batch]`
+    pub reset_window_losses: Option<Tensor<1>>,
 }
 
 impl LmOutput {
     /// From the NLL of every target (`[batch, seq]`) and the bytes they stand for.
     pub fn new(nll: Tensor<2>, target_bytes: usize) -> Self {
         let [batch, context] = nll.dims();
-        Self { window_losses: nll.mean_dim(1).reshape([batch]), context, target_bytes }
+        Self { window_losses: nll.mean_dim(1).reshape([batch]), context, target_bytes, reset_window_losses: None }
+    }
+
+    /// With the NLL of every target read with the state reset before each window (`[batch, seq]`).
+    pub fn with_reset(self, reset_nll: Tensor<2>) -> Self {
+        let [batch, _] = reset_nll.dims();
+        Self { reset_window_losses: Some(reset_nll.mean_dim(1).reshape([batch])), ..self }
     }
 }
 
@@ -69,7 +78,11 @@ impl<M: CausalLm> TaskModel for LanguageModeling<M> {
 impl ItemLazy for LmOutput {
     fn sync(self) -> Result<Self, ExecutionError> {
         self.window_losses.device().flush()?;
-        Ok(Self { window_losses: self.window_losses.without_autodiff(), ..self })
+        Ok(Self {
+            window_losses: self.window_losses.without_autodiff(),
+            reset_window_losses: self.reset_window_losses.map(|losses| losses.without_autodiff()),
+            ..self
+        })
     }
 }
 
@@ -84,6 +97,17 @@ impl Adaptor<BitsPerByteInput> for LmOutput {
     fn adapt(&self) -> BitsPerByteInput {
         BitsPerByteInput {
             nll_sum: self.window_losses.clone().sum().mul_scalar(self.context as f64),
+            bytes: self.target_bytes,
+        }
+    }
+}
+
+impl Adaptor<CarriedStatePartInput> for LmOutput {
+    fn adapt(&self) -> CarriedStatePartInput {
+        let sum = |losses: &Tensor<1>| losses.clone().sum().mul_scalar(self.context as f64);
+        CarriedStatePartInput {
+            carried_nll_sum: sum(&self.window_losses),
+            reset_nll_sum: self.reset_window_losses.as_ref().map(sum),
             bytes: self.target_bytes,
         }
     }

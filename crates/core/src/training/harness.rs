@@ -23,7 +23,7 @@ use super::selection::{NoImprovementStopping, selected_epoch};
 use super::task::{StepTimes, TaskModel, Trainable};
 use super::training_clock::TrainingClock;
 use crate::CoreError;
-use crate::training::BitsPerByteMetric;
+use crate::training::{BitsPerByteMetric, CarriedStatePartMetric};
 use retrofit_runtime::curves::{Curves, Series};
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::{MetricSet, Quantity, RuntimeError, Split};
@@ -42,6 +42,9 @@ impl LearnerMetric {
     pub const GRAD_NORM: Self = Self { learner_name: GradNormMetric::NAME, quantity: Quantity::GradNorm };
     pub const BITS_PER_BYTE: Self = Self { learner_name: BitsPerByteMetric::NAME, quantity: Quantity::BitsPerByte };
     pub const ACCURACY: Self = Self { learner_name: "Accuracy", quantity: Quantity::Accuracy };
+    /// Validation only: reset minus carried bits per byte (`valid_bits_per_byte_gain`).
+    pub const CARRIED_STATE_PART: Self =
+        Self { learner_name: CarriedStatePartMetric::NAME, quantity: Quantity::BitsPerByteGain };
 }
 
 /// Per-epoch values of every metric, as the Learner logged them (epoch means).

@@ -17,6 +17,7 @@ mod resume;
 mod schedule;
 mod sealed_checkpoint;
 mod selection;
+mod state_part;
 mod task;
 mod training_clock;
 
@@ -39,5 +40,6 @@ pub use sealed_checkpoint::{
     CHECKPOINT_PARTS, CheckpointWriteFailure, SealedCheckpointer, checkpoint_file, damage_of, newest_intact_checkpoint,
 };
 pub use selection::{NoImprovementStopping, selected_epoch};
+pub use state_part::{CarriedStatePart, CarriedStatePartInput, CarriedStatePartMetric};
 pub use task::{StepTimes, TaskModel, TrainItem, Trainable};
 pub use training_clock::TrainingClock;
