@@ -102,6 +102,10 @@ pub struct InsertionConfig {
     /// stream and window from the run's seeded generator, so that a reset state is a state the
     /// model has trained on. Validation and the final evaluation never reset at random.
     pub state_reset_rate: f64,
+    /// `xl-cache`: the stream's first positions that stay in the cache for every later window
+    /// (attention sinks, as StreamingLLM keeps them; 0: none). The base needs
+    /// `attention_sinks + 2 * context` positions.
+    pub attention_sinks: usize,
     /// The format the frozen base computes in: `"auto"` (bf16 where the device computes it
     /// natively: CUDA with bf16, a CPU with AVX-512 bf16; float32 elsewhere), `"float32"`, or
     /// `"bfloat16"` (warned about where it is slow). The trainable parts stay float32.
@@ -119,6 +123,7 @@ impl Default for InsertionConfig {
             state_size: None,
             memory_slots: 16,
             state_reset_rate: 0.05,
+            attention_sinks: 4,
             base_precision: BasePrecision::Auto,
         }
     }
@@ -173,6 +178,18 @@ impl InsertionConfig {
                     recurrence.name()
                 ),
             ));
+        }
+        if recurrence == Recurrence::XlCache && self.attention_sinks + 2 * context > max_positions {
+            return Err(CoreError::setting(
+                "model.attention_sinks",
+                format!(
+                    "xl-cache reads {} sinks and the previous window before the current one: {} + 2 x {context} is more than the base's {max_positions} positions",
+                    self.attention_sinks, self.attention_sinks
+                ),
+            ));
+        }
+        if recurrence == Recurrence::XlCache && self.attention_sinks > context {
+            return Err(CoreError::setting("model.attention_sinks", format!("at most a window ({context})")));
         }
         if !(0.0..1.0).contains(&self.state_reset_rate) {
             return Err(CoreError::setting("model.state_reset_rate", "must be at least 0 and below 1"));

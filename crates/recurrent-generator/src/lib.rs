@@ -1,6 +1,8 @@
-//! Stage 6, the recurrent generator: a frozen pre-trained base (GPT-2, Llama or Qwen2) with trainable inserted blocks,
-//! a logit bias and a recurrent connection (none, a token GRU, or a state carried from window
-//! to window), trained and evaluated identically so that the variants can be compared.
+//! Stage 6, the recurrent generator: a frozen pre-trained base (GPT-2, Llama or Qwen2) with
+//! trainable inserted blocks, a logit bias and one recurrent connection (`config::Recurrence`:
+//! none, a token GRU, or something carried from window to window: a state vector, memory slots,
+//! the previous window, a Transformer-XL cache, memory tokens; each in a file of its own),
+//! trained and evaluated identically so that the variants can be compared.
 
 mod checkpoint;
 mod config;
@@ -33,7 +35,7 @@ pub use schedule::{Layer, LayerSchedule};
 pub use segment_state::SegmentState;
 pub use state::StreamState;
 pub use task::{CarriedState, RecurrentLanguageModeling};
-pub use xl_cache::XlCache;
+pub use xl_cache::{LayerKeys, XlCache};
 
 use retrofit_core::base::{BaseFormat, load_base};
 use retrofit_core::decoder::Decoder;

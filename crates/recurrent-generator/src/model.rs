@@ -45,6 +45,9 @@ pub struct RecurrentLm {
     /// See [`InsertionConfig::state_reset_rate`].
     #[module(skip)]
     pub state_reset_rate: f64,
+    /// `xl-cache`: the stream's first positions kept in the cache (see [`crate::xl_cache`]).
+    #[module(skip)]
+    pub attention_sinks: usize,
 }
 
 /// One window's pass: its final hidden states and what it leaves the next window.
@@ -109,6 +112,7 @@ impl RecurrentLm {
             recurrence,
             context,
             state_reset_rate: config.state_reset_rate,
+            attention_sinks: config.attention_sinks,
         })
     }
 
@@ -144,6 +148,8 @@ impl RecurrentLm {
             Some(StreamState::Cache(cache)) => Some(cache),
             _ => None,
         };
+        // xl-cache: the sinks and the previous window, at the positions before this one's.
+        let xl_read = xl.and_then(|cache| self.base.rotary_tables().map(|rotary| cache.read(rotary)));
         let mut recorder = (self.recurrence == Recurrence::XlCache).then(XlRecorder::default);
         // After a previous window (at positions 0..seen) this one takes the positions after it.
         let seen = state.map_or(0, StreamState::seen);
@@ -162,12 +168,12 @@ impl RecurrentLm {
         for layer in &self.schedule.layers {
             x = match *layer {
                 Layer::Inserted(index) => {
-                    let block_prefix = match (&prefix, xl) {
+                    let block_prefix = match (&prefix, &xl_read) {
                         (Some(prefix), _) => {
                             Some(BlockPrefix { input: prefix.inserted[index].clone(), padding: unread.clone() })
                         }
-                        (None, Some(cache)) => {
-                            Some(BlockPrefix { input: cache.inserted[index].clone(), padding: unread.clone() })
+                        (None, Some(read)) => {
+                            Some(BlockPrefix { input: read.inserted[index].clone(), padding: unread.clone() })
                         }
                         (None, None) => None,
                     };
@@ -177,9 +183,9 @@ impl RecurrentLm {
                     self.inserted[index].forward(x, &inputs, block_prefix)
                 }
                 Layer::Base(index) => {
-                    let mut cache = match (&mut prefix, xl) {
+                    let mut cache = match (&mut prefix, &xl_read) {
                         (Some(prefix), _) => prefix.base[index].take(),
-                        (None, Some(cache)) => Some(cache.base[index].clone()),
+                        (None, Some(read)) => Some(read.base[index].clone()),
                         (None, None) => None,
                     };
                     let x = self.base.block(index, x, &context, &mut cache);
@@ -194,7 +200,7 @@ impl RecurrentLm {
         }
         let hidden = self.base.final_norm(x);
         let next = match (state, recorder) {
-            (_, Some(recorder)) => Some(StreamState::Cache(recorder.finish())),
+            (_, Some(recorder)) => Some(StreamState::Cache(recorder.finish(xl, self.attention_sinks))),
             (Some(StreamState::Vector(vector)), _) => {
                 self.segment.as_ref().map(|segment| StreamState::Vector(segment.update(hidden.clone(), vector.clone())))
             }
@@ -312,7 +318,7 @@ impl RecurrentLm {
                 StreamState::PreviousWindow { ids, unread: Some(unread(seen)) }
             }
             StreamState::Cache(mut cache) => {
-                cache.unread = Some(unread(cache.len()));
+                cache.unread = Some(unread(cache.read_len()));
                 StreamState::Cache(cache)
             }
         }

@@ -65,7 +65,7 @@ impl StreamState {
     pub fn seen(&self) -> usize {
         match self {
             Self::PreviousWindow { ids, .. } => ids.dims()[1],
-            Self::Cache(cache) => cache.len(),
+            Self::Cache(cache) => cache.read_len(),
             Self::Vector(_) | Self::Memory(_) | Self::MemoryTokens(_) => 0,
         }
     }

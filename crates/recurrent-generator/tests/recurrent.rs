@@ -172,15 +172,6 @@ fn at_initialisation_the_logits_equal_the_frozen_base_exactly() {
     }
 }
 
-/// Reads every parameter once, which makes burn initialise it.
-struct InitialiseEveryParameter;
-
-impl ModuleVisitor for InitialiseEveryParameter {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let _ = param.val();
-    }
-}
-
 struct BaseParameterIds(Vec<burn::module::ParamId>);
 
 impl ModuleVisitor for BaseParameterIds {
@@ -353,31 +344,33 @@ fn with_shuffled_states_each_stream_reads_the_state_another_stream_left() {
     }
 }
 
+/// One model, read as in training (its parameters require gradients) and as in evaluation
+/// (`no_grad`, the same weights), at reset rates 0, 0.9 and almost 1: built once, so that no
+/// other test drawing from the global generator can make two readings differ in their weights.
 #[test]
 fn training_resets_states_at_the_configured_rate_and_evaluation_never_does() {
     let base = base_dir(4);
     let total = 3 * CONTEXT + 1;
+    let device = libtorch_cpu().autodiff();
     for recurrence in CARRYING {
-        let nll = |rate: f64, autodiff: bool, carry: StateCarry| {
-            let device = if autodiff { libtorch_cpu().autodiff() } else { libtorch_cpu() };
-            device.seed(7);
-            let config = InsertionConfig { state_reset_rate: rate, ..insertion(recurrence) };
-            let base = base_for(recurrence, base.path(), &device);
-            let model = open_gates(RecurrentLm::new(base, &config, CONTEXT, &device).unwrap(), 1.0);
-            // burn initialises parameters when first used: before the reset draws, so that
-            // every rate starts from the same weights.
-            model.visit(&mut InitialiseEveryParameter);
-            let ids = random_ids_below(model.vocab_size(), 4, total, &device);
-            let nll = model.stream_nll(ids.clone().slice([0..4, 0..total - 1]), ids.slice([0..4, 1..total]), carry);
+        let base = base_for(recurrence, base.path(), &device);
+        let training = open_gates(RecurrentLm::new(base, &insertion(recurrence), CONTEXT, &device).unwrap(), 1.0);
+        let evaluating = training.clone().no_grad();
+        let ids = random_ids_below(training.vocab_size(), 4, total, &device);
+        let nll = |model: &RecurrentLm, rate: f64, carry: StateCarry| {
+            let mut model = model.clone();
+            model.state_reset_rate = rate;
+            let nll =
+                model.stream_nll(ids.clone().slice([0..4, 0..total - 1]), ids.clone().slice([0..4, 1..total]), carry);
             Tensor::<2>::from_data(nll.into_data(), &libtorch_cpu())
         };
-        let (carried, reset) = (nll(0.0, false, StateCarry::Carried), nll(0.0, false, StateCarry::Reset));
+        let (carried, reset) = (nll(&evaluating, 0.0, StateCarry::Carried), nll(&evaluating, 0.0, StateCarry::Reset));
         assert!(max_abs_diff(carried.clone(), reset.clone()) > 1e-4, "{recurrence:?}");
-        // Evaluation (no autodiff) ignores the rate; training at rate 0 carries every state...
-        assert!(max_abs_diff(nll(0.9, false, StateCarry::Carried), carried.clone()) < 1e-5, "{recurrence:?}");
-        assert!(max_abs_diff(nll(0.0, true, StateCarry::Carried), carried.clone()) < 1e-5, "{recurrence:?}");
+        // Evaluation ignores the rate; training at rate 0 carries every state...
+        assert!(max_abs_diff(nll(&evaluating, 0.9, StateCarry::Carried), carried.clone()) < 1e-5, "{recurrence:?}");
+        assert!(max_abs_diff(nll(&training, 0.0, StateCarry::Carried), carried.clone()) < 1e-5, "{recurrence:?}");
         // ... and at a rate of almost 1 resets every one.
-        let trained = nll(0.999_999, true, StateCarry::Carried);
+        let trained = nll(&training, 0.999_999, StateCarry::Carried);
         assert!(max_abs_diff(trained, reset) < 1e-5, "{recurrence:?}");
     }
 }
@@ -840,9 +833,9 @@ fn memory_tokens_that_do_not_fit_the_base_positions_are_refused_naming_the_key()
 }
 
 /// xl-cache carries what the previous window's own forward computed, which had itself read the
-/// window before: with nothing trained, the third window depends on the first (through the second
-/// window's cached keys and values above the first layer), while none-cache, which recomputes the
-/// previous window alone, forgets it.
+/// window before: with nothing trained and no sinks, the third window depends on the first
+/// (through the second window's cached keys and values above the first layer), while none-cache,
+/// which recomputes the previous window alone, forgets it.
 #[test]
 fn xl_cache_reaches_two_windows_back_through_depth_and_none_cache_one() {
     let device = libtorch_cpu();
@@ -852,7 +845,8 @@ fn xl_cache_reaches_two_windows_back_through_depth_and_none_cache_one() {
     let (first_a, first_b) =
         (random_ids_below(vocab, 1, CONTEXT, &device), random_ids_below(vocab, 1, CONTEXT, &device));
     for (recurrence, reaches) in [(Recurrence::XlCache, true), (Recurrence::NoneCache, false)] {
-        let model = RecurrentLm::new(llama.clone(), &insertion(recurrence), CONTEXT, &device).unwrap();
+        let config = InsertionConfig { attention_sinks: 0, ..insertion(recurrence) };
+        let model = RecurrentLm::new(llama.clone(), &config, CONTEXT, &device).unwrap();
         let third = |first: &Tensor<2, Int>| {
             let ids = Tensor::cat(vec![first.clone(), rest.clone()], 1); // [1, 3 * CONTEXT + 1]
             let total = 3 * CONTEXT + 1;
@@ -900,4 +894,51 @@ fn memory_tokens_as_initialised_are_the_base_reading_the_initial_memory_before_t
         assert!(difference < 1e-5, "{family}: {difference}");
         assert!(matches!(pass.next, Some(StreamState::MemoryTokens(_))), "{family}: the write becomes the next read");
     }
+}
+
+/// The stream's first positions stay in xl-cache's cache as attention sinks: after the second
+/// window the sinks are the first window's first positions, and every later window keeps them.
+#[test]
+fn xl_cache_keeps_the_stream_s_first_positions_as_sinks() {
+    let device = libtorch_cpu();
+    let llama = base_for(Recurrence::XlCache, Path::new("unused"), &device);
+    let sinks = 3;
+    let config = InsertionConfig { attention_sinks: sinks, ..insertion(Recurrence::XlCache) };
+    let model = open_gates(RecurrentLm::new(llama.clone(), &config, CONTEXT, &device).unwrap(), 0.5);
+    let ids = random_ids_below(llama.vocab_size(), 2, 3 * CONTEXT + 1, &device);
+    let cache_after = |windows: usize| {
+        let end = windows * CONTEXT;
+        let state = model
+            .stream_loss_from(
+                ids.clone().slice([0..2, 0..end]),
+                ids.clone().slice([0..2, 1..end + 1]),
+                StateCarry::Carried,
+                None,
+            )
+            .state;
+        match state {
+            Some(StreamState::Cache(cache)) => cache,
+            other => panic!("xl-cache leaves a cache, not {other:?}"),
+        }
+    };
+    let (one, two, three) = (cache_after(1), cache_after(2), cache_after(3));
+    // The first window holds its sinks itself; the next window reads it whole.
+    assert!(one.sinks.is_none());
+    assert_eq!((one.previous.len(), one.read_len()), (CONTEXT, CONTEXT));
+    let kept = two.sinks.as_ref().expect("the second window keeps the first window's first positions");
+    assert_eq!((kept.len(), two.read_len()), (sinks, sinks + CONTEXT));
+    for (layer, (sink, first)) in kept.base.iter().zip(&one.previous.base).enumerate() {
+        let [batch, heads, _, dim] = first.keys().dims();
+        let head = |t: Tensor<4>| t.slice([0..batch, 0..heads, 0..sinks, 0..dim]);
+        assert_eq!(max_abs_diff(sink.keys(), head(first.keys())), 0.0, "layer {layer}");
+        assert_eq!(max_abs_diff(sink.values(), head(first.values())), 0.0, "layer {layer}");
+    }
+    let later = three.sinks.as_ref().unwrap();
+    for (sink, kept) in later.base.iter().zip(&kept.base) {
+        assert_eq!(max_abs_diff(sink.keys(), kept.keys()), 0.0);
+    }
+    // What the next window reads: the sinks at 0..sinks, the previous window moved after them.
+    let read = three.read(llama.rotary_tables().unwrap());
+    assert_eq!(read.len(), sinks + CONTEXT);
+    assert_eq!(read.inserted[0].dims()[1], sinks + CONTEXT);
 }

@@ -60,25 +60,28 @@ impl RotaryTables {
         RotaryAngles { cos: pick(&self.cos), sin: pick(&self.sin) }
     }
 
-    /// Rotated keys moved `by` positions back (position `p` to `p - by`): a rotation composes,
-    /// so rotating by the angles of `-by` (cos of `by`, minus its sin) is exact up to rounding.
-    /// What a cache of keys computed at positions `by..` needs to be read at `0..`.
+    /// Rotated keys moved `by` positions along (`p` to `p + by`; negative: back): a rotation
+    /// composes, so rotating by the angles of `by` (for a negative `by`, cos of `|by|` and minus
+    /// its sin) is exact up to rounding. What a cache of keys computed at some positions needs to
+    /// be read at others.
     ///
     /// # Shapes
     /// `keys`: `[batch, heads, seq, head_dim]` → `[batch, heads, seq, head_dim]`
     ///
     /// # Panics
-    /// If `by >= max_positions`.
-    pub fn rotate_back(&self, keys: Tensor<4>, by: usize) -> Tensor<4> {
+    /// If `|by| >= max_positions`.
+    pub fn shift(&self, keys: Tensor<4>, by: isize) -> Tensor<4> {
         if by == 0 {
             return keys;
         }
         let [_, head_dim] = self.cos.dims();
         let dtype = keys.dtype();
-        let row = |table: &Tensor<2>| {
-            in_dtype(table.clone().slice([by..by + 1, 0..head_dim]), dtype).reshape([1, 1, 1, head_dim])
+        let row = by.unsigned_abs();
+        let pick = |table: &Tensor<2>| {
+            in_dtype(table.clone().slice([row..row + 1, 0..head_dim]), dtype).reshape([1, 1, 1, head_dim])
         };
-        RotaryAngles { cos: row(&self.cos), sin: row(&self.sin).neg() }.apply(keys)
+        let sin = if by > 0 { pick(&self.sin) } else { pick(&self.sin).neg() };
+        RotaryAngles { cos: pick(&self.cos), sin }.apply(keys)
     }
 }
 
@@ -95,5 +98,26 @@ impl RotaryAngles {
         let second = x.clone().slice([0..batch, 0..heads, 0..seq, half..head_dim]);
         let rotated = Tensor::cat(vec![second.neg(), first], 3);
         x * self.cos.clone() + rotated * self.sin.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn shifting_rotated_keys_equals_rotating_them_at_the_shifted_positions() {
+        let device = Device::default();
+        let tables = RotaryTables::new(8, 32, 10_000.0, &device);
+        let keys = Tensor::<4>::random([1, 2, 3, 8], Distribution::Normal(0.0, 1.0), &device);
+        let at = |first: i64| {
+            let positions = Tensor::<1, Int>::arange(first..first + 3, &device).reshape([1, 3]);
+            tables.angles(positions).apply(keys.clone())
+        };
+        let difference = |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().into_scalar::<f32>();
+        assert!(difference(tables.shift(at(9), -9), at(0)) < 1e-5);
+        assert!(difference(tables.shift(at(2), 5), at(7)) < 1e-5);
+        assert_eq!(difference(tables.shift(at(4), 0), at(4)), 0.0);
     }
 }
