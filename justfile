@@ -146,6 +146,17 @@ bytes-base: build
     fi
     echo "bytes-base: data/thesis-bytes-base/generator/base/model"
 
+# Ladder C's base as a Llama (configs/thesis-bytes-base-llama.toml: rotary positions, what
+# xl-cache needs), trained once into data/thesis-bytes-base-llama/.
+bytes-base-llama: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -f data/thesis-bytes-base-llama/generator/base/model/config.json ]; then
+        rm -rf data/thesis-bytes-base-llama
+        {{cargo}} run {{release}} -q --bin generator -- --config configs/thesis-bytes-base-llama.toml --results data/thesis-bytes-base-llama --run-name base --quiet
+    fi
+    echo "bytes-base-llama: data/thesis-bytes-base-llama/generator/base/model"
+
 # The small byte-level GPT-2 of the probe and the GPU check (configs/smoke/generator-gpt2.toml,
 # seconds), trained once into data/probe-base/.
 _smoke-base: build

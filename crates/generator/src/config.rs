@@ -5,6 +5,7 @@ use retrofit_core::block::{NormPlacement, TransformerBlockConfig};
 use retrofit_core::generation::SamplingConfig;
 use retrofit_core::gpt2::Gpt2Config;
 use retrofit_core::language_model::LanguageModelDataConfig;
+use retrofit_core::llama::LlamaConfig;
 use retrofit_core::training::TrainingConfig;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,29 @@ pub enum GeneratorModelConfig {
     /// GPT-2 (pre-norm, fused attention projection, GELU, final norm, tied head), trained from
     /// scratch and exported as a Hugging Face directory.
     Gpt2 { n_embd: usize, n_layer: usize, n_head: usize },
+    /// Llama (RMSNorm, rotary positions, grouped-query attention, SwiGLU, tied head), trained from
+    /// scratch and exported as a Hugging Face directory: a small rotary base for the recurrent
+    /// generator (what `xl-cache` needs).
+    Llama {
+        hidden_size: usize,
+        n_layer: usize,
+        n_head: usize,
+        /// Key/value heads (grouped-query attention); must divide `n_head`.
+        n_kv_head: usize,
+        /// Width of the SwiGLU feed-forward layer.
+        intermediate_size: usize,
+        #[serde(default = "default_rope_theta")]
+        rope_theta: f64,
+        /// Positions of the exported config (`max_position_embeddings`: how far its rotary tables
+        /// reach), at least the training context; `None`: the context. Rotary tables are
+        /// computed, not learned, so a base can be written with room for a cache before a window.
+        #[serde(default)]
+        max_positions: Option<usize>,
+    },
+}
+
+fn default_rope_theta() -> f64 {
+    10_000.0
 }
 
 fn default_ff_mult() -> usize {
@@ -53,7 +77,33 @@ impl GeneratorModelConfig {
                 n_head,
                 ..Gpt2Config::distilgpt2()
             }),
-            Self::Former { .. } => None,
+            Self::Former { .. } | Self::Llama { .. } => None,
+        }
+    }
+
+    /// The Llama config of the `llama` architecture for a vocabulary and context (its positions:
+    /// `max_positions`, at least the context).
+    pub fn llama_config(&self, vocab_size: usize, context: usize) -> Option<LlamaConfig> {
+        match *self {
+            Self::Llama { hidden_size, n_layer, n_head, n_kv_head, intermediate_size, rope_theta, max_positions } => {
+                Some(LlamaConfig {
+                    vocab_size,
+                    hidden_size,
+                    intermediate_size,
+                    num_hidden_layers: n_layer,
+                    num_attention_heads: n_head,
+                    num_key_value_heads: Some(n_kv_head),
+                    head_dim: None,
+                    max_position_embeddings: max_positions.unwrap_or(context).max(context),
+                    rms_norm_eps: 1e-5,
+                    rope_theta,
+                    tie_word_embeddings: true,
+                    attention_bias: false,
+                    qkv_bias: false,
+                    mlp_bias: false,
+                })
+            }
+            Self::Former { .. } | Self::Gpt2 { .. } => None,
         }
     }
 
@@ -84,6 +134,11 @@ impl GeneratorModelConfig {
                 let config = self.gpt2_config(vocab_size, context).expect("gpt2 architecture");
                 config.validate()?;
                 Ok(Generator::Gpt2(config.init_for_training(device)))
+            }
+            Self::Llama { .. } => {
+                let config = self.llama_config(vocab_size, context).expect("llama architecture");
+                config.validate().map_err(|error| CoreError::setting("model", error.to_string()))?;
+                Ok(Generator::Llama(config.init(device)))
             }
         }
     }

@@ -3,14 +3,17 @@ use burn::tensor::{Int, Tensor};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::gpt2::Gpt2;
 use retrofit_core::language_model::CausalLm;
+use retrofit_core::llama::Llama;
 
 use crate::former::FormerLm;
 
 /// The generator of either architecture.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per run
 pub enum Generator {
     Former(FormerLm),
     Gpt2(Gpt2),
+    Llama(Llama),
 }
 
 impl Generator {
@@ -19,6 +22,7 @@ impl Generator {
         match self {
             Self::Former(model) => model.context(),
             Self::Gpt2(model) => model.n_positions,
+            Self::Llama(model) => model.max_positions(),
         }
     }
 }
@@ -28,6 +32,7 @@ impl CausalLm for Generator {
         match self {
             Self::Former(model) => model.forward(inputs),
             Self::Gpt2(model) => model.forward(inputs),
+            Self::Llama(model) => model.forward(inputs),
         }
     }
 }

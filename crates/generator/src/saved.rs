@@ -1,5 +1,5 @@
-//! A trained generator on disk: `<run>/model/`. The `gpt2` architecture is written as a Hugging
-//! Face GPT-2 directory (usable as the recurrent generator's base); `former` as
+//! A trained generator on disk: `<run>/model/`. The `gpt2` and `llama` architectures are written
+//! as Hugging Face directories (usable as the recurrent generator's base); `former` as
 //! `model.safetensors` rebuilt from the run's `config.toml`.
 
 use std::path::Path;
@@ -8,6 +8,7 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use retrofit_core::gpt2::{export_gpt2, load_gpt2, load_tokenizer};
 use retrofit_core::hf_checkpoint::end_of_sequence_ids;
+use retrofit_core::llama::{export_llama, load_llama};
 use retrofit_data::tokenizer::TextTokenizer;
 use retrofit_runtime::config::load_config;
 
@@ -29,6 +30,10 @@ pub fn save_generator(
         Generator::Gpt2(gpt2) => {
             let gpt2_config = config.model.gpt2_config(vocab_size, config.data.context).expect("gpt2 architecture");
             export_gpt2(gpt2, &gpt2_config, &config.data.tokenizer, dir)?;
+        }
+        Generator::Llama(llama) => {
+            let llama_config = config.model.llama_config(vocab_size, config.data.context).expect("llama architecture");
+            export_llama(llama, &llama_config, &config.data.tokenizer, dir)?;
         }
         Generator::Former(_) => {
             std::fs::create_dir_all(dir)
@@ -59,6 +64,11 @@ pub fn load_generator(
         let tokenizer = load_tokenizer(&dir, &gpt2_config)?;
         return Ok((Generator::Gpt2(model), config, tokenizer));
     }
+    if config.model.llama_config(1, 1).is_some() {
+        let (model, llama_config) = load_llama(&dir, device)?;
+        let tokenizer = retrofit_core::llama::load_tokenizer(&dir, llama_config.vocab_size)?;
+        return Ok((Generator::Llama(model), config, tokenizer));
+    }
     let tokenizer = TextTokenizer::from_config(&config.data.tokenizer, std::iter::empty())?;
     let mut model = config.model.init(tokenizer.vocab_size(), config.data.context, device)?;
     let path = dir.join("model.safetensors");
@@ -87,7 +97,7 @@ pub fn generator_end_of_sequence_ids(
     tokenizer: &TextTokenizer,
 ) -> Result<Vec<u32>, GeneratorError> {
     Ok(match model {
-        Generator::Gpt2(_) => end_of_sequence_ids(&run.join(MODEL_DIR))?,
+        Generator::Gpt2(_) | Generator::Llama(_) => end_of_sequence_ids(&run.join(MODEL_DIR))?,
         Generator::Former(_) => tokenizer.end_of_text_id().into_iter().collect(),
     })
 }

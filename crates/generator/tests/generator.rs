@@ -25,10 +25,19 @@ fn ids(values: &[i64]) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(values.to_vec(), [1, values.len()]), &libtorch_cpu())
 }
 
-fn architectures() -> [GeneratorModelConfig; 2] {
+fn architectures() -> [GeneratorModelConfig; 3] {
     [
         GeneratorModelConfig::Former { d_model: 32, heads: 4, depth: 2, ff_mult: 4 },
         GeneratorModelConfig::Gpt2 { n_embd: 32, n_layer: 2, n_head: 4 },
+        GeneratorModelConfig::Llama {
+            hidden_size: 32,
+            n_layer: 2,
+            n_head: 4,
+            n_kv_head: 2,
+            intermediate_size: 64,
+            rope_theta: 10_000.0,
+            max_positions: None,
+        },
     ]
 }
 
@@ -80,7 +89,7 @@ fn bits_per_byte_is_the_summed_nll_over_ln2_times_the_bytes() {
 }
 
 #[test]
-fn a_saved_model_reloads_with_identical_logits_and_the_gpt2_export_is_a_gpt2_directory() {
+fn a_saved_model_reloads_with_identical_logits_and_the_exports_are_hugging_face_directories() {
     let device = libtorch_cpu();
     for architecture in architectures() {
         let config = GeneratorConfig { model: architecture.clone(), ..GeneratorConfig::default() };
@@ -100,6 +109,12 @@ fn a_saved_model_reloads_with_identical_logits_and_the_gpt2_export_is_a_gpt2_dir
                 (256, 2, config.data.context)
             );
             assert_eq!(max_abs_diff(gpt2.forward(input.clone()), base.forward(input)), 0.0);
+        } else if let Generator::Llama(llama) = &model {
+            // A rotary base for the recurrent stage (xl-cache), loaded as any Llama directory.
+            let (base, _) = retrofit_core::base::load_base(&run.path().join(MODEL_DIR), &device).unwrap();
+            assert_eq!(base.family(), retrofit_core::base::BaseFamily::Llama);
+            assert_eq!((base.vocab_size(), base.n_layer(), base.max_positions()), (256, 2, config.data.context));
+            assert_eq!(max_abs_diff(llama.forward(input.clone()), base.forward(input)), 0.0);
         }
     }
 }

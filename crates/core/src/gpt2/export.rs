@@ -3,34 +3,14 @@
 
 use std::path::Path;
 
-use std::path::PathBuf;
-
-use burn::store::{ModuleSnapshot, SafetensorsStore, SafetensorsStoreError};
+use burn::store::{ModuleSnapshot, SafetensorsStore};
 use retrofit_data::tokenizer::TokenizerConfig;
 use serde_json::json;
 
 use super::config::Gpt2Config;
 use super::model::Gpt2;
-use crate::hf_checkpoint::TOKENIZER_FILE;
-
-/// Why a model could not be written; each displays as one line.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write weights {path}: {source}")]
-    Weights {
-        path: PathBuf,
-        #[source]
-        source: SafetensorsStoreError,
-    },
-    #[error("cannot write the config or the tokenizer as JSON: {0}")]
-    Json(#[from] serde_json::Error),
-}
+pub use crate::hf_checkpoint::ExportError;
+use crate::hf_checkpoint::{write_config, write_tokenizer};
 
 /// Module path → HF key: the inverse of the loader's remapping (burn's LayerNorm `gamma`/`beta`
 /// are HF's `weight`/`bias`; `GPT2LMHeadModel` nests the model under `transformer.`).
@@ -47,8 +27,6 @@ pub fn export_gpt2(
     tokenizer: &TokenizerConfig,
     dir: &Path,
 ) -> Result<(), ExportError> {
-    let io = |path: &Path, source: std::io::Error| ExportError::Io { path: path.to_path_buf(), source };
-    std::fs::create_dir_all(dir).map_err(|error| io(dir, error))?;
     let mut hf_config = serde_json::to_value(config)?;
     // GPT-2 BPE's last id is its `<|endoftext|>`; bytes and words have no end-of-text token.
     let end_of_text = match tokenizer {
@@ -70,9 +48,7 @@ pub fn export_gpt2(
             fields.insert(key.to_string(), value);
         }
     }
-    let config_path = dir.join("config.json");
-    let text = serde_json::to_string_pretty(&hf_config)?;
-    std::fs::write(&config_path, text + "\n").map_err(|error| io(&config_path, error))?;
+    write_config(dir, &hf_config)?;
 
     let weights = dir.join("model.safetensors");
     let mut store = SafetensorsStore::from_file(weights.clone()).overwrite(true);
@@ -81,17 +57,5 @@ pub fn export_gpt2(
     }
     model.save_into(&mut store).map_err(|source| ExportError::Weights { path: weights.clone(), source })?;
 
-    match tokenizer {
-        TokenizerConfig::Gpt2 { dir: source } => {
-            for file in ["vocab.json", "merges.txt"] {
-                std::fs::copy(source.join(file), dir.join(file)).map_err(|error| io(&source.join(file), error))?;
-            }
-        }
-        other => {
-            let path = dir.join(TOKENIZER_FILE);
-            let text = serde_json::to_string(other)?;
-            std::fs::write(&path, text + "\n").map_err(|error| io(&path, error))?;
-        }
-    }
-    Ok(())
+    write_tokenizer(tokenizer, dir)
 }

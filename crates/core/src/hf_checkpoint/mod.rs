@@ -6,6 +6,7 @@
 
 mod end_of_sequence;
 mod error;
+mod export;
 mod tokenizer;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ use burn::tensor::Tensor;
 
 pub use end_of_sequence::end_of_sequence_ids;
 pub use error::LoadError;
+pub use export::ExportError;
+pub(crate) use export::{write_config, write_tokenizer};
 pub use tokenizer::{TOKENIZER_FILE, TokenizerFallback, load_tokenizer};
 
 /// How a family's checkpoint keys relate to its module paths.
