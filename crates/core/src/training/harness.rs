@@ -42,7 +42,7 @@ impl LearnerMetric {
     pub const GRAD_NORM: Self = Self { learner_name: GradNormMetric::NAME, quantity: Quantity::GradNorm };
     pub const BITS_PER_BYTE: Self = Self { learner_name: BitsPerByteMetric::NAME, quantity: Quantity::BitsPerByte };
     pub const ACCURACY: Self = Self { learner_name: "Accuracy", quantity: Quantity::Accuracy };
-    /// Validation only: reset minus carried bits per byte (`valid_bits_per_byte_gain`).
+    /// Validation only: reset minus carried bits per byte (`valid_state_gain_bits_per_byte`).
     pub const CARRIED_STATE_PART: Self =
         Self { learner_name: CarriedStatePartMetric::NAME, quantity: Quantity::BitsPerByteGain };
 }
