@@ -6,9 +6,9 @@
 //! (`0..m`, the window at `m..m + seq`, the write at `m + seq..2m + seq`), so a base with learned
 //! positions needs `2m + context` of them. Gradient flows through the windows of one step.
 //!
-//! At initialisation the base already attends to the read vectors (small random ones): unlike the
-//! other recurrences, the model does not start equal to the base (the write positions come after
-//! the window, so they change nothing in it).
+//! At initialisation the base already attends to the read vectors (the small initial memory, then
+//! zeros: the map starts at zero): unlike the other recurrences, the model does not start equal to
+//! the base (the write positions come after the window, so they change nothing in it).
 
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
@@ -27,16 +27,16 @@ pub struct MemoryTokens {
 }
 
 impl MemoryTokens {
-    /// Embeddings of the scale of GPT-2's initialisation (std 0.02) and a map of small weights,
-    /// so that the base first sees small vectors (close to a zero token) at the memory positions.
+    /// Embeddings of the scale of GPT-2's initialisation (std 0.02) and a map that starts at zero,
+    /// so that the base first sees small vectors (close to a zero token) at the memory positions,
+    /// in every window: the first written memory is zero (a map of random weights made the first
+    /// carried memory cost 0.87 bits per byte on ladder C's base, against 0.022 for the initial one).
     pub fn new(slots: usize, d_model: usize, device: &Device) -> Self {
         let small = Distribution::Normal(0.0, 0.02);
         Self {
             initial: Param::from_tensor(Tensor::random([slots, d_model], small, device)),
             write: Param::from_tensor(Tensor::random([slots, d_model], small, device)),
-            map: LinearConfig::new(d_model, d_model)
-                .with_initializer(Initializer::Normal { mean: 0.0, std: 0.02 })
-                .init(device),
+            map: LinearConfig::new(d_model, d_model).with_initializer(Initializer::Zeros).init(device),
         }
     }
 
