@@ -71,13 +71,16 @@ fn checkpoint(run: &Path, part: &str, epoch: usize) -> PathBuf {
 }
 
 /// Starts `command` (a run into `run`) and kills it with SIGKILL once its checkpoint of `epoch` is
-/// written (all three files).
+/// written (all three files, and the training time recorded after the model's).
 fn kill_after_epoch(command: &mut Command, run: &Path, epoch: usize) {
     let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    // The Learner writes the three parts on their own threads: wait for each.
+    // The Learner writes the three parts on their own threads: wait for each, then for the
+    // epoch's training time, which the model's checkpointer writes after sealing it (a kill
+    // between the two raced the test that reads it).
     for part in ["model", "optim", "scheduler"] {
         wait_for(&mut child, &checkpoint(run, part, epoch));
     }
+    wait_for(&mut child, &run.join("resume").join(format!("training-time-{epoch}.txt")));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 }
