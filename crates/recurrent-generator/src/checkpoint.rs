@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::RecurrentGeneratorConfig;
+use crate::connection::{LEGACY_NAMES, TASK_PREFIX};
 use crate::error::RecurrentError;
 use crate::model::RecurrentLm;
 
@@ -103,6 +104,11 @@ pub fn load_checkpoint(
     let mut model = RecurrentLm::new(base_model, &manifest.config.model, manifest.config.data.context, device)?;
     let weights = dir.join(CHECKPOINT_WEIGHTS);
     let mut store = SafetensorsStore::from_file(weights.clone()).with_predicate(is_trainable).allow_partial(true);
+    // Checkpoints written before the connection was one type name its parameters as they were.
+    for (old, new) in LEGACY_NAMES {
+        let (old, new) = (old.trim_start_matches(TASK_PREFIX), new.trim_start_matches(TASK_PREFIX));
+        store = store.with_key_remapping(format!("^{}", regex_escape(old)), new);
+    }
     let result = model
         .load_from(&mut store)
         .map_err(|error| RecurrentError::Checkpoint { path: weights.clone(), message: error.to_string() })?;
@@ -113,4 +119,9 @@ pub fn load_checkpoint(
         return Err(RecurrentError::Checkpoint { path: weights, message: format!("{error:?}").replace('\n', " ") });
     }
     Ok((model, manifest))
+}
+
+/// `text` with the regex metacharacters it can hold here (dots) escaped.
+fn regex_escape(text: &str) -> String {
+    text.replace('.', "\\.")
 }

@@ -6,6 +6,8 @@
 
 mod checkpoint;
 mod config;
+mod connection;
+mod diagnostics;
 mod error;
 mod inserted;
 mod memory;
@@ -25,6 +27,8 @@ pub use checkpoint::{
 pub use config::{
     BaseShape, EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule,
 };
+pub use connection::{Connection, LEGACY_NAMES, PreviousWindow, TASK_PREFIX, XlCacheReader};
+pub use diagnostics::{StateDiagnostics, state_diagnostics, successive_and_other};
 pub use error::RecurrentError;
 pub use inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
 pub use memory::MemoryState;
@@ -243,7 +247,7 @@ fn train_or_take(
     Ok(match config.schedule {
         Schedule::Train => {
             let data = LmData::new(corpus, config.data.plan(), &config.training)?;
-            let carries_state = model.recurrence.carries_state();
+            let carries_state = model.carries_state();
             let task = RecurrentLanguageModeling::new(model);
             // A recurrence that carries a state is also read reset on validation: its part per epoch.
             let (summary, task) =
@@ -285,9 +289,9 @@ fn evaluate(
         )
     };
     let carried = evaluate(StateCarry::Carried)?;
-    let reset = if model.recurrence.carries_state() { evaluate(StateCarry::Reset)? } else { carried.clone() };
+    let reset = if model.carries_state() { evaluate(StateCarry::Reset)? } else { carried.clone() };
     let gain = paired_gain_interval(&carried, &reset, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
-    let (shuffled, shuffle_gain) = if model.recurrence.carries_state() && config.data.eval_streams >= 2 {
+    let (shuffled, shuffle_gain) = if model.carries_state() && config.data.eval_streams >= 2 {
         let shuffled = evaluate(StateCarry::Shuffled)?;
         let shuffle_gain = paired_gain_interval(&carried, &shuffled, 0.95, BOOTSTRAP_RESAMPLES, config.training.seed)?;
         (Some(shuffled), Some(shuffle_gain))

@@ -30,13 +30,6 @@ impl MemoryState {
     }
 
     /// # Shapes
-    /// output: `[batch, slots, d_model]`
-    pub fn start(&self, batch: usize) -> Tensor<3> {
-        let [slots, d_model] = self.initial.dims();
-        self.initial.val().unsqueeze_dim::<3>(0).expand([batch, slots, d_model])
-    }
-
-    /// # Shapes
     /// - `hidden`: `[batch, seq, d_model]`, `memory`: `[batch, slots, d_model]` → `[batch, slots, d_model]`
     pub fn update(&self, hidden: Tensor<3>, memory: Tensor<3>) -> Tensor<3> {
         let read = self.write.forward(MhaInput::new(memory.clone(), hidden.clone(), hidden)).context;

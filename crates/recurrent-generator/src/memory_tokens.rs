@@ -14,6 +14,8 @@ use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 
+use crate::connection::per_stream;
+
 /// The learned initial memory, the write positions' inputs and the map from what they computed
 /// to the next window's read embeddings.
 #[derive(Module, Debug)]
@@ -47,16 +49,8 @@ impl MemoryTokens {
 
     /// # Shapes
     /// output: `[batch, m, d_model]`
-    pub fn start(&self, batch: usize) -> Tensor<3> {
-        let [slots, d_model] = self.initial.dims();
-        self.initial.val().unsqueeze_dim::<3>(0).expand([batch, slots, d_model])
-    }
-
-    /// # Shapes
-    /// output: `[batch, m, d_model]`
     pub fn write_inputs(&self, batch: usize) -> Tensor<3> {
-        let [slots, d_model] = self.write.dims();
-        self.write.val().unsqueeze_dim::<3>(0).expand([batch, slots, d_model])
+        per_stream(&self.write, batch)
     }
 
     /// The next window's read embeddings from the write positions' final hidden states.

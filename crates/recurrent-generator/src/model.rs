@@ -1,6 +1,6 @@
 //! The recurrent generator's model: a frozen pre-trained base, trainable blocks inserted between
-//! its blocks, a trainable logit bias and one recurrent connection (see [`Recurrence`]; each
-//! connection's parts live in a file of their own).
+//! its blocks, a trainable logit bias and at most one recurrent connection (see [`Connection`];
+//! each lives in a file of its own).
 
 use burn::module::{Module, Param};
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor};
@@ -11,17 +11,16 @@ use retrofit_core::language_model::{StateCarry, WindowedLm};
 use retrofit_core::positions::position_ids;
 
 use crate::config::{BaseShape, InsertionConfig, Recurrence};
+use crate::connection::Connection;
 use crate::inserted::{BlockExtra, BlockPrefix, InsertedBlock, WindowInputs};
-use crate::memory::MemoryState;
 use crate::memory_tokens::MemoryTokens;
 use crate::schedule::{Layer, LayerSchedule};
-use crate::segment_state::SegmentState;
 use crate::state::StreamState;
 use crate::xl_cache::XlRecorder;
 
 /// A frozen pre-trained base (any supported family) with trainable inserted blocks, a trainable
-/// bias on its logits and, optionally, a recurrent connection: the parts of the one that
-/// [`recurrence`](Self::recurrence) names are `Some`, those of every other `None`.
+/// bias on its logits and, for a recurrence that carries something from window to window, its
+/// [`Connection`].
 #[derive(Module, Debug)]
 pub struct RecurrentLm {
     /// Frozen: no parameter requires a gradient.
@@ -32,22 +31,13 @@ pub struct RecurrentLm {
     pub schedule: LayerSchedule,
     /// Added to the logits. `[vocab]`
     pub logit_bias: Param<Tensor<1>>,
-    /// `segment-state`'s cell and projection.
-    pub segment: Option<SegmentState>,
-    /// `memory`'s initial slots and write.
-    pub memory: Option<MemoryState>,
-    /// `memory-tokens`' initial memory, write inputs and map.
-    pub memory_tokens: Option<MemoryTokens>,
-    #[module(skip)]
-    pub recurrence: Recurrence,
+    /// What a stream carries from window to window (`None`: nothing, as `none` and `token-gru`).
+    pub connection: Option<Connection>,
     /// Tokens per window.
     pub context: usize,
     /// See [`InsertionConfig::state_reset_rate`].
     #[module(skip)]
     pub state_reset_rate: f64,
-    /// `xl-cache`: the stream's first positions kept in the cache (see [`crate::xl_cache`]).
-    #[module(skip)]
-    pub attention_sinks: usize,
 }
 
 /// One window's pass: its final hidden states and what it leaves the next window.
@@ -88,13 +78,7 @@ impl RecurrentLm {
             .iter()
             .map(|_| InsertedBlock::new(d_model, config.heads, config.ff_mult, extra, device))
             .collect::<Result<Vec<_>, _>>()?;
-        let recurrence = config.recurrence;
-        let state_size = config.state_size.unwrap_or(d_model);
-        let segment = (recurrence == Recurrence::SegmentState).then(|| SegmentState::new(d_model, state_size, device));
-        let memory = (recurrence == Recurrence::Memory)
-            .then(|| MemoryState::new(config.memory_slots, d_model, config.heads, device));
-        let memory_tokens =
-            (recurrence == Recurrence::MemoryTokens).then(|| MemoryTokens::new(config.memory_slots, d_model, device));
+        let connection = Connection::new(config, d_model, device);
         let precision = base.resolve_precision(config.base_precision, device);
         tracing::info!("{}", precision.reason);
         if let Some(warning) = &precision.warning {
@@ -106,14 +90,25 @@ impl RecurrentLm {
             base: base.with_precision(precision.format).no_grad(),
             inserted,
             logit_bias: Param::from_tensor(Tensor::zeros([vocab], device)),
-            segment,
-            memory,
-            memory_tokens,
-            recurrence,
+            connection,
             context,
             state_reset_rate: config.state_reset_rate,
-            attention_sinks: config.attention_sinks,
         })
+    }
+
+    /// The recurrence this model implements: its connection's, or, without one, `token-gru` when
+    /// the inserted blocks hold a GRU.
+    pub fn recurrence(&self) -> Recurrence {
+        match &self.connection {
+            Some(connection) => connection.recurrence(),
+            None if self.inserted.iter().any(|block| block.gru.is_some()) => Recurrence::TokenGru,
+            None => Recurrence::None,
+        }
+    }
+
+    /// Whether a window hands something to the next.
+    pub fn carries_state(&self) -> bool {
+        self.connection.is_some()
     }
 
     /// One window, reading `state` (what the previous window left; `None`: nothing, as at a
@@ -124,14 +119,18 @@ impl RecurrentLm {
     /// - `ids`: `[batch, seq]`
     /// - output's `hidden`: `[batch, seq, d_model]`
     pub fn forward_window(&self, ids: Tensor<2, Int>, state: Option<&StreamState>) -> WindowPass {
-        if let (Some(tokens), Some(StreamState::MemoryTokens(read))) = (&self.memory_tokens, state) {
+        if let (Some(Connection::MemoryTokens(tokens)), Some(StreamState::MemoryTokens(read))) =
+            (&self.connection, state)
+        {
             return self.forward_with_memory_tokens(tokens, ids, read.clone());
         }
         let [batch, seq] = ids.dims();
         let device = ids.device();
         let inputs = WindowInputs {
-            cond: match (&self.segment, state) {
-                (Some(segment), Some(StreamState::Vector(state))) => Some(segment.cond(state.clone())),
+            cond: match (&self.connection, state) {
+                (Some(Connection::SegmentState(segment)), Some(StreamState::Vector(state))) => {
+                    Some(segment.cond(state.clone()))
+                }
                 _ => None,
             },
             memory: match state {
@@ -150,7 +149,10 @@ impl RecurrentLm {
         };
         // xl-cache: the sinks and the previous window, at the positions before this one's.
         let xl_read = xl.and_then(|cache| self.base.rotary_tables().map(|rotary| cache.read(rotary)));
-        let mut recorder = (self.recurrence == Recurrence::XlCache).then(XlRecorder::default);
+        let mut recorder = match &self.connection {
+            Some(Connection::XlCache(reader)) => Some((XlRecorder::default(), reader.attention_sinks)),
+            _ => None,
+        };
         // After a previous window (at positions 0..seen) this one takes the positions after it.
         let seen = state.map_or(0, StreamState::seen);
         let unread = state.and_then(StreamState::unread);
@@ -177,7 +179,7 @@ impl RecurrentLm {
                         }
                         (None, None) => None,
                     };
-                    if let Some(recorder) = &mut recorder {
+                    if let Some((recorder, _)) = &mut recorder {
                         recorder.inserted(&x);
                     }
                     self.inserted[index].forward(x, &inputs, block_prefix)
@@ -189,7 +191,7 @@ impl RecurrentLm {
                         (None, None) => None,
                     };
                     let x = self.base.block(index, x, &context, &mut cache);
-                    if let (Some(recorder), Some(cache), Some(rotary)) =
+                    if let (Some((recorder, _)), Some(cache), Some(rotary)) =
                         (&mut recorder, cache, self.base.rotary_tables())
                     {
                         recorder.base(cache, seen, rotary);
@@ -199,16 +201,19 @@ impl RecurrentLm {
             };
         }
         let hidden = self.base.final_norm(x);
-        let next = match (state, recorder) {
-            (_, Some(recorder)) => Some(StreamState::Cache(recorder.finish(xl, self.attention_sinks))),
-            (Some(StreamState::Vector(vector)), _) => {
-                self.segment.as_ref().map(|segment| StreamState::Vector(segment.update(hidden.clone(), vector.clone())))
+        let next = match (&self.connection, state) {
+            (None, _) => None,
+            (Some(Connection::XlCache(_)), _) => {
+                recorder.map(|(recorder, sinks)| StreamState::Cache(recorder.finish(xl, sinks)))
             }
-            (Some(StreamState::Memory(memory)), _) => {
-                self.memory.as_ref().map(|write| StreamState::Memory(write.update(hidden.clone(), memory.clone())))
+            (Some(Connection::PreviousWindow(_)), _) => Some(StreamState::PreviousWindow { ids, unread: None }),
+            (Some(Connection::SegmentState(segment)), Some(StreamState::Vector(vector))) => {
+                Some(StreamState::Vector(segment.update(hidden.clone(), vector.clone())))
             }
-            _ if self.recurrence == Recurrence::NoneCache => Some(StreamState::PreviousWindow { ids, unread: None }),
-            (state, _) => state.cloned(),
+            (Some(Connection::Memory(write)), Some(StreamState::Memory(memory))) => {
+                Some(StreamState::Memory(write.update(hidden.clone(), memory.clone())))
+            }
+            (Some(_), state) => state.cloned(),
         };
         WindowPass { hidden, next }
     }
@@ -282,46 +287,23 @@ impl RecurrentLm {
 
     /// The `segment-state` vector's size (`None` without one).
     pub fn state_size(&self) -> Option<usize> {
-        self.segment.as_ref().map(SegmentState::size)
+        match &self.connection {
+            Some(Connection::SegmentState(segment)) => Some(segment.size()),
+            _ => None,
+        }
     }
 
     /// What a stream starts from: a zero vector, a learned initial memory, or nothing (the
     /// caches: no previous window).
     pub fn initial_state(&self, batch: usize, device: &Device) -> Option<StreamState> {
-        if let Some(segment) = &self.segment {
-            return Some(StreamState::Vector(segment.start(batch, device)));
-        }
-        if let Some(memory) = &self.memory {
-            return Some(StreamState::Memory(memory.start(batch)));
-        }
-        self.memory_tokens.as_ref().map(|tokens| StreamState::MemoryTokens(tokens.start(batch)))
+        self.connection.as_ref().and_then(|connection| connection.start(batch, device))
     }
 
     /// Training: each stream's state returns to its start with probability `state_reset_rate`.
     fn reset_at_random(&self, state: StreamState, device: &Device) -> StreamState {
-        let rows = state.rows();
-        let keep = Tensor::<2>::random([rows, 1], Distribution::Bernoulli(1.0 - self.state_reset_rate), device);
-        let unread = |seen: usize| keep.clone().lower_elem(0.5).expand([rows, seen]);
-        match state {
-            StreamState::Vector(state) => StreamState::Vector(state * keep),
-            StreamState::Memory(memory) => {
-                let start = self.memory.as_ref().map(|write| write.start(rows)).unwrap_or_else(|| memory.zeros_like());
-                StreamState::Memory(start.clone() + (memory - start) * keep.unsqueeze_dim::<3>(2))
-            }
-            StreamState::MemoryTokens(memory) => {
-                let start =
-                    self.memory_tokens.as_ref().map(|tokens| tokens.start(rows)).unwrap_or_else(|| memory.zeros_like());
-                StreamState::MemoryTokens(start.clone() + (memory - start) * keep.unsqueeze_dim::<3>(2))
-            }
-            StreamState::PreviousWindow { ids, .. } => {
-                let seen = ids.dims()[1];
-                StreamState::PreviousWindow { ids, unread: Some(unread(seen)) }
-            }
-            StreamState::Cache(mut cache) => {
-                cache.unread = Some(unread(cache.read_len()));
-                StreamState::Cache(cache)
-            }
-        }
+        let Some(connection) = &self.connection else { return state };
+        let keep = Tensor::<2>::random([state.rows(), 1], Distribution::Bernoulli(1.0 - self.state_reset_rate), device);
+        connection.reset_rows(state, keep)
     }
 
     /// The loss and the negative log-likelihood of every target of consecutive windows:

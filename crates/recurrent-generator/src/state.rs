@@ -80,6 +80,24 @@ impl StreamState {
         }
     }
 
+    /// Rows where `keep` is 1 stay as they are, rows where it is 0 become `start`'s (a carried
+    /// vector or memory; any other state is returned as it is).
+    ///
+    /// # Shapes
+    /// `keep`: `[rows, 1]`, 1 or 0
+    pub fn toward(self, start: Self, keep: Tensor<2>) -> Self {
+        match (self, start) {
+            (Self::Vector(state), Self::Vector(start)) => Self::Vector(start.clone() + (state - start) * keep),
+            (Self::Memory(memory), Self::Memory(start)) => {
+                Self::Memory(start.clone() + (memory - start) * keep.unsqueeze_dim::<3>(2))
+            }
+            (Self::MemoryTokens(memory), Self::MemoryTokens(start)) => {
+                Self::MemoryTokens(start.clone() + (memory - start) * keep.unsqueeze_dim::<3>(2))
+            }
+            (state, _) => state,
+        }
+    }
+
     /// The `segment-state` vector, if that is what it is.
     pub fn vector(&self) -> Option<&Tensor<2>> {
         match self {

@@ -7,6 +7,7 @@ use retrofit_core::training::TaskModel;
 use retrofit_data::lm_batch::LmBatch;
 use retrofit_data::streams::StreamStep;
 
+use crate::connection::LEGACY_NAMES;
 use crate::model::{RecurrentLm, StreamLoss};
 use crate::state::StreamState;
 
@@ -58,13 +59,16 @@ impl TaskModel for RecurrentLanguageModeling {
     /// base at the end (see `checkpoint`).
     const FROZEN_PREFIX: Option<&'static str> = Some("model.model.base.");
 
+    /// Resume records written before the connection was one type.
+    const RENAMED_PREFIXES: &'static [(&'static str, &'static str)] = LEGACY_NAMES;
+
     fn forward_task(&self, batch: LmBatch) -> (Tensor<1>, LmOutput) {
         let rows = batch.inputs.dims()[0];
         let initial = self.carried.take(batch.stream, rows);
         // Validation (nothing tracks a gradient) of a model that carries a state also reads the
         // batch with the state reset before every window: the carried state's part, per epoch.
         let validating = !self.model.logit_bias.val().is_require_grad();
-        let reset = (validating && self.model.recurrence.carries_state()).then(|| {
+        let reset = (validating && self.model.carries_state()).then(|| {
             self.model.stream_loss_from(batch.inputs.clone(), batch.targets.clone(), StateCarry::Reset, None).nll
         });
         let StreamLoss { loss, nll, state } =

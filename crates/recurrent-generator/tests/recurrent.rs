@@ -23,10 +23,19 @@ use retrofit_data::source::DataSource;
 use retrofit_data::streams::StreamStep;
 use retrofit_data::tokenizer::TokenizerConfig;
 use retrofit_recurrent_generator::{
-    CHECKPOINT_DIR, EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentError,
-    RecurrentGeneratorConfig, RecurrentLanguageModeling, RecurrentLm, Schedule, StreamState, WindowInputs,
-    WindowedText, load_checkpoint, run, sample_ids, save_checkpoint,
+    CHECKPOINT_DIR, Connection, EvalSplit, InsertionConfig, LEGACY_NAMES, Recurrence, RecurrentDataConfig,
+    RecurrentError, RecurrentGeneratorConfig, RecurrentLanguageModeling, RecurrentLm, Schedule, SegmentState,
+    StreamState, TASK_PREFIX, WindowInputs, WindowedText, load_checkpoint, run, sample_ids, save_checkpoint,
+    state_diagnostics, successive_and_other,
 };
+
+/// The `segment-state` connection of `model` (which must have one).
+fn segment_of(model: &RecurrentLm) -> &SegmentState {
+    match &model.connection {
+        Some(Connection::SegmentState(segment)) => segment,
+        other => panic!("a segment-state model, not {other:?}"),
+    }
+}
 use retrofit_runtime::Quantity;
 use retrofit_runtime::device::{DeviceChoice, libtorch_cpu};
 use retrofit_runtime::run_dir::RunDir;
@@ -121,7 +130,7 @@ fn open_gates(mut model: RecurrentLm, value: f32) -> RecurrentLm {
         let device = block.mult.val().device();
         block.mult = Param::from_tensor(Tensor::full([1], value, &device));
     }
-    if let Some(tokens) = &mut model.memory_tokens {
+    if let Some(Connection::MemoryTokens(tokens)) = &mut model.connection {
         let weight = tokens.map.weight.val();
         let device = weight.device();
         tokens.map.weight = Param::from_tensor(Tensor::random(weight.dims(), Distribution::Normal(0.0, 0.05), &device));
@@ -254,17 +263,9 @@ fn the_base_gets_no_gradient_and_no_optimizer_state_while_every_trainable_parame
                 assert!(total > 0 && with == total, "{recurrence:?}: GRU {index}: {with} of {total}");
             }
         }
-        if let Some(segment) = &model.segment {
-            let (with, total) = parameters_with_gradient(segment, &grads);
-            assert_eq!(with, total, "segment state: {with} of {total}");
-        }
-        if let Some(memory) = &model.memory {
-            let (with, total) = parameters_with_gradient(memory, &grads);
-            assert_eq!(with, total, "memory: {with} of {total}");
-        }
-        if let Some(tokens) = &model.memory_tokens {
-            let (with, total) = parameters_with_gradient(tokens, &grads);
-            assert_eq!(with, total, "memory tokens: {with} of {total}");
+        if let Some(connection) = &model.connection {
+            let (with, total) = parameters_with_gradient(connection, &grads);
+            assert_eq!(with, total, "{}: {with} of {total}", connection.recurrence().name());
         }
         let (bias, _) = parameters_with_gradient(&model.logit_bias, &grads);
         assert_eq!(bias, 1);
@@ -414,7 +415,48 @@ fn checkpoints_round_trip_and_refuse_another_base() {
             Err(RecurrentError::WrongBase { .. }) => {}
             other => panic!("loading onto another base must fail, got {:?}", other.map(|(_, m)| m)),
         }
+        // A checkpoint written before the connection was one type (`segment.…`, `memory.…`,
+        // `memory_tokens.…`) loads the same.
+        let weights = checkpoint.path().join("trainable.safetensors");
+        let mut renamed = 0;
+        for (old, new) in LEGACY_NAMES {
+            let (old, new) = (old.trim_start_matches(TASK_PREFIX), new.trim_start_matches(TASK_PREFIX));
+            renamed += rename_tensors(&weights, new, old);
+        }
+        let has_parameters =
+            matches!(recurrence, Recurrence::SegmentState | Recurrence::Memory | Recurrence::MemoryTokens);
+        assert_eq!(renamed > 0, has_parameters, "{recurrence:?}: {renamed} tensors under an old name");
+        let (legacy, _) = load_checkpoint(checkpoint.path(), None, &device).unwrap();
+        let ids = random_ids(2, CONTEXT, &device);
+        assert_eq!(max_abs_diff(model.logits(ids.clone()), legacy.logits(ids)), 0.0, "{recurrence:?}: legacy names");
     }
+}
+
+/// Renames every tensor of the safetensors file at `path` whose name starts with `from` to start
+/// with `to` instead (the header is JSON after its 8-byte little-endian length); how many.
+fn rename_tensors(path: &Path, from: &str, to: &str) -> usize {
+    let bytes = std::fs::read(path).unwrap();
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    let mut count = 0;
+    let header: serde_json::Map<String, serde_json::Value> = header
+        .into_iter()
+        .map(|(name, value)| match name.strip_prefix(from) {
+            Some(rest) => {
+                count += 1;
+                (format!("{to}{rest}"), value)
+            }
+            None => (name, value),
+        })
+        .collect();
+    let mut text = serde_json::to_vec(&header).unwrap();
+    // The data starts 8-byte aligned, as the writer left it.
+    text.resize(length.max(text.len()).next_multiple_of(8), b' ');
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + length..]);
+    std::fs::write(path, out).unwrap();
+    count
 }
 
 fn smoke_config(base: &Path, recurrence: Recurrence, schedule: Schedule) -> RecurrentGeneratorConfig {
@@ -535,7 +577,7 @@ fn a_continuing_batch_starts_from_the_state_the_previous_batch_left_and_no_gradi
     // Equal up to float summation order (libtorch's kernels may split work differently).
     assert!(max_abs_diff(loss.clone(), by_hand_loss.clone()) < 1e-5);
     let by_hand_grads = GradientsParams::from_grads(by_hand_loss.backward(), &task);
-    let cell = &task.model.segment.as_ref().unwrap().cell;
+    let cell = &segment_of(&task.model).cell;
     let weight = cell.update_gate.input_transform.weight.id;
     let (auto, manual) = (grads.get::<2>(weight).unwrap(), by_hand_grads.get::<2>(weight).unwrap());
     let scale = auto.clone().abs().max().into_scalar::<f32>();
@@ -619,8 +661,7 @@ fn on_the_probe_the_carried_state_beats_the_reset_state_after_training_from_clos
             let (fresh_base, _) = load_base(&base, &libtorch_cpu()).unwrap();
             libtorch_cpu().seed(config.training.seed);
             let initial = RecurrentLm::new(fresh_base, &config.model, CONTEXT, &libtorch_cpu()).unwrap();
-            let weight =
-                |model: &RecurrentLm| model.segment.as_ref().unwrap().cell.new_gate.hidden_transform.weight.val();
+            let weight = |model: &RecurrentLm| segment_of(model).cell.new_gate.hidden_transform.weight.val();
             assert!(max_abs_diff(weight(&trained), weight(&initial)) > 1e-3, "the state's GRU did not move");
         }
     }
@@ -688,7 +729,7 @@ fn a_bf16_base_stays_close_to_float32_keeps_float32_outputs_and_still_trains_onl
             let (with, total) = parameters_with_gradient(block, &grads);
             assert_eq!(with, total, "{family}: an inserted block lost its gradient");
         }
-        let segment = model.segment.as_ref().unwrap();
+        let segment = segment_of(&model);
         let weight = grads.get::<2>(segment.project.weight.id).unwrap();
         assert_eq!(weight.dtype(), burn::tensor::DType::F32, "{family}: trainable gradients stay float32");
     }
@@ -801,8 +842,7 @@ fn the_backward_never_reaches_a_frozen_weight_nor_the_base_blocks_below_the_firs
         x = model.base.block(0, x, &context, &mut None);
         assert!(!is_tracked(&x), "{family}: base block 0, below the first inserted block, is in the graph");
         let state = model.initial_state(2, &device).and_then(|state| state.vector().cloned());
-        let inputs =
-            WindowInputs { cond: state.map(|state| model.segment.as_ref().unwrap().cond(state)), memory: None };
+        let inputs = WindowInputs { cond: state.map(|state| segment_of(&model).cond(state)), memory: None };
         let x = model.inserted[0].forward(x, &inputs, None);
         assert!(is_tracked(&x), "{family}: the first inserted block's output is not in the graph");
         let x = model.base.block(1, x, &context, &mut None);
@@ -878,13 +918,16 @@ fn memory_tokens_as_initialised_are_the_base_reading_the_initial_memory_before_t
     for base in bases(9, &device) {
         let family = base.family();
         let model = RecurrentLm::new(base.clone(), &insertion(Recurrence::MemoryTokens), CONTEXT, &device).unwrap();
-        let tokens = model.memory_tokens.as_ref().unwrap();
+        let Some(Connection::MemoryTokens(tokens)) = &model.connection else { panic!("{family}: no memory tokens") };
         let slots = tokens.slots();
+        let Some(StreamState::MemoryTokens(initial)) = model.initial_state(2, &device) else {
+            panic!("{family}: memory-tokens starts from its initial memory")
+        };
         let ids = random_ids_below(base.vocab_size(), 2, CONTEXT, &device);
         let positions = position_ids(2, slots + CONTEXT, 0, &device);
         let x = Tensor::cat(
             vec![
-                base.embed_vectors(tokens.start(2), positions.clone().slice([0..2, 0..slots])),
+                base.embed_vectors(initial, positions.clone().slice([0..2, 0..slots])),
                 base.embed(ids.clone(), positions.clone().slice([0..2, slots..slots + CONTEXT])),
             ],
             1,
@@ -955,4 +998,49 @@ fn xl_cache_keeps_the_stream_s_first_positions_as_sinks() {
     let read = three.read(llama.rotary_tables().unwrap());
     assert_eq!(read.len(), sinks + CONTEXT);
     assert_eq!(read.inserted[0].dims()[1], sinks + CONTEXT);
+}
+
+#[test]
+fn state_diagnostics_see_no_state_through_closed_gates_and_a_changed_stream_through_open_ones() {
+    let device = libtorch_cpu();
+    let (gpt2, _) = load_gpt2(base_dir(11).path(), &device).unwrap();
+    let base = PretrainedBase::Gpt2(gpt2);
+    let ids: Vec<u32> = (0..4 * 5 * CONTEXT + 1).map(|index| ((index * 7 + index / 3) % VOCAB) as u32).collect();
+    for recurrence in VARIANTS.into_iter().filter(|&r| r != Recurrence::XlCache) {
+        device.seed(3);
+        let model = RecurrentLm::new(base.clone(), &insertion(recurrence), CONTEXT, &device).unwrap();
+        let closed = state_diagnostics(&model, &ids, 4, None, &device).unwrap();
+        assert_eq!((closed.streams, closed.windows, closed.recurrence.as_str()), (4, 5, recurrence.name()));
+        assert_eq!(closed.gates, vec![0.0; model.inserted.len()]);
+        match recurrence {
+            // Nothing carried, nothing to compare.
+            Recurrence::None | Recurrence::TokenGru => {
+                assert_eq!((closed.hidden_change, closed.state_cosine_successive), (None, None), "{recurrence:?}")
+            }
+            // A state read only through the inserted blocks changes nothing while they are closed.
+            Recurrence::SegmentState | Recurrence::Memory => {
+                assert_eq!(closed.hidden_change, Some(0.0), "{recurrence:?}");
+                let open = state_diagnostics(&open_gates(model, 0.5), &ids, 4, None, &device).unwrap();
+                assert!(open.hidden_change.unwrap() > 0.0, "{recurrence:?}: {open:?}");
+                assert!(open.state_cosine_successive.is_some(), "{recurrence:?}");
+            }
+            // The base reads the cache and the memory tokens with its own attention.
+            _ => assert!(closed.hidden_change.unwrap() > 0.0, "{recurrence:?}: {closed:?}"),
+        }
+    }
+}
+
+#[test]
+fn successive_and_other_stream_similarity_are_measured_on_centred_rows() {
+    // Two streams whose rows keep their direction from window to window, opposite to each other
+    // (after centring): successive windows alike (1), the other stream opposite (-1).
+    let by_window: Vec<Vec<Vec<f64>>> = (0..4).map(|_| vec![vec![5.0, 1.0], vec![5.0, -1.0]]).collect();
+    let (successive, other) = successive_and_other(&by_window);
+    assert!((successive - 1.0).abs() < 1e-12 && (other + 1.0).abs() < 1e-12, "{successive} {other}");
+    // Rows that alternate between two directions along a stream, the streams in step: successive
+    // windows opposite, the other stream (the same) alike.
+    let by_window: Vec<Vec<Vec<f64>>> =
+        (0..4).map(|w| if w % 2 == 0 { vec![vec![1.0, 0.0]; 2] } else { vec![vec![-1.0, 0.0]; 2] }).collect();
+    let (successive, other) = successive_and_other(&by_window);
+    assert!((successive + 1.0).abs() < 1e-12 && (other - 1.0).abs() < 1e-12, "{successive} {other}");
 }

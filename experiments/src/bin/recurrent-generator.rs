@@ -1,7 +1,8 @@
 //! The recurrent-generator stage: train inserted blocks and a recurrent connection on a frozen
 //! GPT-2 (`recurrent-generator --config ...`), or evaluate a trained run again
-//! (`recurrent-generator eval --run results/recurrent-generator/<run> [--reset-state | --shuffle-state]`), or
-//! sample from one (`recurrent-generator sample --run ... --prompt TEXT --tokens N`).
+//! (`recurrent-generator eval --run results/recurrent-generator/<run> [--reset-state | --shuffle-state]`),
+//! measure what its carried state holds (`recurrent-generator states --run ...`), or sample from
+//! one (`recurrent-generator sample --run ... --prompt TEXT --tokens N`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +14,9 @@ use retrofit_data::lm_batch::LmBatcher;
 use retrofit_data::source::load_language_corpus;
 use retrofit_data::text::read_utf8;
 use retrofit_experiments::{EndOfSequenceArgs, SamplingArgs, TrainArgs, run_main};
-use retrofit_recurrent_generator::{CHECKPOINT_DIR, EvalSplit, STAGE, load_checkpoint, run, sample_ids};
+use retrofit_recurrent_generator::{
+    CHECKPOINT_DIR, EvalSplit, STAGE, load_checkpoint, run, sample_ids, state_diagnostics,
+};
 use retrofit_runtime::device::DeviceChoice;
 
 /// Train the recurrent generator (`configs/recurrent-generator.toml`), or evaluate a trained run.
@@ -56,6 +59,26 @@ enum Command {
         /// Evaluate every window the text holds (overrides --windows).
         #[arg(long)]
         all_windows: bool,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+    },
+    /// Measure what a trained run's carried state holds on its evaluation split: whether the
+    /// window summaries and states of a stream's successive windows are more alike than those of
+    /// two streams, how much the state changes the final hidden states, the gates; prints them
+    /// and writes <run>/state_diagnostics.json.
+    States {
+        /// Run directory: results/recurrent-generator/<run>.
+        #[arg(long)]
+        run: PathBuf,
+        /// The base directory, if it moved (it must be the same files).
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// Parallel streams (default: the run's data.eval_streams).
+        #[arg(long)]
+        streams: Option<usize>,
+        /// Windows per stream (default: every window the split holds).
+        #[arg(long)]
+        windows: Option<usize>,
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
@@ -159,6 +182,36 @@ fn main() -> ExitCode {
                     "loss by window index: {}",
                     result.loss_by_window.iter().map(|loss| format!("{loss:.4}")).collect::<Vec<_>>().join(" ")
                 );
+            }
+            Some(Command::States { run, base, streams, windows, device }) => {
+                let device = device.resolve()?;
+                let (model, manifest) = load_checkpoint(&checkpoint_of(&run)?, base.as_deref(), &device.device)?;
+                let base = base.unwrap_or(manifest.base.clone());
+                let tokenizer = retrofit_core::base::read_base_config(&base)?.load_tokenizer(&base)?;
+                let splits = load_language_corpus(&manifest.config.data.source)?;
+                let bytes = match manifest.config.data.eval_split {
+                    EvalSplit::Valid => splits.valid,
+                    EvalSplit::Test => splits.test,
+                };
+                let ids = tokenizer.encode_corpus(&bytes).context("tokenizing the evaluated text")?;
+                let streams = streams.unwrap_or(manifest.config.data.eval_streams);
+                let diagnostics = state_diagnostics(&model, &ids, streams, windows, &device.device)?;
+                let optional = |value: Option<f64>| value.map_or("-".to_string(), |value| format!("{value:.4}"));
+                println!(
+                    "{}: {} streams x {} windows; summaries' cosine, successive windows {:.4}, other stream {:.4}; states' {} / {}; hidden change {}; gates {}",
+                    diagnostics.recurrence,
+                    diagnostics.streams,
+                    diagnostics.windows,
+                    diagnostics.summary_cosine_successive,
+                    diagnostics.summary_cosine_other_stream,
+                    optional(diagnostics.state_cosine_successive),
+                    optional(diagnostics.state_cosine_other_stream),
+                    optional(diagnostics.hidden_change),
+                    diagnostics.gates.iter().map(|gate| format!("{gate:.4}")).collect::<Vec<_>>().join(" ")
+                );
+                let path = run.join("state_diagnostics.json");
+                std::fs::write(&path, serde_json::to_string_pretty(&diagnostics)? + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             Some(Command::Sample { run, prompt, tokens, sampling, end_of_sequence, base, device }) => {
                 let device = device.resolve()?;

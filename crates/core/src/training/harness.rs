@@ -269,7 +269,7 @@ where
 {
     let checkpoints = resume_dir(run_dir.path());
     let (stop, failure) = (interrupter, write_failure);
-    let model = ModelCheckpointer::new(&checkpoints, M::FROZEN_PREFIX);
+    let model = ModelCheckpointer::new(&checkpoints, M::FROZEN_PREFIX, M::RENAMED_PREFIXES);
     let optim = FileCheckpointer::new(&checkpoints, "optim");
     let scheduler = FileCheckpointer::new(&checkpoints, "scheduler");
     training.with_custom_checkpointers(
@@ -347,7 +347,7 @@ fn restore_epoch<M: TaskModel>(
     if let Some(damage) = damage_of(&file) {
         return Err(CoreError::SelectedCheckpoint { path: file, detail: damage });
     }
-    let record = ModelCheckpointer::new(&dir, M::FROZEN_PREFIX)
+    let record = ModelCheckpointer::new(&dir, M::FROZEN_PREFIX, M::RENAMED_PREFIXES)
         .restore(epoch)
         .map_err(|error| CoreError::SelectedCheckpoint { path: file, detail: error.to_string() })?;
     Ok(trainable.load_record(record))

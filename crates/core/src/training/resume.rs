@@ -60,16 +60,28 @@ pub fn discard_logs_after(run: &Path, epoch: usize) -> std::io::Result<()> {
 }
 
 /// The model checkpointer: burn's file checkpointer, leaving out every tensor under
-/// `frozen_prefix` (a frozen base: it is loaded from its own files, and restored as it is).
+/// `frozen_prefix` (a frozen base: it is loaded from its own files, and restored as it is), and
+/// restoring tensors saved under an older name (`renamed`: `(old prefix, new prefix)`) under the
+/// new one.
 pub struct ModelCheckpointer {
     files: FileCheckpointer,
     directory: PathBuf,
     frozen_prefix: Option<&'static str>,
+    renamed: &'static [(&'static str, &'static str)],
 }
 
 impl ModelCheckpointer {
-    pub fn new(directory: &Path, frozen_prefix: Option<&'static str>) -> Self {
-        Self { files: FileCheckpointer::new(directory, "model"), directory: directory.to_path_buf(), frozen_prefix }
+    pub fn new(
+        directory: &Path,
+        frozen_prefix: Option<&'static str>,
+        renamed: &'static [(&'static str, &'static str)],
+    ) -> Self {
+        Self {
+            files: FileCheckpointer::new(directory, "model"),
+            directory: directory.to_path_buf(),
+            frozen_prefix,
+            renamed,
+        }
     }
 
     fn path(&self, epoch: usize) -> PathBuf {
@@ -91,6 +103,7 @@ impl Checkpointer<ModuleRecord> for ModelCheckpointer {
 
     fn restore(&self, epoch: usize) -> Result<ModuleRecord, CheckpointerError> {
         let record: ModuleRecord = self.files.restore(epoch)?;
+        let record = if self.renamed.is_empty() { record } else { renamed(record, self.renamed)? };
         // Without the frozen part, which the model keeps as loaded.
         Ok(if self.frozen_prefix.is_some() { record.allow_partial(true) } else { record })
     }
@@ -98,6 +111,21 @@ impl Checkpointer<ModuleRecord> for ModelCheckpointer {
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
         Checkpointer::<ModuleRecord>::delete(&self.files, epoch)
     }
+}
+
+/// `record` with every tensor named under an old prefix moved to its new one.
+fn renamed(record: ModuleRecord, renames: &[(&str, &str)]) -> Result<ModuleRecord, CheckpointerError> {
+    let record_error = |error: burn_pack::Error| CheckpointerError::Unknown(error.to_string());
+    let bytes = record.into_bytes().map_err(CheckpointerError::Record)?;
+    let mut tensors =
+        burn_pack::Reader::from_bytes(bytes).map_err(record_error)?.into_tensors().map_err(record_error)?;
+    for tensor in &mut tensors {
+        if let Some((old, new)) = renames.iter().find(|(old, _)| tensor.name.starts_with(old)) {
+            tensor.name = format!("{new}{}", &tensor.name[old.len()..]);
+        }
+    }
+    let bytes = burn_pack::Writer::new(tensors).into_bytes().map_err(record_error)?;
+    ModuleRecord::from_bytes(bytes).map_err(CheckpointerError::Record)
 }
 
 /// Wraps the training loader of a (possibly resumed) run: its first iteration skips the

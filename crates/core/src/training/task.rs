@@ -23,6 +23,10 @@ pub trait TaskModel: Module + ModuleDisplay + 'static {
     /// (the field of [`Trainable`] that holds the task).
     const FROZEN_PREFIX: Option<&'static str> = None;
 
+    /// Record path prefixes that older checkpoints used, each with the one that replaced it
+    /// (`(old, new)`, both from `model.`): a resumed run written before a rename still loads.
+    const RENAMED_PREFIXES: &'static [(&'static str, &'static str)] = &[];
+
     /// Forward pass on a batch: the loss to minimise (`[1]`) and the metrics' input.
     fn forward_task(&self, batch: Self::Batch) -> (Tensor<1>, Self::Output);
 }
