@@ -121,6 +121,46 @@ pub fn load_checkpoint(
     Ok((model, manifest))
 }
 
+/// `model` with the inserted blocks and the logit bias of the checkpoint in `dir` (a trained run
+/// on the base at `base`, with as many inserted blocks of the same shapes); the connection stays
+/// as `model` has it. A checkpoint of another base is an error, as is one that lacks a block.
+pub fn start_from_checkpoint(mut model: RecurrentLm, dir: &Path, base: &Path) -> Result<RecurrentLm, RecurrentError> {
+    let manifest_path = dir.join(CHECKPOINT_MANIFEST);
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|cause| RecurrentError::Io { path: manifest_path.clone(), cause })?;
+    let manifest: CheckpointManifest = serde_json::from_str(&text)
+        .map_err(|error| RecurrentError::Checkpoint { path: manifest_path, message: error.to_string() })?;
+    if manifest.base_fingerprint != base_fingerprint(base)? {
+        return Err(RecurrentError::WrongBase {
+            checkpoint: dir.to_path_buf(),
+            expected: manifest.base,
+            given: base.to_path_buf(),
+        });
+    }
+    let blocks = |path: &str, _: &str| path.starts_with("inserted.") || path.starts_with("logit_bias");
+    let weights = dir.join(CHECKPOINT_WEIGHTS);
+    let mut store = SafetensorsStore::from_file(weights.clone()).with_predicate(blocks).allow_partial(true);
+    let result = model
+        .load_from(&mut store)
+        .map_err(|error| RecurrentError::Checkpoint { path: weights.clone(), message: error.to_string() })?;
+    let problem = result
+        .missing
+        .iter()
+        .map(|(path, _)| path.clone())
+        .find(|path| blocks(path, ""))
+        .map(|path| format!("no tensor for `{path}`: model.init_from must have the same inserted blocks"))
+        .or_else(|| {
+            result.unused.iter().find(|path| blocks(path, "")).map(|path| {
+                format!("`{path}` has no place in this model: model.init_from must have the same inserted blocks")
+            })
+        })
+        .or_else(|| result.errors.first().map(|error| format!("{error:?}").replace('\n', " ")));
+    match problem {
+        Some(message) => Err(RecurrentError::Checkpoint { path: weights, message }),
+        None => Ok(model),
+    }
+}
+
 /// `text` with the regex metacharacters it can hold here (dots) escaped.
 fn regex_escape(text: &str) -> String {
     text.replace('.', "\\.")

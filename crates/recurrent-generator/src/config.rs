@@ -65,6 +65,19 @@ impl Recurrence {
     }
 }
 
+/// Which parameters a run trains (`[model] train = ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainedParts {
+    /// The inserted blocks, the logit bias and the connection.
+    #[default]
+    All,
+    /// The connection's parameters and the logit bias only: the inserted blocks stay as they
+    /// start (from `model.init_from`, a trained run): does a state learn to matter when it is
+    /// all that can change?
+    Connection,
+}
+
 /// What [`InsertionConfig::validate`] checks the settings against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BaseShape {
@@ -106,6 +119,13 @@ pub struct InsertionConfig {
     /// (attention sinks, as StreamingLLM keeps them; 0: none). The base needs
     /// `attention_sinks + 2 * context` positions.
     pub attention_sinks: usize,
+    /// A trained run's checkpoint directory (`results/recurrent-generator/<run>/checkpoint`,
+    /// trained on the same base with the same inserted blocks) whose inserted blocks and logit
+    /// bias this run starts from (`None`: gates closed, as a new run starts); its connection, if
+    /// it has one, is not read.
+    pub init_from: Option<PathBuf>,
+    /// Which parameters train: `"all"` or `"connection"` (see [`TrainedParts`]).
+    pub train: TrainedParts,
     /// The format the frozen base computes in: `"auto"` (bf16 where the device computes it
     /// natively: CUDA with bf16, a CPU with AVX-512 bf16; float32 elsewhere), `"float32"`, or
     /// `"bfloat16"` (warned about where it is slow). The trainable parts stay float32.
@@ -124,6 +144,8 @@ impl Default for InsertionConfig {
             memory_slots: 16,
             state_reset_rate: 0.05,
             attention_sinks: 4,
+            init_from: None,
+            train: TrainedParts::All,
             base_precision: BasePrecision::Auto,
         }
     }
@@ -190,6 +212,17 @@ impl InsertionConfig {
         }
         if recurrence == Recurrence::XlCache && self.attention_sinks > context {
             return Err(CoreError::setting("model.attention_sinks", format!("at most a window ({context})")));
+        }
+        let has_parameters =
+            matches!(recurrence, Recurrence::SegmentState | Recurrence::Memory | Recurrence::MemoryTokens);
+        if self.train == TrainedParts::Connection && !has_parameters {
+            return Err(CoreError::setting(
+                "model.train",
+                format!(
+                    "\"connection\" trains a recurrence's own parameters; {} has none (segment-state, memory and memory-tokens have)",
+                    recurrence.name()
+                ),
+            ));
         }
         if !(0.0..1.0).contains(&self.state_reset_rate) {
             return Err(CoreError::setting("model.state_reset_rate", "must be at least 0 and below 1"));

@@ -23,9 +23,11 @@ mod xl_cache;
 
 pub use checkpoint::{
     CHECKPOINT_MANIFEST, CHECKPOINT_WEIGHTS, CheckpointManifest, base_fingerprint, load_checkpoint, save_checkpoint,
+    start_from_checkpoint,
 };
 pub use config::{
     BaseShape, EvalSplit, InsertionConfig, Recurrence, RecurrentDataConfig, RecurrentGeneratorConfig, Schedule,
+    TrainedParts,
 };
 pub use connection::{Connection, LEGACY_NAMES, PreviousWindow, TASK_PREFIX, XlCacheReader};
 pub use diagnostics::{StateDiagnostics, state_diagnostics, successive_and_other};
@@ -191,6 +193,14 @@ pub fn run(
     let corpus = TokenizedCorpus::load(&config.data.source, tokenizer)?;
     device.device.seed(config.training.seed);
     let model = RecurrentLm::new(base, &config.model, config.data.context, &train_device)?;
+    let model = match &config.model.init_from {
+        Some(checkpoint) => start_from_checkpoint(model, checkpoint, &config.base)?,
+        None => model,
+    };
+    let model = match config.model.train {
+        TrainedParts::All => model,
+        TrainedParts::Connection => model.with_inserted_frozen(),
+    };
     let description = format!("{}, base {}", corpus.description, config.base.display());
     let (mut summary, model, corpus) = train_or_take(config, run_dir, device, model, corpus)?;
     let window_loss = evaluate(config, &model, &corpus, device)?;

@@ -106,6 +106,13 @@ impl RecurrentLm {
         }
     }
 
+    /// The model with its inserted blocks frozen (no gradient, so the optimizer leaves them as
+    /// they are): `train = "connection"`.
+    pub fn with_inserted_frozen(mut self) -> Self {
+        self.inserted = self.inserted.into_iter().map(Module::no_grad).collect();
+        self
+    }
+
     /// Whether a window hands something to the next.
     pub fn carries_state(&self) -> bool {
         self.connection.is_some()

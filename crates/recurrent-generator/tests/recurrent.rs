@@ -25,8 +25,8 @@ use retrofit_data::tokenizer::TokenizerConfig;
 use retrofit_recurrent_generator::{
     CHECKPOINT_DIR, Connection, EvalSplit, InsertionConfig, LEGACY_NAMES, Recurrence, RecurrentDataConfig,
     RecurrentError, RecurrentGeneratorConfig, RecurrentLanguageModeling, RecurrentLm, Schedule, SegmentState,
-    StreamState, TASK_PREFIX, WindowInputs, WindowedText, load_checkpoint, run, sample_ids, save_checkpoint,
-    state_diagnostics, successive_and_other,
+    StreamState, TASK_PREFIX, TrainedParts, WindowInputs, WindowedText, load_checkpoint, run, sample_ids,
+    save_checkpoint, start_from_checkpoint, state_diagnostics, successive_and_other,
 };
 
 /// The `segment-state` connection of `model` (which must have one).
@@ -1043,4 +1043,72 @@ fn successive_and_other_stream_similarity_are_measured_on_centred_rows() {
         (0..4).map(|w| if w % 2 == 0 { vec![vec![1.0, 0.0]; 2] } else { vec![vec![-1.0, 0.0]; 2] }).collect();
     let (successive, other) = successive_and_other(&by_window);
     assert!((successive + 1.0).abs() < 1e-12 && (other - 1.0).abs() < 1e-12, "{successive} {other}");
+}
+
+#[test]
+fn a_state_added_to_a_trained_control_starts_as_the_control_and_trains_alone_when_asked() {
+    let base = base_dir(12);
+    let device = libtorch_cpu();
+    let load = |device: &Device| PretrainedBase::Gpt2(load_gpt2(base.path(), device).unwrap().0);
+    let control_config = RecurrentGeneratorConfig {
+        base: base.path().to_path_buf(),
+        model: insertion(Recurrence::None),
+        data: RecurrentDataConfig { context: CONTEXT, ..Default::default() },
+        ..RecurrentGeneratorConfig::default()
+    };
+    device.seed(1);
+    let control = open_gates(RecurrentLm::new(load(&device), &control_config.model, CONTEXT, &device).unwrap(), 0.4);
+    let checkpoint = tempfile::tempdir().unwrap();
+    save_checkpoint(&control, &control_config, checkpoint.path()).unwrap();
+
+    for recurrence in [Recurrence::SegmentState, Recurrence::MemoryTokens] {
+        let config = InsertionConfig {
+            init_from: Some(checkpoint.path().to_path_buf()),
+            train: TrainedParts::Connection,
+            ..insertion(recurrence)
+        };
+        device.seed(2);
+        let fresh = RecurrentLm::new(load(&device), &config, CONTEXT, &device).unwrap();
+        let model = start_from_checkpoint(fresh, checkpoint.path(), base.path()).unwrap();
+        for (index, (ours, theirs)) in model.inserted.iter().zip(&control.inserted).enumerate() {
+            let weight = |block: &retrofit_recurrent_generator::InsertedBlock| block.block.ff_in.weight.val();
+            assert_eq!(max_abs_diff(weight(ours), weight(theirs)), 0.0, "{recurrence:?}: block {index}");
+            assert_eq!(max_abs_diff(ours.mult.val(), theirs.mult.val()), 0.0, "{recurrence:?}: gate {index}");
+        }
+        if recurrence == Recurrence::SegmentState {
+            // A stream's first window reads the zero state, which adds nothing: the control's logits.
+            let ids = random_ids(2, CONTEXT, &device);
+            assert_eq!(max_abs_diff(model.logits(ids.clone()), control.logits(ids)), 0.0);
+        }
+
+        // Trained alone: the inserted blocks get no gradient, every parameter of the connection does.
+        let autodiff = device.clone().autodiff();
+        device.seed(2);
+        let fresh = RecurrentLm::new(load(&autodiff), &config, CONTEXT, &autodiff).unwrap();
+        // (open_gates also gives memory-tokens' map weights: from zero, no gradient reaches the write.)
+        let model = open_gates(start_from_checkpoint(fresh, checkpoint.path(), base.path()).unwrap(), 0.4)
+            .with_inserted_frozen();
+        let grads = GradientsParams::from_grads(loss(&model, &autodiff).backward(), &model);
+        for block in &model.inserted {
+            assert_eq!(parameters_with_gradient(block, &grads).0, 0, "{recurrence:?}: a frozen block got a gradient");
+        }
+        let connection = model.connection.as_ref().unwrap();
+        let (with, total) = parameters_with_gradient(connection, &grads);
+        assert!(total > 0 && with == total, "{recurrence:?}: {with} of {total} connection parameters");
+    }
+
+    // Another number of inserted blocks, another base, or a parameter-free connection: refused.
+    let more = InsertionConfig { inserted_blocks: 3, ..insertion(Recurrence::SegmentState) };
+    let model = RecurrentLm::new(load(&device), &more, CONTEXT, &device).unwrap();
+    let error = start_from_checkpoint(model, checkpoint.path(), base.path()).unwrap_err().to_string();
+    assert!(error.contains("model.init_from") && !error.contains('\n'), "{error}");
+    let other = base_dir(13);
+    let model = RecurrentLm::new(load(&device), &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap();
+    match start_from_checkpoint(model, checkpoint.path(), other.path()) {
+        Err(RecurrentError::WrongBase { .. }) => {}
+        other => panic!("another base must be refused, got {:?}", other.map(|_| ())),
+    }
+    let cache = InsertionConfig { train: TrainedParts::Connection, ..insertion(Recurrence::NoneCache) };
+    let error = RecurrentLm::new(load(&device), &cache, CONTEXT, &device).unwrap_err().to_string();
+    assert!(error.contains("model.train") && error.contains("none-cache"), "{error}");
 }
