@@ -15,7 +15,7 @@ use retrofit_data::source::load_language_corpus;
 use retrofit_data::text::read_utf8;
 use retrofit_experiments::{EndOfSequenceArgs, SamplingArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{
-    CHECKPOINT_DIR, EvalSplit, STAGE, load_checkpoint, run, sample_ids, state_diagnostics,
+    CHECKPOINT_DIR, CheckpointManifest, EvalSplit, STAGE, load_checkpoint, run, sample_ids, state_diagnostics,
 };
 use retrofit_runtime::device::DeviceChoice;
 
@@ -117,6 +117,15 @@ fn checkpoint_of(run: &std::path::Path) -> anyhow::Result<PathBuf> {
     Ok(checkpoint)
 }
 
+/// The bytes of the split a run's summary reports (`data.eval_split`).
+fn evaluation_split(manifest: &CheckpointManifest) -> anyhow::Result<Vec<u8>> {
+    let splits = load_language_corpus(&manifest.config.data.source)?;
+    Ok(match manifest.config.data.eval_split {
+        EvalSplit::Valid => splits.valid,
+        EvalSplit::Test => splits.test,
+    })
+}
+
 fn main() -> ExitCode {
     run_main(|| {
         let cli = Cli::parse();
@@ -143,13 +152,7 @@ fn main() -> ExitCode {
                 let tokenizer = base_config.load_tokenizer(&base)?;
                 let bytes = match &text {
                     Some(path) => read_utf8(path)?.into_bytes(),
-                    None => {
-                        let splits = load_language_corpus(&manifest.config.data.source)?;
-                        match manifest.config.data.eval_split {
-                            EvalSplit::Valid => splits.valid,
-                            EvalSplit::Test => splits.test,
-                        }
-                    }
+                    None => evaluation_split(&manifest)?,
                 };
                 let ids = tokenizer.encode_corpus(&bytes).context("tokenizing the evaluated text")?;
                 let batcher = LmBatcher::new(tokenizer.token_byte_lengths()?);
@@ -188,12 +191,8 @@ fn main() -> ExitCode {
                 let (model, manifest) = load_checkpoint(&checkpoint_of(&run)?, base.as_deref(), &device.device)?;
                 let base = base.unwrap_or(manifest.base.clone());
                 let tokenizer = retrofit_core::base::read_base_config(&base)?.load_tokenizer(&base)?;
-                let splits = load_language_corpus(&manifest.config.data.source)?;
-                let bytes = match manifest.config.data.eval_split {
-                    EvalSplit::Valid => splits.valid,
-                    EvalSplit::Test => splits.test,
-                };
-                let ids = tokenizer.encode_corpus(&bytes).context("tokenizing the evaluated text")?;
+                let ids =
+                    tokenizer.encode_corpus(&evaluation_split(&manifest)?).context("tokenizing the evaluated text")?;
                 let streams = streams.unwrap_or(manifest.config.data.eval_streams);
                 let diagnostics = state_diagnostics(&model, &ids, streams, windows, &device.device)?;
                 let optional = |value: Option<f64>| value.map_or("-".to_string(), |value| format!("{value:.4}"));
