@@ -1112,3 +1112,18 @@ fn a_state_added_to_a_trained_control_starts_as_the_control_and_trains_alone_whe
     let error = RecurrentLm::new(load(&device), &cache, CONTEXT, &device).unwrap_err().to_string();
     assert!(error.contains("model.train") && error.contains("none-cache"), "{error}");
 }
+
+#[test]
+fn state_diagnostics_refuse_one_stream_and_a_text_too_short_in_one_line() {
+    let device = libtorch_cpu();
+    let (gpt2, _) = load_gpt2(base_dir(14).path(), &device).unwrap();
+    let model =
+        RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap();
+    let ids: Vec<u32> = (0..4 * 5 * CONTEXT + 1).map(|index| (index % VOCAB) as u32).collect();
+    for (streams, text) in [(1, &ids[..]), (4, &ids[..4 * 2 * CONTEXT + 1])] {
+        match state_diagnostics(&model, text, streams, None, &device) {
+            Err(RecurrentError::Usage(line)) => assert!(!line.contains('\n'), "{line}"),
+            other => panic!("{streams} streams over {} tokens must be refused, got {other:?}", text.len()),
+        }
+    }
+}
