@@ -125,6 +125,13 @@ thesis-answer +LADDERS: build
 thesis-by-window NAME +LADDERS: build
     {{cargo}} run {{release}} -q --bin thesis -- by-window --name "{{NAME}}" --ladders {{LADDERS}}
 
+# Each rung's difference from the control and its carried state's part against the training
+# budget, over ladders that differ in their optimizer steps:
+# `just thesis-by-budget bytes-kjv-budget bytes-kjv-fixed bytes-kjv-budget4x` writes
+# results/thesis/bytes-kjv-budget/rungs_by_budget.svg and its README.md.
+thesis-by-budget NAME +LADDERS: build
+    {{cargo}} run {{release}} -q --bin thesis -- by-budget --name "{{NAME}}" --ladders {{LADDERS}}
+
 # The long-range probe (configs/probe.toml): trains its byte-level base once (the smoke generator
 # config, into data/probe-base/), then every rung of the ladder as ladder `probe` (`probe-gap<GAP>`
 # for another gap between a key and its repetition), and reports each rung against the control

@@ -10,9 +10,9 @@ use retrofit_core::training::latest_checkpoint;
 use retrofit_experiments::bench_race::machine_description;
 use retrofit_experiments::rung_cost::{LadderCost, RungCost};
 use retrofit_experiments::thesis::{
-    CostLadder, Rung, WindowLadder, answer_table, bits_per_byte_by_window, control_comparisons, control_spread,
-    control_table, cost_figure, epoch_correlation, ladder_table, ladder_window, protocol, read_ladder, write_figure,
-    write_plots,
+    BudgetLadder, CostLadder, Rung, WindowLadder, answer_table, bits_per_byte_by_window, budget_table,
+    control_comparisons, control_spread, control_table, cost_figure, epoch_correlation, ladder_steps, ladder_table,
+    ladder_window, protocol, read_ladder, rungs_by_budget, write_figure, write_plots,
 };
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentGeneratorConfig, STAGE, run};
@@ -87,8 +87,22 @@ enum Command {
         #[arg(long, default_value = "results", value_name = "DIR")]
         results: PathBuf,
     },
-    /// Measure what each rung costs on this machine, back to back: each trains --steps steps in a
-    /// process of its own (a scratch run under the system's temporary directory, removed after),
+    /// Plot each rung's difference from the control and its carried state's part against the
+    /// training budget, over ladders that differ in their optimizer steps (each ladder's budget is
+    /// its control's `training.epochs x data.steps_per_epoch`), into
+    /// results/thesis/<name>/rungs_by_budget.svg, with a README.md that shows it and its table.
+    ByBudget {
+        /// The ladders, e.g. `--ladders bytes-kjv-fixed bytes-kjv-budget4x`.
+        #[arg(long, num_args = 1.., required = true)]
+        ladders: Vec<String>,
+        /// The directory under results/thesis/ the figure goes to.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "results", value_name = "DIR")]
+        results: PathBuf,
+    },
+    /// Measure what each rung costs on this machine, back to back: each trains --steps steps
+    /// (half of them warm-up, whatever the config's) in a process of its own (a scratch run under the system's temporary directory, removed after),
     /// and its trainable parameters, median step and peak memory go to
     /// results/thesis/<ladder>/cost.json and the ladder's README.
     Cost {
@@ -199,6 +213,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::ByWindow { ladders, name, results } => by_window(&results, &ladders, &name),
+        Command::ByBudget { ladders, name, results } => by_budget(&results, &ladders, &name),
         Command::Cost { ladder, config, rungs, steps, passes, overrides, results, device } => {
             let rungs = if rungs.is_empty() { rungs_the_base_takes(&config, &overrides)? } else { rungs };
             anyhow::ensure!(steps >= 1, "--steps: must be at least 1");
@@ -241,6 +256,9 @@ fn measure_cost(
         "data.valid_steps=1".to_string(),
         "data.eval_streams=1".to_string(),
         "data.eval_windows=2".to_string(),
+        // A step's time does not depend on its learning rate; a warm-up as long as the ladder's
+        // would leave a cosine decay no steps in so short a run, which the schedule refuses.
+        format!("training.warmup_steps={}", steps / 2),
     ]);
     let mut summaries: Vec<Vec<RunSummary>> = vec![Vec::new(); rungs.len()];
     for pass in 0..passes {
@@ -428,6 +446,44 @@ fn by_window(results: &Path, ladders: &[String], name: &str) -> anyhow::Result<(
          Right: the rung minus the control on the same text, paired window by window (bars: the pooled 95% interval of each ladder's table). \
          Windows on a log2 axis; a rung appears at the windows whose ladder ran it.\n{cost_section}\n\
          Written by `thesis by-window --name {name} --ladders {}`; each ladder's tables are in results/thesis/<ladder>/README.md.\n",
+        ladders.join(" ")
+    );
+    std::fs::write(dir.join("README.md"), readme)?;
+    Ok(())
+}
+
+/// `thesis by-budget`: the figure and table of ladders that differ only in their optimizer steps.
+fn by_budget(results: &Path, ladders: &[String], name: &str) -> anyhow::Result<()> {
+    let mut read = Vec::new();
+    for ladder in ladders {
+        let rungs = read_ladder(results, ladder)?;
+        let steps = ladder_steps(&rungs).ok_or_else(|| {
+            anyhow::anyhow!("ladder {ladder} has no finished control run with a fixed budget (training.epochs x data.steps_per_epoch)")
+        })?;
+        read.push((ladder.as_str(), steps, control_comparisons(&rungs)?));
+    }
+    read.sort_by_key(|(_, steps, _)| *steps);
+    let dir = results.join("thesis").join(name);
+    std::fs::create_dir_all(&dir)?;
+    let budget_ladders: Vec<BudgetLadder> =
+        read.iter().map(|(_, steps, comparisons)| BudgetLadder { steps: *steps, comparisons }).collect();
+    let names = ladders.join(", ");
+    let path = dir.join("rungs_by_budget.svg");
+    write_figure(
+        &rungs_by_budget(&format!("The rungs against the training budget ({names})"), &budget_ladders),
+        &path,
+    )?;
+    println!("written: {}", path.display());
+    let table = budget_table(
+        &read.iter().map(|(ladder, steps, comparisons)| (*ladder, *steps, comparisons.as_slice())).collect::<Vec<_>>(),
+    );
+    print!("{table}");
+    let readme = format!(
+        "# The rungs by training budget: {names}\n\n![each rung against the control, and its carried state's part, by optimizer steps](rungs_by_budget.svg)\n\n\
+         Left: each rung's test bits per byte minus the control's of the same budget, paired window by window. \
+         Right: the rung's carried state's part, its bits per byte with the state reset before every window (solid) or read from another stream (dashed) minus carried. \
+         Bars: the pooled 95% interval of each ladder's table (over windows where a ladder has one seed). Steps on a log2 axis.\n\n{table}\n\
+         Written by `thesis by-budget --name {name} --ladders {}`; each ladder's tables are in results/thesis/<ladder>/README.md.\n",
         ladders.join(" ")
     );
     std::fs::write(dir.join("README.md"), readme)?;

@@ -8,8 +8,8 @@ use crate::rung_cost::{LadderCost, RungCost};
 
 use super::fixtures::{evaluation, ladder_run};
 use super::{
-    CostLadder, LadderRun, Rung, WindowLadder, bits_per_byte_by_window, control_comparisons, cost_figure,
-    loss_curve_figure, window_loss_figure,
+    BudgetLadder, CostLadder, LadderRun, Rung, WindowLadder, bits_per_byte_by_window, control_comparisons, cost_figure,
+    loss_curve_figure, rungs_by_budget, window_loss_figure,
 };
 
 /// A run of `windows` windows of `context` tokens whose loss is `nll` nats a token, plus `shift`
@@ -171,6 +171,38 @@ fn bits_per_byte_by_window_has_markers_on_a_log2_axis_and_the_difference_with_it
     let gru = difference.series.iter().find(|series| series.label == "token-gru").unwrap();
     let pooled = short_comparisons.iter().find(|comparison| comparison.rung == "token-gru").unwrap().pooled;
     assert_eq!(gru.points[0], Point::new(8.0, pooled.value, Some((pooled.low, pooled.high))));
+}
+
+#[test]
+fn the_rungs_by_budget_have_the_difference_and_the_state_part_on_a_log2_axis_of_steps() {
+    let (short, mut long) = (ladder(8), ladder(8));
+    long.retain(|(rung, _)| matches!(rung, Rung::None | Rung::SegmentState));
+    let (short_comparisons, long_comparisons) =
+        (control_comparisons(&short).unwrap(), control_comparisons(&long).unwrap());
+    let figure = rungs_by_budget(
+        "b",
+        &[
+            BudgetLadder { steps: 2000, comparisons: &long_comparisons },
+            BudgetLadder { steps: 500, comparisons: &short_comparisons },
+        ],
+    );
+    check_and_draw(&figure, &["none", "zero-shot", "none-long", "token-gru", "segment-state"]);
+    let [difference, part] = &figure.panels[..] else { panic!("two panels") };
+    assert_eq!((difference.x.scale, part.x.scale), (Scale::Log2, Scale::Log2));
+    // The control at 0 at both budgets, in order of steps.
+    assert_eq!(difference.series[0].estimate, Estimate::Reference);
+    assert_eq!(difference.series[0].points.iter().map(|point| point.x).collect::<Vec<_>>(), [500.0, 2000.0]);
+    // A rung at the budgets whose ladder ran it, with the pooled interval of the tables.
+    let gru = difference.series.iter().find(|series| series.label == "token-gru").unwrap();
+    assert_eq!(gru.points.len(), 1);
+    let segment = difference.series.iter().find(|series| series.label == "segment-state").unwrap();
+    let pooled = long_comparisons.iter().find(|comparison| comparison.rung == "segment-state").unwrap().pooled;
+    assert_eq!(segment.points[1], Point::new(2000.0, pooled.value, Some((pooled.low, pooled.high))));
+    // Only a rung with a state has a part: segment-state's reset − carried at both budgets.
+    assert_eq!(part.series.iter().map(|series| series.label.as_str()).collect::<Vec<_>>(), ["segment-state"]);
+    let state = long_comparisons.iter().find(|comparison| comparison.rung == "segment-state").unwrap();
+    let reset = state.state.as_ref().unwrap().reset_pooled;
+    assert_eq!(part.series[0].points[1], Point::new(2000.0, reset.value, Some((reset.low, reset.high))));
 }
 
 #[test]

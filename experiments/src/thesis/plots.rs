@@ -19,6 +19,16 @@ pub fn ladder_window(rungs: &[(Rung, Vec<LadderRun>)]) -> Option<usize> {
     runs.first()?.summary.config.pointer("/data/context")?.as_u64().map(|context| context as usize)
 }
 
+/// The ladder's training budget in optimizer steps, `training.epochs x data.steps_per_epoch` of its
+/// control (`None` without a control, or where its epochs are as long as its data: `"all"`).
+pub fn ladder_steps(rungs: &[(Rung, Vec<LadderRun>)]) -> Option<usize> {
+    let (_, runs) = rungs.iter().find(|(rung, _)| *rung == Rung::None)?;
+    let config = &runs.first()?.summary.config;
+    let epochs = config.pointer("/training/epochs")?.as_u64()?;
+    let steps_per_epoch = config.pointer("/data/steps_per_epoch")?.as_u64()?;
+    Some((epochs * steps_per_epoch) as usize)
+}
+
 /// Writes `figure` to `path` once [`Figure::problems`] finds none.
 pub fn write_figure(figure: &Figure, path: &Path) -> anyhow::Result<()> {
     let problems = figure.problems();

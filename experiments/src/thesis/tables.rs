@@ -263,6 +263,38 @@ pub fn answer_table(
     table
 }
 
+/// Ladders that differ only in their budget, one row a rung and two columns a ladder (given as its
+/// name, optimizer steps and comparisons): the rung's difference from that ladder's control, and
+/// its carried state's part (reset − carried) where it carries one.
+pub fn budget_table(ladders: &[(&str, usize, &[ControlComparison])]) -> String {
+    let mut table = String::from("| rung |");
+    for (ladder, steps, _) in ladders {
+        table.push_str(&format!(" {steps} steps (`{ladder}`): bits/byte − control [95%] | reset − carried [95%] |"));
+    }
+    table.push_str("\n|---|");
+    table.push_str(&"---:|---:|".repeat(ladders.len()));
+    table.push('\n');
+    for rung in Rung::ALL {
+        let cells: Vec<Option<&ControlComparison>> = ladders
+            .iter()
+            .map(|(_, _, comparisons)| comparisons.iter().find(|comparison| comparison.rung == rung.name()))
+            .collect();
+        if cells.iter().all(Option::is_none) {
+            continue;
+        }
+        table.push_str(&format!("| {} |", rung.name()));
+        for cell in cells {
+            let difference = cell.map_or("-".to_string(), |comparison| comparison.pooled.signed());
+            let part = cell
+                .and_then(|comparison| comparison.state.as_ref())
+                .map_or("-".to_string(), |state| state.reset_pooled.signed());
+            table.push_str(&format!(" {difference} | {part} |"));
+        }
+        table.push('\n');
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::control_comparisons;
@@ -285,5 +317,29 @@ mod tests {
         let expected = format!("{:+.4}", -1.0 / (40.0 * std::f64::consts::LN_2));
         assert!(rows[1].contains(&expected) && rows[1].contains("(1 seed)"), "{table}");
         assert!(rows[1].contains("| 1.20x | 1 |"), "{table}");
+    }
+
+    #[test]
+    fn the_budget_table_has_a_row_a_rung_and_two_columns_a_budget() {
+        let control = |seed| ladder_run(seed, evaluation(vec![4.0, 6.0], 4));
+        let short = vec![
+            (Rung::None, vec![control(0)]),
+            (Rung::SegmentState, vec![ladder_run(0, evaluation(vec![3.0, 5.0], 4))]),
+        ];
+        let long =
+            vec![(Rung::None, vec![control(0)]), (Rung::TokenGru, vec![ladder_run(0, evaluation(vec![4.0, 5.0], 4))])];
+        let (short_comparisons, long_comparisons) =
+            (control_comparisons(&short).unwrap(), control_comparisons(&long).unwrap());
+        let table = budget_table(&[("a", 500, &short_comparisons), ("b", 2000, &long_comparisons)]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].contains("500 steps (`a`)") && lines[0].contains("2000 steps (`b`)"), "{table}");
+        assert_eq!(lines[1], "|---|---:|---:|---:|---:|");
+        // The control is no row (it is each column's reference); each rung where its ladder ran it.
+        assert_eq!(lines.len(), 4, "{table}");
+        let (gru, segment) = (lines[2], lines[3]);
+        let difference = |nats: f64| format!("{:+.4}", -nats / (40.0 * std::f64::consts::LN_2));
+        assert!(segment.starts_with("| segment-state |") && segment.contains(&difference(1.0)), "{table}");
+        assert!(segment.ends_with("| - | - |"), "{table}");
+        assert!(gru.starts_with("| token-gru | - | - |") && gru.contains(&difference(0.5)), "{table}");
     }
 }
