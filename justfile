@@ -165,7 +165,7 @@ bytes-base-llama: build
     echo "bytes-base-llama: data/thesis-bytes-base-llama/generator/base/model"
 
 # The small byte-level GPT-2 of the probe and the GPU check (configs/smoke/generator-gpt2.toml,
-# seconds), trained once into data/probe-base/.
+# about a minute), trained once into data/probe-base/ (committed: the probe's runs pair on it).
 _smoke-base: build
     #!/usr/bin/env bash
     set -euo pipefail
