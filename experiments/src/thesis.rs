@@ -23,7 +23,7 @@ pub use comparison::{
     ControlComparison, EpochCorrelation, StateContribution, control_comparisons, control_spread, epoch_correlation,
 };
 pub use cost_figure::{CostLadder, cost_figure};
-pub use ladder::{LadderRun, LadderRungs, read_ladder};
+pub use ladder::{LadderRun, LadderRungs, read_ladder, runs_on_another_base};
 pub use loss_curve_figure::loss_curve_figure;
 pub use plots::{ladder_steps, ladder_window, write_figure, write_plots};
 pub use rung::Rung;

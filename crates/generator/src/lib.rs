@@ -16,7 +16,7 @@ pub use model::Generator;
 pub use sample::{continue_ids, sample_text};
 pub use saved::{MODEL_DIR, generator_end_of_sequence_ids, load_generator, save_generator};
 
-use retrofit_core::language_model::{LanguageModeling, load_lm_data, train_language_model};
+use retrofit_core::language_model::{LanguageModeling, ValidStateParts, load_lm_data, train_language_model};
 use retrofit_runtime::device::ResolvedDevice;
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::summary::RunSummary;
@@ -35,7 +35,8 @@ pub fn run(config: &GeneratorConfig, run_dir: &RunDir, device: &ResolvedDevice) 
     device.device.seed(config.training.seed);
     let model = config.model.init(vocab_size, config.data.context, &device.device.clone().autodiff())?;
     let task = LanguageModeling { lm: model };
-    let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task, false)?;
+    let (summary, task) =
+        train_language_model(run_dir, device, &data, &config.training, config, task, ValidStateParts::None)?;
     let model = task.lm;
     save_generator(&model, config, vocab_size, &run_dir.path().join(MODEL_DIR))?;
     if config.sample.tokens > 0 {

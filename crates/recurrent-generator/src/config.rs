@@ -277,6 +277,11 @@ pub struct RecurrentDataConfig {
     /// the Learner evaluates after each epoch for the stopping rule, or `"all"`.
     #[serde(with = "retrofit_runtime::setting::all")]
     pub valid_steps: Option<usize>,
+    /// Validation also reads every batch with each stream starting from, and every window
+    /// reading, another stream's state (one more forward a batch), and logs shuffled − carried
+    /// every epoch (`valid_state_gain_bits_per_byte_shuffled`) beside reset − carried; for a
+    /// recurrence that carries a state, with `training.batch_size` 2 or more.
+    pub valid_shuffled_part: bool,
     /// The split the reported numbers come from (`"test"`; `"valid"` for development runs).
     pub eval_split: EvalSplit,
     /// Final evaluation: the split is read as this many parallel streams of consecutive windows
@@ -315,6 +320,7 @@ impl Default for RecurrentDataConfig {
             bptt_windows: 2,
             steps_per_epoch: Some(500),
             valid_steps: None,
+            valid_shuffled_part: false,
             eval_split: EvalSplit::Test,
             eval_streams: 2,
             eval_windows: None,

@@ -46,8 +46,8 @@ pub use xl_cache::{LayerKeys, XlCache};
 use retrofit_core::base::{BaseFormat, load_base};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::language_model::{
-    GainInterval, LmData, StateCarry, StreamEvaluation, TokenizedCorpus, evaluate_streams, paired_gain_interval,
-    train_language_model,
+    GainInterval, LmData, StateCarry, StreamEvaluation, TokenizedCorpus, ValidStateParts, evaluate_streams,
+    paired_gain_interval, train_language_model,
 };
 use retrofit_core::training::count_parameters;
 use retrofit_runtime::device::ResolvedDevice;
@@ -257,11 +257,15 @@ fn train_or_take(
     Ok(match config.schedule {
         Schedule::Train => {
             let data = LmData::new(corpus, config.data.plan(), &config.training)?;
-            let carries_state = model.carries_state();
-            let task = RecurrentLanguageModeling::new(model);
-            // A recurrence that carries a state is also read reset on validation: its part per epoch.
-            let (summary, task) =
-                train_language_model(run_dir, device, &data, &config.training, config, task, carries_state)?;
+            // A recurrence that carries a state is also read reset on validation (and with
+            // another stream's state where asked): its parts per epoch.
+            let parts = match (model.carries_state(), config.data.valid_shuffled_part) {
+                (false, _) => ValidStateParts::None,
+                (true, false) => ValidStateParts::Reset,
+                (true, true) => ValidStateParts::ResetAndShuffled,
+            };
+            let task = RecurrentLanguageModeling::new(model, parts);
+            let (summary, task) = train_language_model(run_dir, device, &data, &config.training, config, task, parts)?;
             save_checkpoint(&task.model, config, &run_dir.path().join(CHECKPOINT_DIR))?;
             (summary, task.model, data.corpus)
         }

@@ -317,7 +317,8 @@ impl RecurrentLm {
     /// `inputs` holds `n * context` tokens per row, read as `n` windows of `context` in order. A
     /// recurrence's state starts at `initial` (the stream's start when `None`) and is carried
     /// from window to window, or returned to its start before every window when `carry` is
-    /// [`StateCarry::Reset`]; in training (the parameters require gradients) each stream's state
+    /// [`StateCarry::Reset`], or moved one stream up before every window (the first included: a
+    /// stream starts from another's `initial`) when it is [`StateCarry::Shuffled`]; in training (the parameters require gradients) each stream's state
     /// is also reset at random before a window (see [`InsertionConfig::state_reset_rate`]). The
     /// state after the last window is returned with them.
     ///
@@ -337,7 +338,7 @@ impl RecurrentLm {
         let context = self.context.min(total);
         let device = inputs.device();
         let mut state = match initial {
-            Some(initial) if carry == StateCarry::Carried && initial.rows() == batch => Some(initial),
+            Some(initial) if carry != StateCarry::Reset && initial.rows() == batch => Some(initial),
             _ => self.initial_state(batch, &device),
         };
         let training = self.logit_bias.val().is_require_grad() && self.state_reset_rate > 0.0;

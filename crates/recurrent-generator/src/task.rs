@@ -2,7 +2,7 @@ use std::sync::{Arc, Mutex};
 
 use burn::module::Module;
 use burn::tensor::Tensor;
-use retrofit_core::language_model::{LmOutput, StateCarry};
+use retrofit_core::language_model::{LmOutput, StateCarry, ValidStateParts};
 use retrofit_core::training::TaskModel;
 use retrofit_data::lm_batch::LmBatch;
 use retrofit_data::streams::StreamStep;
@@ -42,11 +42,15 @@ pub struct RecurrentLanguageModeling {
     pub model: RecurrentLm,
     #[module(skip)]
     pub carried: CarriedState,
+    /// What validation reads besides the carried state (the reset, another stream's state).
+    #[module(skip)]
+    pub parts: ValidStateParts,
 }
 
 impl RecurrentLanguageModeling {
-    pub fn new(model: RecurrentLm) -> Self {
-        Self { model, carried: CarriedState::default() }
+    /// Validation reads what `parts` asks for where `model` carries a state.
+    pub fn new(model: RecurrentLm, parts: ValidStateParts) -> Self {
+        Self { model, carried: CarriedState::default(), parts }
     }
 }
 
@@ -66,21 +70,26 @@ impl TaskModel for RecurrentLanguageModeling {
         let rows = batch.inputs.dims()[0];
         let initial = self.carried.take(batch.stream, rows);
         // Validation (nothing tracks a gradient) of a model that carries a state also reads the
-        // batch with the state reset before every window: the carried state's part, per epoch.
-        let validating = !self.model.logit_bias.val().is_require_grad();
-        let reset = (validating && self.model.carries_state()).then(|| {
-            self.model.stream_loss_from(batch.inputs.clone(), batch.targets.clone(), StateCarry::Reset, None).nll
-        });
+        // batch with the state reset before every window, and where `parts` asks (and there are
+        // two streams or more) with every window reading another stream's state, starting from
+        // another stream's carried one: the carried state's parts, per epoch.
+        let validating = !self.model.logit_bias.val().is_require_grad() && self.model.carries_state();
+        let read_as = |carry: StateCarry| {
+            self.model.stream_loss_from(batch.inputs.clone(), batch.targets.clone(), carry, initial.clone()).nll
+        };
+        let reset = (validating && self.parts != ValidStateParts::None).then(|| read_as(StateCarry::Reset));
+        let shuffled = (validating && self.parts == ValidStateParts::ResetAndShuffled && rows >= 2)
+            .then(|| read_as(StateCarry::Shuffled));
         let StreamLoss { loss, nll, state } =
             self.model.stream_loss_from(batch.inputs, batch.targets, StateCarry::Carried, initial);
         self.carried.store(state);
-        let output = LmOutput::new(nll, batch.target_bytes);
-        (
-            loss,
-            match reset {
-                Some(reset) => output.with_reset(reset),
-                None => output,
-            },
-        )
+        let mut output = LmOutput::new(nll, batch.target_bytes);
+        if let Some(reset) = reset {
+            output = output.with_reset(reset);
+        }
+        if let Some(shuffled) = shuffled {
+            output = output.with_shuffled(shuffled);
+        }
+        (loss, output)
     }
 }

@@ -12,7 +12,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use retrofit_core::base::{BasePrecision, PretrainedBase, load_base};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::gpt2::{Gpt2Config, export_gpt2, load_gpt2};
-use retrofit_core::language_model::{StateCarry, WindowedLm, token_nll};
+use retrofit_core::language_model::{StateCarry, ValidStateParts, WindowedLm, token_nll};
 use retrofit_core::positions::position_ids;
 use retrofit_core::training::TaskModel;
 use retrofit_core::training::TrainingConfig;
@@ -471,6 +471,7 @@ fn smoke_config(base: &Path, recurrence: Recurrence, schedule: Schedule) -> Recu
             bptt_windows: 2,
             steps_per_epoch: Some(80),
             valid_steps: Some(1),
+            valid_shuffled_part: false,
             eval_split: EvalSplit::Test,
             eval_streams: 2,
             eval_windows: Some(8),
@@ -493,7 +494,9 @@ fn a_smoke_run_of_every_variant_lowers_the_held_out_loss() {
     // xl-cache needs a rotary base: its smoke run is on the Llama fixture (its own test).
     for recurrence in VARIANTS.into_iter().filter(|&r| r != Recurrence::XlCache) {
         let run_dir = RunDir::create(results.path(), "recurrent-generator", &format!("{recurrence:?}")).unwrap();
-        let summary = run(&smoke_config(base.path(), recurrence, Schedule::Train), &run_dir, &device).unwrap();
+        let mut config = smoke_config(base.path(), recurrence, Schedule::Train);
+        config.data.valid_shuffled_part = true;
+        let summary = run(&config, &run_dir, &device).unwrap();
         let after = summary.final_metrics["test_loss"];
         assert!(after < before - 0.5, "{recurrence:?}: test loss {before} -> {after}");
         assert!(summary.parameters.trainable > 0 && summary.parameters.trainable < summary.parameters.total);
@@ -503,6 +506,11 @@ fn a_smoke_run_of_every_variant_lowers_the_held_out_loss() {
         let part = retrofit_runtime::Split::Valid.key(Quantity::BitsPerByteGain);
         let logged = summary.final_metrics.get(&part);
         assert_eq!(logged.is_some(), recurrence.carries_state(), "{recurrence:?}: {part} {logged:?}");
+        assert!(logged.is_none_or(f64::is_finite), "{recurrence:?}: {logged:?}");
+        // ... and what another stream's state costs against its own (a batch holds 16 streams).
+        let shuffled = format!("{part}_shuffled");
+        let logged = summary.final_metrics.get(&shuffled);
+        assert_eq!(logged.is_some(), recurrence.carries_state(), "{recurrence:?}: {shuffled} {logged:?}");
         assert!(logged.is_none_or(f64::is_finite), "{recurrence:?}: {logged:?}");
     }
 }
@@ -555,7 +563,7 @@ fn a_continuing_batch_starts_from_the_state_the_previous_batch_left_and_no_gradi
     let (gpt2, _) = load_gpt2(base.path(), &device).unwrap();
     let model =
         RecurrentLm::new(PretrainedBase::Gpt2(gpt2), &insertion(Recurrence::SegmentState), CONTEXT, &device).unwrap();
-    let task = RecurrentLanguageModeling::new(open_gates(model, 0.7));
+    let task = RecurrentLanguageModeling::new(open_gates(model, 0.7), ValidStateParts::Reset);
     let (step_one, step_two) = (random_ids(2, 2 * CONTEXT + 1, &device), random_ids(2, 2 * CONTEXT + 1, &device));
     let targets = |ids: &Tensor<2, Int>| stream_batch(ids, StreamStep::Independent);
 
@@ -613,6 +621,7 @@ fn probe_config(base: &Path, recurrence: Recurrence) -> RecurrentGeneratorConfig
             bptt_windows: 2,
             steps_per_epoch: Some(100),
             valid_steps: None,
+            valid_shuffled_part: false,
             eval_split: EvalSplit::Test,
             eval_streams: 4,
             eval_windows: None,

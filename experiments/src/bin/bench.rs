@@ -14,7 +14,7 @@ use retrofit_core::classification::{Classification, SequenceClassifier};
 use retrofit_core::decoder::Decoder;
 use retrofit_core::generation::GenerationConfig;
 use retrofit_core::gpt2::Gpt2Config;
-use retrofit_core::language_model::LanguageModeling;
+use retrofit_core::language_model::{LanguageModeling, ValidStateParts};
 use retrofit_core::llama::LlamaConfig;
 use retrofit_data::classification_batch::ClassificationBatch;
 use retrofit_data::lm_batch::LmBatch;
@@ -196,7 +196,7 @@ fn main() -> ExitCode {
                     cli.bf16_base || init_diff == 0.0,
                     "at initialisation the logits must equal the base's"
                 );
-                let task = RecurrentLanguageModeling::new(model);
+                let task = RecurrentLanguageModeling::new(model, ValidStateParts::Reset);
                 (time_training(task, windows, cli.warmup, steps), batch * context)
             }
             Workload::Gpt2Generate | Workload::LlamaGenerate => {

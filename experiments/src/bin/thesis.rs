@@ -12,7 +12,7 @@ use retrofit_experiments::rung_cost::{LadderCost, RungCost};
 use retrofit_experiments::thesis::{
     BudgetLadder, CostLadder, Rung, WindowLadder, answer_table, bits_per_byte_by_window, budget_table,
     control_comparisons, control_spread, control_table, cost_figure, epoch_correlation, ladder_steps, ladder_table,
-    ladder_window, protocol, read_ladder, rungs_by_budget, write_figure, write_plots,
+    ladder_window, protocol, read_ladder, rungs_by_budget, runs_on_another_base, write_figure, write_plots,
 };
 use retrofit_experiments::{StageArgs, TrainArgs, run_main};
 use retrofit_recurrent_generator::{BOOTSTRAP_RESAMPLES, RecurrentGeneratorConfig, STAGE, run};
@@ -170,6 +170,7 @@ fn main() -> ExitCode {
             let ladder =
                 ladder.unwrap_or_else(|| format!("ladder-{}", retrofit_runtime::run_dir::timestamp_run_name()));
             let rungs = if rungs.is_empty() { rungs_the_base_takes(&config, &overrides)? } else { rungs };
+            refuse_another_base(&config, &overrides, &results, &ladder)?;
             // Ctrl-C reaches the run's process and this one: the run stops after its step (its
             // checkpoint stays), and the ladder stops after it.
             retrofit_runtime::interrupt::install_ctrl_c_handler();
@@ -293,7 +294,21 @@ fn measure_cost(
     })
 }
 
-/// Starts `thesis run-rung` for one rung and seed in a process of its own and waits for it.
+/// Refuses to add runs to a ladder whose runs started on other base files than the config's: they
+/// would not pair with its control. A base that is missing is left to the run to report.
+fn refuse_another_base(config: &Path, overrides: &[String], results: &Path, ladder: &str) -> anyhow::Result<()> {
+    let resolved: RecurrentGeneratorConfig = load_config(Some(config), overrides)?;
+    let Ok(fingerprint) = retrofit_recurrent_generator::base_fingerprint(&resolved.base) else { return Ok(()) };
+    let others = runs_on_another_base(results, ladder, &fingerprint);
+    anyhow::ensure!(
+        others.is_empty(),
+        "ladder {ladder} has runs made on other base files than {} ({}): name another ladder, or move them away to run it again",
+        resolved.base.display(),
+        others.join(", ")
+    );
+    Ok(())
+}
+
 /// Every rung, less those the config's base cannot take (xl-cache on a base with learned
 /// positions), each left out with a line.
 fn rungs_the_base_takes(config: &Path, overrides: &[String]) -> anyhow::Result<Vec<Rung>> {
@@ -316,6 +331,7 @@ fn rungs_the_base_takes(config: &Path, overrides: &[String]) -> anyhow::Result<V
         .collect())
 }
 
+/// Starts `thesis run-rung` for one rung and seed in a process of its own and waits for it.
 fn run_rung_process(run: &RungRun) -> anyhow::Result<std::process::ExitStatus> {
     let thesis = std::env::current_exe()?;
     let mut command = std::process::Command::new(&thesis);

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use retrofit_recurrent_generator::{WINDOW_LOSS_FILE, WindowLoss};
+use retrofit_recurrent_generator::{BASE_FINGERPRINT_FILE, WINDOW_LOSS_FILE, WindowLoss};
 use retrofit_runtime::Quantity;
 use retrofit_runtime::curves::Curves;
 use retrofit_runtime::summary::RunSummary;
@@ -80,6 +80,29 @@ pub fn read_ladder(results: &Path, ladder: &str) -> anyhow::Result<Vec<(Rung, Ve
     Ok(rungs)
 }
 
+/// The runs of `ladder` (`<ladder>-<rung>-s<seed>`, finished or not) that started on another base
+/// than the one whose fingerprint is `fingerprint` (their `base.sha256`), by name: a rung added to
+/// the ladder now would not pair with them.
+pub fn runs_on_another_base(results: &Path, ladder: &str, fingerprint: &str) -> Vec<String> {
+    let stage_dir = results.join("recurrent-generator");
+    let Ok(entries) = std::fs::read_dir(&stage_dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| {
+            Rung::ALL.iter().any(|rung| {
+                name.strip_prefix(&format!("{ladder}-{}-s", rung.name()))
+                    .is_some_and(|seed| !seed.is_empty() && seed.bytes().all(|byte| byte.is_ascii_digit()))
+            })
+        })
+        .filter(|name| {
+            std::fs::read_to_string(stage_dir.join(name).join(BASE_FINGERPRINT_FILE))
+                .is_ok_and(|recorded| recorded.trim() != fingerprint)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// The run's per-step training losses: from its committed `curves.json`, else from the Learner's
 /// logs (`train/epoch-N/Loss.log`, one `value,batch` line per step).
 fn read_step_losses(run: &Path) -> Vec<f64> {
@@ -103,4 +126,31 @@ fn read_valid_bits_per_byte(run: &Path) -> Vec<f64> {
         .and_then(|curves| curves.valid.get(Quantity::BitsPerByte.stem()).cloned())
         .map(|series| series.values.iter().map(|&value| f64::from(value)).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_on_another_base_are_the_ladders_runs_whose_fingerprint_differs() {
+        let results = tempfile::tempdir().unwrap();
+        let stage = results.path().join("recurrent-generator");
+        for (name, fingerprint) in [
+            ("probe-none-s0", Some("aaa")),
+            ("probe-memory-s1", Some("bbb")),
+            ("probe-segment-state-s2", None),
+            // Another ladder whose name starts with this one's, and a run that is no rung's.
+            ("probe-gap40-none-s0", Some("bbb")),
+            ("probe-notes", Some("bbb")),
+        ] {
+            std::fs::create_dir_all(stage.join(name)).unwrap();
+            if let Some(fingerprint) = fingerprint {
+                std::fs::write(stage.join(name).join(BASE_FINGERPRINT_FILE), format!("{fingerprint}\n")).unwrap();
+            }
+        }
+        assert_eq!(runs_on_another_base(results.path(), "probe", "aaa"), ["probe-memory-s1"]);
+        assert_eq!(runs_on_another_base(results.path(), "probe", "bbb"), ["probe-none-s0"]);
+        assert!(runs_on_another_base(results.path(), "nothing", "aaa").is_empty());
+    }
 }

@@ -17,5 +17,5 @@ pub use epoch_loader::{EpochDataset, EpochLoader};
 pub use evaluate::{
     RecallLoss, StateCarry, StreamEvaluation, TextEvaluation, WindowedLm, evaluate_streams, evaluate_text,
 };
-pub use run::train_language_model;
+pub use run::{ValidStateParts, train_language_model};
 pub use task::{CausalLm, LanguageModeling, LmOutput, token_nll};

@@ -12,12 +12,26 @@ use super::data::LmData;
 use super::task::LmOutput;
 use crate::CoreError;
 use crate::training::{
-    BitsPerByteMetric, CarriedStatePartMetric, LearnerMetric, TaskModel, TrainingConfig, count_parameters, train,
+    BitsPerByteMetric, CarriedStatePartMetric, LearnerMetric, ShuffledStatePartMetric, TaskModel, TrainingConfig,
+    count_parameters, train,
 };
 
+/// What validation measures of a carried state every epoch, beside the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidStateParts {
+    /// Nothing (a model that carries no state).
+    None,
+    /// Reset − carried ([`CarriedStatePartMetric`]): the task's validation output carries the
+    /// reset NLL.
+    Reset,
+    /// ... and another stream's state − carried ([`ShuffledStatePartMetric`]): the output also
+    /// carries the shuffled NLL.
+    ResetAndShuffled,
+}
+
 /// Trains `task` (built on `device`'s autodiff device) on `data` with the metrics loss, bits per
-/// byte, learning rate and gradient norm, and with `carried_state_part` the validation metric of
-/// [`CarriedStatePartMetric`] (the task's validation output must then carry the reset NLL); the summary adds `valid_perplexity = exp(valid_loss)`
+/// byte, learning rate and gradient norm, and the validation metrics of the carried state's
+/// `parts`; the summary adds `valid_perplexity = exp(valid_loss)`
 /// and training tokens per second (over the Learner's time, validation included). Returns the
 /// summary and the selected task (the lowest validation loss's epoch, without autodiff).
 pub fn train_language_model<T, C>(
@@ -27,7 +41,7 @@ pub fn train_language_model<T, C>(
     training: &TrainingConfig,
     config: &C,
     task: T,
-    carried_state_part: bool,
+    parts: ValidStateParts,
 ) -> Result<(RunSummary, T), CoreError>
 where
     T: TaskModel<Batch = LmBatch, Output = LmOutput>,
@@ -46,12 +60,20 @@ where
         data.valid.clone(),
         |training| {
             let training = training.metrics((BitsPerByteMetric::default(),));
-            if carried_state_part { training.metric_valid_numeric(CarriedStatePartMetric::default()) } else { training }
+            match parts {
+                ValidStateParts::None => training,
+                ValidStateParts::Reset => training.metric_valid_numeric(CarriedStatePartMetric::default()),
+                ValidStateParts::ResetAndShuffled => training
+                    .metric_valid_numeric(CarriedStatePartMetric::default())
+                    .metric_valid_numeric(ShuffledStatePartMetric::default()),
+            }
         },
-        if carried_state_part {
-            &[LearnerMetric::BITS_PER_BYTE, LearnerMetric::CARRIED_STATE_PART]
-        } else {
-            &[LearnerMetric::BITS_PER_BYTE]
+        match parts {
+            ValidStateParts::None => &[LearnerMetric::BITS_PER_BYTE],
+            ValidStateParts::Reset => &[LearnerMetric::BITS_PER_BYTE, LearnerMetric::CARRIED_STATE_PART],
+            ValidStateParts::ResetAndShuffled => {
+                &[LearnerMetric::BITS_PER_BYTE, LearnerMetric::CARRIED_STATE_PART, LearnerMetric::SHUFFLED_STATE_PART]
+            }
         },
     )?;
     let (mut final_metrics, mut best_metrics) = report.summary_metrics();

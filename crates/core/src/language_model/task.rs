@@ -48,19 +48,34 @@ pub struct LmOutput {
     /// Mean NLL of each window with the recurrent state reset before it, where the batch was
     /// also read that way (validation of a model that carries a state). `[batch]`
     pub reset_window_losses: Option<Tensor<1>>,
+    /// ... and with every window reading another stream's state (`StateCarry::Shuffled`, from
+    /// another stream's carried state), where the batch was also read that way. `[batch]`
+    pub shuffled_window_losses: Option<Tensor<1>>,
 }
 
 impl LmOutput {
     /// From the NLL of every target (`[batch, seq]`) and the bytes they stand for.
     pub fn new(nll: Tensor<2>, target_bytes: usize) -> Self {
         let [batch, context] = nll.dims();
-        Self { window_losses: nll.mean_dim(1).reshape([batch]), context, target_bytes, reset_window_losses: None }
+        Self {
+            window_losses: nll.mean_dim(1).reshape([batch]),
+            context,
+            target_bytes,
+            reset_window_losses: None,
+            shuffled_window_losses: None,
+        }
     }
 
     /// With the NLL of every target read with the state reset before each window (`[batch, seq]`).
     pub fn with_reset(self, reset_nll: Tensor<2>) -> Self {
         let [batch, _] = reset_nll.dims();
         Self { reset_window_losses: Some(reset_nll.mean_dim(1).reshape([batch])), ..self }
+    }
+
+    /// With the NLL of every target read with another stream's state (`[batch, seq]`).
+    pub fn with_shuffled(self, shuffled_nll: Tensor<2>) -> Self {
+        let [batch, _] = shuffled_nll.dims();
+        Self { shuffled_window_losses: Some(shuffled_nll.mean_dim(1).reshape([batch])), ..self }
     }
 }
 
@@ -108,6 +123,7 @@ impl Adaptor<CarriedStatePartInput> for LmOutput {
         CarriedStatePartInput {
             carried_nll_sum: sum(&self.window_losses),
             reset_nll_sum: self.reset_window_losses.as_ref().map(sum),
+            shuffled_nll_sum: self.shuffled_window_losses.as_ref().map(sum),
             bytes: self.target_bytes,
         }
     }

@@ -23,7 +23,7 @@ use super::selection::{NoImprovementStopping, selected_epoch};
 use super::task::{StepTimes, TaskModel, Trainable};
 use super::training_clock::TrainingClock;
 use crate::CoreError;
-use crate::training::{BitsPerByteMetric, CarriedStatePartMetric};
+use crate::training::{BitsPerByteMetric, CarriedStatePartMetric, ShuffledStatePartMetric};
 use retrofit_runtime::curves::{Curves, Series};
 use retrofit_runtime::run_dir::RunDir;
 use retrofit_runtime::{MetricSet, Quantity, RuntimeError, Split};
@@ -34,17 +34,43 @@ pub struct LearnerMetric {
     /// The name burn's Learner logs it under (`Loss`, `Bits Per Byte`, ...).
     pub learner_name: &'static str,
     pub quantity: Quantity,
+    /// What tells it apart from another metric of the same quantity, after the quantity's stem in
+    /// its key (`valid_state_gain_bits_per_byte_shuffled`); `None` for most.
+    pub variant: Option<&'static str>,
 }
 
 impl LearnerMetric {
-    pub const LOSS: Self = Self { learner_name: "Loss", quantity: Quantity::Loss };
-    pub const LEARNING_RATE: Self = Self { learner_name: "Learning Rate", quantity: Quantity::LearningRate };
-    pub const GRAD_NORM: Self = Self { learner_name: GradNormMetric::NAME, quantity: Quantity::GradNorm };
-    pub const BITS_PER_BYTE: Self = Self { learner_name: BitsPerByteMetric::NAME, quantity: Quantity::BitsPerByte };
-    pub const ACCURACY: Self = Self { learner_name: "Accuracy", quantity: Quantity::Accuracy };
+    const fn of(learner_name: &'static str, quantity: Quantity) -> Self {
+        Self { learner_name, quantity, variant: None }
+    }
+
+    pub const LOSS: Self = Self::of("Loss", Quantity::Loss);
+    pub const LEARNING_RATE: Self = Self::of("Learning Rate", Quantity::LearningRate);
+    pub const GRAD_NORM: Self = Self::of(GradNormMetric::NAME, Quantity::GradNorm);
+    pub const BITS_PER_BYTE: Self = Self::of(BitsPerByteMetric::NAME, Quantity::BitsPerByte);
+    pub const ACCURACY: Self = Self::of("Accuracy", Quantity::Accuracy);
     /// Validation only: reset minus carried bits per byte (`valid_state_gain_bits_per_byte`).
-    pub const CARRIED_STATE_PART: Self =
-        Self { learner_name: CarriedStatePartMetric::NAME, quantity: Quantity::BitsPerByteGain };
+    pub const CARRIED_STATE_PART: Self = Self::of(CarriedStatePartMetric::NAME, Quantity::BitsPerByteGain);
+    /// Validation only: another stream's state minus carried bits per byte
+    /// (`valid_state_gain_bits_per_byte_shuffled`).
+    pub const SHUFFLED_STATE_PART: Self = Self {
+        learner_name: ShuffledStatePartMetric::NAME,
+        quantity: Quantity::BitsPerByteGain,
+        variant: Some("shuffled"),
+    };
+
+    /// Its name in curves (`bits_per_byte`, `state_gain_bits_per_byte_shuffled`).
+    pub fn stem(&self) -> String {
+        match self.variant {
+            Some(variant) => format!("{}_{variant}", self.quantity.stem()),
+            None => self.quantity.stem().to_string(),
+        }
+    }
+
+    /// Its key in summaries (`valid_bits_per_byte`, `valid_state_gain_bits_per_byte_shuffled`).
+    pub fn key(&self, split: Split) -> String {
+        format!("{}_{}", split.prefix(), self.stem())
+    }
 }
 
 /// Per-epoch values of every metric, as the Learner logged them (epoch means).
@@ -361,7 +387,7 @@ fn read_history(run_dir: &RunDir, metrics: &[LearnerMetric]) -> Result<MetricHis
         for metric in logged {
             let Some(known) = metrics.iter().find(|known| known.learner_name == metric.name) else { continue };
             let values = metric.entries.iter().map(|entry| entry.value).collect();
-            per_epoch.insert(split.key(known.quantity), (known.quantity, values));
+            per_epoch.insert(known.key(split), (known.quantity, values));
         }
     }
     Ok(MetricHistory { per_epoch })
@@ -392,11 +418,11 @@ fn read_curves(run_dir: &RunDir, metrics: &[LearnerMetric], history: &MetricHist
             values.extend(text.lines().filter_map(step_value));
         }
         if !values.is_empty() {
-            curves.train.insert(metric.quantity.stem().to_string(), Series { quantity: metric.quantity, values });
+            curves.train.insert(metric.stem(), Series { quantity: metric.quantity, values });
         }
-        if let Some((quantity, values)) = history.per_epoch.get(&Split::Valid.key(metric.quantity)) {
+        if let Some((quantity, values)) = history.per_epoch.get(&metric.key(Split::Valid)) {
             let values = values.iter().map(|&value| value as f32).collect();
-            curves.valid.insert(metric.quantity.stem().to_string(), Series { quantity: *quantity, values });
+            curves.valid.insert(metric.stem(), Series { quantity: *quantity, values });
         }
     }
     let steps = curves.train.values().map(|series| series.values.len()).max().unwrap_or(0);

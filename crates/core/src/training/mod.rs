@@ -40,6 +40,8 @@ pub use sealed_checkpoint::{
     CHECKPOINT_PARTS, CheckpointWriteFailure, SealedCheckpointer, checkpoint_file, damage_of, newest_intact_checkpoint,
 };
 pub use selection::{NoImprovementStopping, selected_epoch};
-pub use state_part::{CarriedStatePart, CarriedStatePartInput, CarriedStatePartMetric};
+pub use state_part::{
+    CarriedStatePart, CarriedStatePartInput, CarriedStatePartMetric, ShuffledStatePart, ShuffledStatePartMetric,
+};
 pub use task::{StepTimes, TaskModel, TrainItem, Trainable};
 pub use training_clock::TrainingClock;
