@@ -4,6 +4,7 @@
 
 use crate::figure::{Axis, Dash, Estimate, Figure, Geometry, Panel, Point, Scale, Series};
 
+use super::window_figure::control_at;
 use super::{ControlComparison, Rung};
 
 /// One ladder of a comparison by budget: its optimizer steps and its rungs against its control.
@@ -59,17 +60,7 @@ pub fn rungs_by_budget(title: &str, ladders: &[BudgetLadder]) -> Figure {
         part.extend(series(rung, Dash::Dashed, shuffles));
     }
     let steps: Vec<f64> = by_steps.iter().map(|ladder| ladder.steps as f64).collect();
-    difference.insert(
-        0,
-        Series {
-            label: Rung::None.name().to_string(),
-            look: Rung::None.look(),
-            dash: Dash::Solid,
-            geometry: Geometry::Measured,
-            estimate: Estimate::Reference,
-            points: steps.iter().map(|&steps| Point::new(steps, 0.0, None)).collect(),
-        },
-    );
+    difference.insert(0, control_at(&steps));
     let x = Axis { label: "optimizer steps (log2 axis)".to_string(), scale: Scale::Log2 };
     Figure {
         title: title.to_string(),

@@ -15,15 +15,15 @@ pub struct WindowLadder<'a> {
     pub comparisons: &'a [ControlComparison],
 }
 
-/// The control at 0 at `windows`.
-fn control_at(windows: &[f64]) -> Series {
+/// The control at 0 at `xs` (windows, or steps): the reference of a difference panel.
+pub(super) fn control_at(xs: &[f64]) -> Series {
     Series {
         label: Rung::None.name().to_string(),
         look: Rung::None.look(),
         dash: Dash::Solid,
         geometry: Geometry::Measured,
         estimate: Estimate::Reference,
-        points: windows.iter().map(|&window| Point::new(window, 0.0, None)).collect(),
+        points: xs.iter().map(|&x| Point::new(x, 0.0, None)).collect(),
     }
 }
 
