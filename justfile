@@ -132,11 +132,11 @@ thesis-by-window NAME +LADDERS: build
 thesis-by-budget NAME +LADDERS: build
     {{cargo}} run {{release}} -q --bin thesis -- by-budget --name "{{NAME}}" --ladders {{LADDERS}}
 
-# The long-range probe (configs/probe.toml): trains its byte-level base once (the smoke generator
-# config, into data/probe-base/), then every rung of the ladder as ladder `probe` (`probe-gap<GAP>`
-# for another gap between a key and its repetition), and reports each rung against the control
-# (`just probe "0 1 2"`, `just probe "0 1 2" 40`).
-probe SEEDS="0" GAP="20" *ARGS: _smoke-base
+# The long-range probe (configs/probe.toml): trains its byte-level Llama base once where it is
+# missing (configs/smoke/generator-llama.toml, into data/probe-base-llama/, committed), then every
+# rung of the ladder as ladder `probe` (`probe-gap<GAP>` for another gap between a key and its
+# repetition), and reports each rung against the control (`just probe "0 1 2"`, `just probe "0 1 2" 40`).
+probe SEEDS="0" GAP="20" *ARGS: _probe-base
     #!/usr/bin/env bash
     set -euo pipefail
     ladder={{ if GAP == "20" { "probe" } else { "probe-gap" + GAP } }}
@@ -164,8 +164,18 @@ bytes-base-llama: build
     fi
     echo "bytes-base-llama: data/thesis-bytes-base-llama/generator/base/model"
 
-# The small byte-level GPT-2 of the probe and the GPU check (configs/smoke/generator-gpt2.toml,
-# about a minute), trained once into data/probe-base/ (committed: the probe's runs pair on it).
+# The probe's small byte-level Llama (configs/smoke/generator-llama.toml, a few minutes on 2 cores),
+# trained once into data/probe-base-llama/ (committed: the probe's runs pair on it).
+_probe-base: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -f data/probe-base-llama/generator/base/model/config.json ]; then
+        rm -rf data/probe-base-llama
+        {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator-llama.toml --results data/probe-base-llama --run-name base --quiet
+    fi
+
+# The small byte-level GPT-2 of the GPU check (configs/smoke/generator-gpt2.toml, about a minute),
+# trained once into data/probe-base/ (committed).
 _smoke-base: build
     #!/usr/bin/env bash
     set -euo pipefail

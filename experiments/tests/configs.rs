@@ -37,7 +37,15 @@ fn classifier_configs_parse() {
 #[test]
 fn generator_configs_parse_and_the_full_one_is_the_default() {
     use retrofit_generator::GeneratorConfig;
-    for file in ["generator.toml", "generator-gpt2.toml", "smoke/generator.toml"] {
+    for file in [
+        "generator.toml",
+        "generator-gpt2.toml",
+        "thesis-bytes-base.toml",
+        "thesis-bytes-base-llama.toml",
+        "smoke/generator.toml",
+        "smoke/generator-gpt2.toml",
+        "smoke/generator-llama.toml",
+    ] {
         load_config::<GeneratorConfig>(Some(&config(file)), &[]).unwrap();
     }
     let full: GeneratorConfig = load_config(Some(&config("generator.toml")), &[]).unwrap();
@@ -54,6 +62,8 @@ fn recurrent_generator_configs_parse_and_the_full_one_is_the_default() {
         "thesis-smollm2-w64.toml",
         "thesis-smollm2-w256.toml",
         "thesis-bytes-kjv.toml",
+        "thesis-bytes-kjv-llama.toml",
+        "pilot-smollm2-w64.toml",
         "stopping-rule/thesis-bytes-kjv.toml",
         "probe.toml",
         "smoke/recurrent-generator.toml",
