@@ -123,8 +123,9 @@ fn base_for(recurrence: Recurrence, gpt2_dir: &Path, device: &Device) -> Pretrai
 }
 
 /// Opens every gate: `mult = value` (the gradient of a block's parameters is 0 while its gate is 0).
-/// Also opens memory-tokens' map, which starts at zero (so that the first written memory is zero,
-/// and nothing written reaches the next window until the map has learned): small random weights.
+/// Also opens memory-tokens' map, which starts at zero (so that the first written memory is the
+/// initial one, and nothing written reaches the next window until the map has learned): small
+/// random weights.
 fn open_gates(mut model: RecurrentLm, value: f32) -> RecurrentLm {
     for block in &mut model.inserted {
         let device = block.mult.val().device();
@@ -951,11 +952,14 @@ fn memory_tokens_as_initialised_are_the_base_reading_the_initial_memory_before_t
         let pass = model.forward_window(ids, state.as_ref());
         let difference = max_abs_diff(pass.hidden, expected);
         assert!(difference < 1e-5, "{family}: {difference}");
-        // The write becomes the next read, through a map that starts at zero: the next window first
-        // reads zero vectors, not the write positions' states through random weights.
+        // The write becomes the next read, through a map that starts at zero added to the initial
+        // memory: the next window first reads the initial memory again (never zero vectors, which
+        // a Llama carries unchanged through every layer), not the write positions' states through
+        // random weights.
+        let Some(StreamState::MemoryTokens(initial)) = model.initial_state(2, &device) else { unreachable!() };
         match pass.next {
             Some(StreamState::MemoryTokens(next)) => {
-                assert_eq!(next.abs().max().into_scalar::<f32>(), 0.0, "{family}: the first written memory is zero")
+                assert_eq!(max_abs_diff(next, initial), 0.0, "{family}: the first written memory is the initial one")
             }
             other => panic!("{family}: memory-tokens leaves memory tokens, not {other:?}"),
         }
@@ -1026,14 +1030,16 @@ fn state_diagnostics_see_no_state_through_closed_gates_and_a_changed_stream_thro
             Recurrence::None | Recurrence::TokenGru => {
                 assert_eq!((closed.hidden_change, closed.state_cosine_successive), (None, None), "{recurrence:?}")
             }
-            // A state read only through the inserted blocks changes nothing while they are closed.
-            Recurrence::SegmentState | Recurrence::Memory => {
+            // A state read only through the inserted blocks changes nothing while they are closed;
+            // memory tokens carry nothing while their map is at zero (every window reads the
+            // initial memory), and the stream once it is opened (`open_gates` opens it).
+            Recurrence::SegmentState | Recurrence::Memory | Recurrence::MemoryTokens => {
                 assert_eq!(closed.hidden_change, Some(0.0), "{recurrence:?}");
                 let open = state_diagnostics(&open_gates(model, 0.5), &ids, 4, None, &device).unwrap();
                 assert!(open.hidden_change.unwrap() > 0.0, "{recurrence:?}: {open:?}");
                 assert!(open.state_cosine_successive.is_some(), "{recurrence:?}");
             }
-            // The base reads the cache and the memory tokens with its own attention.
+            // The base reads the cache with its own attention.
             _ => assert!(closed.hidden_change.unwrap() > 0.0, "{recurrence:?}: {closed:?}"),
         }
     }
