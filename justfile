@@ -144,45 +144,30 @@ probe SEEDS="0" GAP="20" *ARGS: _probe-base
 
 # The base of ladder C (configs/thesis-bytes-base.toml: a 1.9 M-parameter byte-level GPT-2
 # pre-trained on Jane Austen, ~25 minutes on 2 cores), trained once into data/thesis-bytes-base/.
-bytes-base: build
-    #!/usr/bin/env bash
-    set -euo pipefail
-    if [ ! -f data/thesis-bytes-base/generator/base/model/config.json ]; then
-        rm -rf data/thesis-bytes-base
-        {{cargo}} run {{release}} -q --bin generator -- --config configs/thesis-bytes-base.toml --results data/thesis-bytes-base --run-name base --quiet
-    fi
-    echo "bytes-base: data/thesis-bytes-base/generator/base/model"
+bytes-base: (_base "configs/thesis-bytes-base.toml" "data/thesis-bytes-base")
 
 # Ladder C's base as a Llama (configs/thesis-bytes-base-llama.toml: rotary positions, what
 # xl-cache needs), trained once into data/thesis-bytes-base-llama/.
-bytes-base-llama: build
-    #!/usr/bin/env bash
-    set -euo pipefail
-    if [ ! -f data/thesis-bytes-base-llama/generator/base/model/config.json ]; then
-        rm -rf data/thesis-bytes-base-llama
-        {{cargo}} run {{release}} -q --bin generator -- --config configs/thesis-bytes-base-llama.toml --results data/thesis-bytes-base-llama --run-name base --quiet
-    fi
-    echo "bytes-base-llama: data/thesis-bytes-base-llama/generator/base/model"
+bytes-base-llama: (_base "configs/thesis-bytes-base-llama.toml" "data/thesis-bytes-base-llama")
 
 # The probe's small byte-level Llama (configs/smoke/generator-llama.toml, a few minutes on 2 cores),
 # trained once into data/probe-base-llama/ (committed: the probe's runs pair on it).
-_probe-base: build
-    #!/usr/bin/env bash
-    set -euo pipefail
-    if [ ! -f data/probe-base-llama/generator/base/model/config.json ]; then
-        rm -rf data/probe-base-llama
-        {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator-llama.toml --results data/probe-base-llama --run-name base --quiet
-    fi
+_probe-base: (_base "configs/smoke/generator-llama.toml" "data/probe-base-llama")
 
 # The small byte-level GPT-2 of the GPU check (configs/smoke/generator-gpt2.toml, about a minute),
 # trained once into data/probe-base/ (committed).
-_smoke-base: build
+_smoke-base: (_base "configs/smoke/generator-gpt2.toml" "data/probe-base")
+
+# A generator base trained once: where DIR has no exported model (an unfinished training is
+# removed first), the generator stage trains CONFIG into DIR as run `base`.
+_base CONFIG DIR: build
     #!/usr/bin/env bash
     set -euo pipefail
-    if [ ! -f data/probe-base/generator/base/model/config.json ]; then
-        rm -rf data/probe-base
-        {{cargo}} run {{release}} -q --bin generator -- --config configs/smoke/generator-gpt2.toml --results data/probe-base --run-name base --quiet
+    if [ ! -f "{{DIR}}/generator/base/model/config.json" ]; then
+        rm -rf "{{DIR}}"
+        {{cargo}} run {{release}} -q --bin generator -- --config "{{CONFIG}}" --results "{{DIR}}" --run-name base --quiet
     fi
+    echo "base: {{DIR}}/generator/base/model"
 
 # Race our benchmark workloads against the PyTorch eager reference (explicit attention and fused
 # sdpa, back to back per workload) on this machine; medians over passes, the step split, and with
