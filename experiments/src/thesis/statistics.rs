@@ -52,6 +52,15 @@ impl PooledInterval {
         let one_seed = if self.method == IntervalMethod::OneSeed { " (1 seed)" } else { "" };
         format!("{:+.4} [{:+.4}, {:+.4}]{one_seed}", self.value, self.low, self.high)
     }
+
+    /// [`PooledInterval::signed`] with how the interval was made, once: ` (t)`, ` (boot)`, or the
+    /// ` (1 seed)` that `signed` already writes.
+    pub fn marked(&self) -> String {
+        match self.method {
+            IntervalMethod::OneSeed => self.signed(),
+            method => format!("{} ({})", self.signed(), method.mark()),
+        }
+    }
 }
 
 /// The two-sided 95% quantile of Student's t with `df` degrees of freedom (1.96 beyond 30).
@@ -201,6 +210,9 @@ mod tests {
         let one = pooled_interval(&[-0.02], &bootstrap(-0.02, -0.025, -0.015));
         assert_eq!(one.method, IntervalMethod::OneSeed);
         assert!(one.signed().ends_with("(1 seed)"), "{}", one.signed());
+        // A table's cell names the method once, the one-seed mark included.
+        assert_eq!(one.marked().matches("(1 seed)").count(), 1, "{}", one.marked());
+        assert!(spread.marked().ends_with("] (t)") && agree.marked().ends_with("] (boot)"), "{}", spread.marked());
     }
 
     #[test]

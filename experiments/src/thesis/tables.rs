@@ -188,7 +188,7 @@ pub fn control_table(rungs: &[(Rung, Vec<LadderRun>)], comparisons: &[ControlCom
         let comparison = comparisons.iter().find(|comparison| comparison.rung == rung.name());
         let (pooled, per_seed, epochs, read) = match comparison {
             Some(comparison) => (
-                format!("{} ({})", comparison.pooled.signed(), comparison.pooled.method.mark()),
+                comparison.pooled.marked(),
                 comparison
                     .seeds
                     .iter()
@@ -210,10 +210,8 @@ pub fn control_table(rungs: &[(Rung, Vec<LadderRun>)], comparisons: &[ControlCom
         let state = comparison.and_then(|comparison| comparison.state.as_ref());
         let (reset_part, shuffled_part) = match state {
             Some(state) => (
-                format!("{} ({})", state.reset_pooled.signed(), state.reset_pooled.method.mark()),
-                state.shuffled_pooled.map_or("(not evaluated)".to_string(), |pooled| {
-                    format!("{} ({})", pooled.signed(), pooled.method.mark())
-                }),
+                state.reset_pooled.marked(),
+                state.shuffled_pooled.map_or("(not evaluated)".to_string(), |pooled| pooled.marked()),
             ),
             None => ("(no state)".to_string(), "-".to_string()),
         };
