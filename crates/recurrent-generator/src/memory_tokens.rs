@@ -2,9 +2,10 @@
 //! embeddings before each window's tokens, which every layer of the frozen base reads with its
 //! own attention (read), and `m` after them (write). The write positions' final hidden states,
 //! through a small learned map added to the learned initial memory, become the next window's read
-//! embeddings; a stream starts from (and a reset returns to) the initial memory. The read and write vectors take the positions around the window's
-//! (`0..m`, the window at `m..m + seq`, the write at `m + seq..2m + seq`), so a base with learned
-//! positions needs `2m + context` of them. Gradient flows through the windows of one step.
+//! embeddings; a stream starts from (and a reset returns to) the initial memory. The read and
+//! write vectors take the positions around the window's (`0..m`, the window at `m..m + seq`, the
+//! write at `m + seq..2m + seq`), so a base with learned positions needs `2m + context` of them.
+//! Gradient flows through the windows of one step.
 //!
 //! At initialisation the base already attends to the read vectors (the small initial memory in
 //! every window: the map starts at zero): unlike the other recurrences, the model does not start
